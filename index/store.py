@@ -1,0 +1,400 @@
+"""The index on disk (or on a Chroma server): documents, chunks, sentences.
+
+Layout, per *generation* (a full build with one configuration):
+
+- ``{prefix}-g{N}-documents``: one record per document (id = file name), the
+  full text, its content hash, language, title, chunk count, date added.
+- ``{prefix}-g{N}-chunks`` / ``-sentences``: embedded chunks and sentences,
+  each tagged with the content hash of the document version they belong to.
+- ``{prefix}-meta``: which generation is active.
+
+The chunks collection's metadata records how it was built (embedder id,
+dimension, metric, chunker); opening it with another configuration raises
+``IndexMismatch``.
+
+Nothing is lost on a crash: an ingest first writes the new chunks and
+sentences (under new ids, invisible to queries, which only see the content
+hashes of the documents collection), then switches the document records in
+one call, then deletes what the old versions left. A kill at any point leaves
+the index answering exactly as before; leftovers are swept by the next write.
+A rebuild writes a new generation and switches the meta pointer last.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from qa.config import Settings
+from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError
+
+SCHEMA_VERSION = 1
+METRIC = "cosine"
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class DocumentRecord:
+    name: str
+    content_hash: str
+    language: str
+    title: str
+    chunks: int
+    added: str
+    path: str
+    chars: int
+
+
+@dataclass
+class IngestReport:
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    chunks: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def make_client(settings: Settings):
+    """Embedded persistent Chroma under the data directory, or a Chroma server by URL."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        import chromadb
+    except ImportError as exc:  # pragma: no cover
+        raise QAError("chromadb is not installed: pip install chromadb") from exc
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=_chroma_settings(),
+            )
+        except Exception as exc:
+            raise IndexMissing(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
+    path = settings.home / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    except Exception as exc:
+        raise IndexCorrupted(
+            f"The index at {path} cannot be opened ({exc}). Move that folder away and run `qa index rebuild`, "
+            "or `qa index add` your documents again."
+        ) from None
+
+
+class WriteLock:
+    """One writer per index: a second process gets ``IndexLocked`` at once, not a corrupted index."""
+
+    def __init__(self, home: Path):
+        from filelock import FileLock, Timeout
+
+        home.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(home / "write.lock"))
+        self._timeout = Timeout
+        self.home = home
+
+    def __enter__(self):
+        try:
+            self._lock.acquire(timeout=0)
+        except self._timeout:
+            raise IndexLocked(
+                f"Another qa process is writing the index in {self.home}. Wait for it to finish and try again."
+            ) from None
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder, chunker_id: str):
+        self.settings = settings
+        self.embedder = embedder
+        self.chunker_id = chunker_id
+        self._client = None
+        self.prefix = settings.collection_prefix
+
+    # -- collections ---------------------------------------------------------------------------
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    def _meta(self, create: bool = False):
+        from chromadb.errors import NotFoundError
+
+        name = f"{self.prefix}-meta"
+        try:
+            if create:
+                return self.client.get_or_create_collection(name, embedding_function=None, metadata={"generation": 0})
+            return self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
+        except QAError:
+            raise
+        except Exception as exc:
+            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {exc}). Run `qa index rebuild`.") from None
+
+    def generation(self) -> int:
+        meta = self._meta()
+        return int((meta.metadata or {}).get("generation", 0)) if meta is not None else 0
+
+    def _names(self, generation: int) -> dict[str, str]:
+        base = f"{self.prefix}-g{generation}"
+        return {kind: f"{base}-{kind}" for kind in ("documents", "chunks", "sentences")}
+
+    def build_info(self) -> dict:
+        return {
+            "qa_schema": SCHEMA_VERSION,
+            "qa_embedder": self.embedder.id,
+            "qa_dimension": int(self.embedder.dimension),
+            "qa_metric": METRIC,
+            "qa_chunker": self.chunker_id,
+        }
+
+    def _collections(self, generation: int, create: bool = False) -> dict:
+        from chromadb.errors import NotFoundError
+
+        names = self._names(generation)
+        info = self.build_info() if create else None
+        out = {}
+        try:
+            for kind, name in names.items():
+                if create:
+                    metadata = {"hnsw:space": "l2" if kind == "documents" else METRIC}
+                    if kind != "documents":
+                        metadata.update(info)
+                    out[kind] = self.client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
+                else:
+                    out[kind] = self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.") from None
+        except QAError:
+            raise
+        except Exception as exc:
+            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {exc}). Run `qa index rebuild`.") from None
+        return out
+
+    def exists(self) -> bool:
+        gen = self.generation()
+        if gen == 0:
+            return False
+        try:
+            self._collections(gen)
+        except IndexMissing:
+            return False
+        return True
+
+    def stored_build_info(self) -> dict:
+        chunks = self._collections(self.generation())["chunks"]
+        return {k: v for k, v in (chunks.metadata or {}).items() if k.startswith("qa_")}
+
+    def check_compatible(self) -> None:
+        stored = self.stored_build_info()
+        wanted = self.build_info()
+        diffs = [f"{k[3:]}: index has {stored.get(k)!r}, configured {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
+        if diffs:
+            raise IndexMismatch(
+                "The index was built with another configuration (" + "; ".join(diffs) + "). "
+                "Rebuild it with `qa index rebuild` (uses the configured embedder), or set QA_EMBEDDER back to "
+                f"{stored.get('qa_embedder')!r}."
+            )
+
+    def open(self) -> dict:
+        """Collections of the active generation, checked against the configuration."""
+        gen = self.generation()
+        if gen == 0:
+            raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
+        self.check_compatible()
+        return self._collections(gen)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def documents(self, collections: dict | None = None) -> list[DocumentRecord]:
+        collections = collections or self.open()
+        got = collections["documents"].get(include=["metadatas"])
+        records = [
+            DocumentRecord(
+                name=i, content_hash=m["hash"], language=m.get("language", ""), title=m.get("title", ""),
+                chunks=int(m.get("chunks", 0)), added=m.get("added", ""), path=m.get("path", ""), chars=int(m.get("chars", 0)),
+            )
+            for i, m in zip(got["ids"], got["metadatas"])
+        ]
+        return sorted(records, key=lambda r: r.name)
+
+    def document_text(self, name: str, collections: dict | None = None) -> str:
+        collections = collections or self.open()
+        got = collections["documents"].get(ids=[name], include=["documents"])
+        if not got["ids"]:
+            raise DocumentNotFound(f"No document named {name!r} in the index.")
+        return got["documents"][0]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _sweep(self, collections: dict) -> None:
+        """Delete chunks and sentences that no active document version owns (leftovers of a crash)."""
+        active = [r.content_hash for r in self.documents(collections)]
+        for kind in ("chunks", "sentences"):
+            col = collections[kind]
+            where = {"doc_hash": {"$nin": active}} if active else None
+            got = col.get(where=where, include=[]) if where else col.get(include=[])
+            if got["ids"]:
+                col.delete(ids=got["ids"])
+
+    def _drop_other_generations(self, keep: int) -> None:
+        prefix = f"{self.prefix}-g"
+        for col in self.client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(prefix) and not name.startswith(f"{prefix}{keep}-"):
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # pragma: no cover - best effort cleanup
+                    pass
+
+    def _embed_nodes(self, nodes, progress: Progress | None, total: int, done: int, batch: int = 32) -> int:
+        for i in range(0, len(nodes), batch):
+            part = nodes[i : i + batch]
+            texts = [n.metadata.get("embed_text") or n.text for n in part]
+            vectors = self.embedder.embed_passages(texts)
+            for n, v in zip(part, vectors):
+                n.embedding = v.tolist()
+            done += len(part)
+            if progress:
+                progress("embedding", done, total)
+        return done
+
+    @staticmethod
+    def _write_nodes(collection, nodes, batch: int = 512) -> None:
+        for i in range(0, len(nodes), batch):
+            part = nodes[i : i + batch]
+            metadatas = [{k: v for k, v in n.metadata.items() if k != "embed_text"} for n in part]
+            collection.upsert(
+                ids=[n.node_id for n in part],
+                embeddings=np.array([n.embedding for n in part], dtype=np.float32),
+                documents=[n.text for n in part],
+                metadatas=metadatas,
+            )
+
+    def ingest(self, sources: Iterable, chunker, progress: Progress | None = None, generation: int | None = None) -> IngestReport:
+        """Add or replace documents. Caller holds the write lock."""
+        import time
+
+        from .chunking import make_document
+
+        started = time.perf_counter()
+        gen = generation or self.generation()
+        if gen == 0:  # the very first build goes through a generation switch too: nothing visible until done
+            return self.rebuild(chunker, progress, sources=list(sources))
+        collections = self._collections(gen, create=True)
+        self.check_compatible_collections(collections)
+        self._sweep(collections)
+        known = {r.name: r for r in self.documents(collections)}
+
+        report = IngestReport(added=[], updated=[], unchanged=[])
+        todo = []
+        for src in sources:
+            h = src.content_hash
+            old = known.get(src.name)
+            if old is not None and old.content_hash == h:
+                report.unchanged.append(src.name)
+                continue
+            (report.updated if old else report.added).append(src.name)
+            todo.append(src)
+        if not todo:
+            report.seconds = time.perf_counter() - started
+            return report
+
+        doc_records = []
+        all_nodes = []
+        for src in todo:
+            doc = make_document(src.name, src.text, src.content_hash, title=src.title)
+            nodes = chunker.split_document(doc)
+            chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
+            for n in chunks:
+                title = n.metadata.get("title", "")
+                # Context for the embedder: the document title, unless the chunk already starts with it.
+                if title and not n.text.startswith(title[:40]):
+                    n.metadata["embed_text"] = f"{title}. {n.text}"
+            all_nodes.extend(nodes)
+            language = chunks[0].metadata["language"] if chunks else ""
+            doc_records.append((src, language, len(chunks)))
+        total = len(all_nodes)
+        if progress:
+            progress("embedding", 0, total)
+        t_embed = time.perf_counter()
+        self._embed_nodes(all_nodes, progress, total, 0)
+        report.embed_seconds = time.perf_counter() - t_embed
+        chunk_nodes = [n for n in all_nodes if n.metadata["kind"] == "chunk"]
+        sentence_nodes = [n for n in all_nodes if n.metadata["kind"] == "sentence"]
+        self._write_nodes(collections["chunks"], chunk_nodes)
+        self._write_nodes(collections["sentences"], sentence_nodes)
+        report.chunks, report.sentences = len(chunk_nodes), len(sentence_nodes)
+
+        # The switch: one call makes every new document version visible at once.
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        collections["documents"].upsert(
+            ids=[src.name for src, _, _ in doc_records],
+            embeddings=np.ones((len(doc_records), 1), dtype=np.float32),
+            documents=[src.text for src, _, _ in doc_records],
+            metadatas=[
+                {"hash": src.content_hash, "language": lang, "title": src.title, "chunks": n, "added": now,
+                 "path": src.path, "chars": len(src.text)}
+                for src, lang, n in doc_records
+            ],
+        )
+        self._sweep(collections)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def check_compatible_collections(self, collections: dict) -> None:
+        stored = {k: v for k, v in (collections["chunks"].metadata or {}).items() if k.startswith("qa_")}
+        wanted = self.build_info()
+        if stored and any(stored.get(k) != v for k, v in wanted.items()):
+            self.check_compatible()
+
+    def remove(self, name: str) -> None:
+        collections = self.open()
+        got = collections["documents"].get(ids=[name], include=[])
+        if not got["ids"]:
+            raise DocumentNotFound(f"No document named {name!r} in the index. See `qa index list`.")
+        collections["documents"].delete(ids=[name])
+        self._sweep(collections)
+
+    def rebuild(self, chunker, progress: Progress | None = None, sources: list | None = None) -> IngestReport:
+        """Re-embed every document into a new generation; switch to it only when complete."""
+        from .readers import SourceDocument
+
+        old = self.generation()
+        if sources is None:
+            sources = []
+            if old:
+                cols = self._collections(old)
+                got = cols["documents"].get(include=["documents", "metadatas"])
+                sources = [
+                    SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
+                    for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                ]
+        new = old + 1
+        self._drop_other_generations(keep=old)  # leftovers of an interrupted rebuild
+        report = self.ingest(sources, chunker, progress, generation=new)
+        self._meta(create=True).modify(metadata={"generation": new})
+        self._drop_other_generations(keep=new)
+        return report

@@ -1,0 +1,84 @@
+"""Question answering over a multilingual document corpus, with cited passages.
+
+    from qa import answer, retrieve
+    a = answer("Who founded the IIJ?")
+    print(a.text, a.found, [c.source for c in a.citations])
+
+The first call builds the index from the bundled corpus if there is none
+(``$QA_HOME``, default ``~/.local/share/qa``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .errors import (
+    ConfigError,
+    DocumentNotFound,
+    EmptyQuestion,
+    IndexCorrupted,
+    IndexLocked,
+    IndexMismatch,
+    IndexMissing,
+    NoDocuments,
+    QAError,
+    QuestionTooLong,
+    UnsupportedDocument,
+)
+from .results import Answer, Citation, Passage
+
+__all__ = [
+    "answer",
+    "retrieve",
+    "get_engine",
+    "set_engine",
+    "Answer",
+    "Citation",
+    "Passage",
+    "QAError",
+    "EmptyQuestion",
+    "QuestionTooLong",
+    "UnsupportedDocument",
+    "NoDocuments",
+    "DocumentNotFound",
+    "IndexMissing",
+    "IndexCorrupted",
+    "IndexMismatch",
+    "IndexLocked",
+    "ConfigError",
+]
+
+_engine = None
+_engine_lock = threading.Lock()
+
+
+def get_engine():
+    """The process-wide engine the chat, the command line and the API share."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from .engine import Engine
+
+            _engine = Engine()
+        return _engine
+
+
+def set_engine(engine) -> None:
+    """Use another engine (other settings, a test embedder) for ``answer`` and ``retrieve``."""
+    global _engine
+    with _engine_lock:
+        _engine = engine
+
+
+def answer(question: str, history=None, k: int = 5, language: str | None = None) -> Answer:
+    """Answer ``question`` from the indexed documents, citing the passages it rests on.
+
+    ``history``: earlier chat messages, ``[{"role": "user"|"assistant", "content": str}, ...]``.
+    ``language``: only use documents in this language (``en``, ``ru``, ``uz``).
+    """
+    return get_engine().answer(question, history=history, k=k, language=language)
+
+
+def retrieve(question: str, k: int = 5, language: str | None = None) -> list[Passage]:
+    """The ``k`` best passages for ``question``, best first."""
+    return get_engine().retrieve(question, k=k, language=language)

@@ -1,0 +1,47 @@
+"""Where data lives and how the pipeline is configured.
+
+One function knows the data directory (``QA_HOME`` overrides it); settings
+come from arguments first, then environment variables, then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def data_dir() -> Path:
+    """The index lives here: ``$QA_HOME``, else ``$XDG_DATA_HOME/qa``, else ``~/.local/share/qa``."""
+    if os.environ.get("QA_HOME"):
+        return Path(os.environ["QA_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "qa"
+
+
+def bundled_corpus() -> Path:
+    """The five documents the product ships with."""
+    return Path(__file__).resolve().parent / "corpus"
+
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Settings:
+    home: Path = field(default_factory=data_dir)
+    embedder: str | None = None  # None: $QA_EMBEDDER or the default
+    chroma_url: str | None = field(default_factory=lambda: os.environ.get("QA_CHROMA_URL") or None)
+    collection_prefix: str = field(default_factory=lambda: os.environ.get("QA_COLLECTION", "qa"))
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    auto_build: bool = True  # build from the bundled corpus when there is no index
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).expanduser()
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ConfigError("chunk overlap must be smaller than the chunk size")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(f"QA_CHROMA_URL must look like http://host:port (got {self.chroma_url!r})")

@@ -1,0 +1,423 @@
+"""The answering core: hybrid retrieval and extractive, cited answers.
+
+Everything (command line, web chat, Python API, evaluation) goes through
+``Engine.retrieve`` and ``Engine.answer``.
+
+Retrieval fuses three rankings of chunks with weighted reciprocal rank fusion:
+dense chunk search and dense sentence search in Chroma, and BM25 over our own
+multilingual tokens. The BM25 weight is scaled by how much of the question
+the best lexical hit actually covers, so a cross-lingual question (where
+lexical search can only match names) is not drowned by lexical noise.
+
+Answers are extractive: sentences of the top passages are scored against the
+question (dense similarity, lexical overlap, passage rank, answer type,
+language), the best one or two are returned with [n] markers, and weak
+evidence is declined.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .config import MAX_QUESTION_CHARS, Settings, bundled_corpus
+from .errors import EmptyQuestion, IndexMissing, QuestionTooLong
+from .followup import Resolution, resolve
+from .language import detect_language
+from .lexical import LexicalIndex, tokenize
+from .results import Answer, Citation, Passage
+
+
+@dataclass
+class Tuning:
+    """Weights and thresholds, chosen on the tuning part of the evaluation set (eval/tune.jsonl)."""
+
+    candidates: int = 20  # per ranking, before fusion
+    rrf_k: float = 10.0
+    w_dense_chunk: float = 1.0
+    w_dense_sentence: float = 1.0
+    w_lexical: float = 1.0
+    answer_passages: int = 4  # passages whose sentences compete for the answer
+    s_lexical: float = 0.25  # sentence score: weight of question-term overlap
+    s_passage: float = 0.05  # ... of the passage's fused rank score
+    s_type: float = 0.03  # ... of the expected answer type (number, date) being present
+    s_same_language: float = 0.01
+    prefer_language_margin: float = 0.03  # take evidence in the question's language when this close to the best
+    second_sentence_margin: float = 0.015
+    found_threshold: float = 0.86  # below this best-sentence score: "the documents do not say"
+    followup_repeat_penalty: float = 0.08
+
+
+@dataclass
+class _Chunk:
+    id: str
+    text: str
+    meta: dict
+
+
+@dataclass
+class _State:
+    collections: dict
+    documents: dict  # name -> DocumentRecord
+    chunks: list[_Chunk]
+    chunk_row: dict  # chunk id -> row
+    lexical: LexicalIndex
+    sentence_chunks: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
+    texts: dict = field(default_factory=dict)  # document name -> original text, fetched on first use
+
+
+_NUMBER_QUESTION = re.compile(
+    r"\b(how many|how much|what number|сколько|скольки|nechta|necha|qancha|nechanchi)\b", re.I
+)
+_DATE_QUESTION = re.compile(
+    r"\b(when|what year|which year|what date|which date|когда|в каком году|какого числа|в какие дни|qachon|qaysi yil|"
+    r"qaysi sana|qaysi kun|nechanchi yil)\w*", re.I
+)
+_HAS_NUMBER = re.compile(r"\d")
+
+
+def validate_question(question) -> str:
+    if not isinstance(question, str):
+        raise EmptyQuestion("The question must be text.")
+    question = question.strip()
+    if not question:
+        raise EmptyQuestion("The question is empty. Ask something, e.g. qa ask \"Who founded the IIJ?\"")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionTooLong(
+            f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Ask a shorter question."
+        )
+    return question
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None, embedder=None, tuning: Tuning | None = None,
+                 notify: Callable[[str], None] | None = None):
+        from .embedders import get_embedder
+
+        self.settings = settings or Settings()
+        self.embedder = embedder or get_embedder(self.settings.embedder)
+        self.tuning = tuning or Tuning()
+        self.notify = notify or (lambda message: None)
+        self._state: _State | None = None
+        self._lock = threading.RLock()
+        self._store = None
+        self._chunker = None
+
+    # -- index management ------------------------------------------------------------------------
+
+    @property
+    def chunker(self):
+        if self._chunker is None:
+            from .index.chunking import SentenceChunker
+
+            self._chunker = SentenceChunker(
+                chunk_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
+            )
+        return self._chunker
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .index.chunking import chunker_id
+            from .index.store import Store
+
+            self._store = Store(
+                self.settings, self.embedder, chunker_id(self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+            )
+        return self._store
+
+    def _write_lock(self):
+        from .index.store import WriteLock
+
+        return WriteLock(self.settings.home)
+
+    def add(self, paths, progress=None):
+        from .index.readers import collect_paths, read_document
+
+        files = collect_paths(list(paths))
+        sources = [read_document(p) for p in files]  # read everything before touching the index
+        with self._lock, self._write_lock():
+            report = self.store.ingest(sources, self.chunker, progress)
+        self._state = None
+        return report
+
+    def add_texts(self, documents, progress=None):
+        """Index ``SourceDocument`` objects directly (uploads, tests)."""
+        with self._lock, self._write_lock():
+            report = self.store.ingest(list(documents), self.chunker, progress)
+        self._state = None
+        return report
+
+    def remove(self, name: str) -> None:
+        with self._lock, self._write_lock():
+            self.store.remove(name)
+        self._state = None
+
+    def rebuild(self, progress=None):
+        with self._lock, self._write_lock():
+            report = self.store.rebuild(self.chunker, progress)
+        self._state = None
+        return report
+
+    def documents(self):
+        self.ensure_index()
+        return list(self._load().documents.values())
+
+    def document_text(self, name: str) -> str:
+        state = self._load()
+        return self.store.document_text(name, state.collections)
+
+    def build_bundled(self, progress=None):
+        from .index.readers import collect_paths, read_document
+
+        from .prompts import message
+
+        files = collect_paths([bundled_corpus()])
+        self.notify(message("building_index", "en", count=str(len(files))))
+        sources = [read_document(p) for p in files]
+        with self._lock, self._write_lock():
+            if not self.store.exists():
+                self.store.rebuild(self.chunker, progress, sources=sources)
+        self._state = None
+
+    def ensure_index(self, progress=None) -> None:
+        if self._state is not None:
+            return
+        if not self.store.exists():
+            if not self.settings.auto_build:
+                raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
+            self.build_bundled(progress)
+
+    def _load(self) -> _State:
+        with self._lock:
+            if self._state is not None:
+                return self._state
+            self.ensure_index()
+            collections = self.store.open()
+            records = {r.name: r for r in self.store.documents(collections)}
+            active = [r.content_hash for r in records.values()]
+            chunks: list[_Chunk] = []
+            if active:
+                got = collections["chunks"].get(
+                    where={"doc_hash": {"$in": active}}, include=["documents", "metadatas"]
+                )
+                chunks = [_Chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+                chunks.sort(key=lambda c: (c.meta["source"], c.meta["position"]))
+            lexical = LexicalIndex([tokenize(f"{c.meta.get('title', '')} {c.text}", c.meta["language"]) for c in chunks])
+            sentence_chunks: dict = {}
+            for c in chunks:
+                for pos in range(int(c.meta["sent_from"]), int(c.meta["sent_to"])):
+                    sentence_chunks.setdefault((c.meta["doc_hash"], pos), []).append(c.id)
+            self._state = _State(
+                collections=collections, documents=records, chunks=chunks,
+                chunk_row={c.id: i for i, c in enumerate(chunks)}, lexical=lexical, sentence_chunks=sentence_chunks,
+            )
+            return self._state
+
+    # -- retrieval -------------------------------------------------------------------------------
+
+    def _where(self, state: _State, language: str | None):
+        active = [r.content_hash for r in state.documents.values() if not language or r.language == language]
+        if not active:
+            return None
+        return {"doc_hash": {"$in": active}}
+
+    def _rank(self, state: _State, text: str, lang: str, vector: np.ndarray, language: str | None):
+        """Fused chunk scores plus the evidence behind them."""
+        t = self.tuning
+        where = self._where(state, language)
+        if where is None or not state.chunks:
+            return [], {}, {}
+        n = min(t.candidates, len(state.chunks))
+        dense = state.collections["chunks"].query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+        )
+        dense_chunk = {cid: 1.0 - d for cid, d in zip(dense["ids"][0], dense["distances"][0])}
+        sent = state.collections["sentences"].query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
+        )
+        dense_sentence: dict[str, float] = {}
+        for d, m in zip(sent["distances"][0], sent["metadatas"][0]):
+            for cid in state.sentence_chunks.get((m["doc_hash"], int(m["position"])), []):
+                dense_sentence[cid] = max(dense_sentence.get(cid, -1.0), 1.0 - d)
+        query_tokens = tokenize(text, lang)
+        lexical_hits = state.lexical.search(query_tokens, t.candidates * 2)
+        allowed = {h for h in where["doc_hash"]["$in"]}
+        lexical = {}
+        for row, score in lexical_hits:
+            c = state.chunks[row]
+            if c.meta["doc_hash"] in allowed:
+                lexical[c.id] = score
+        # How much of the question the best lexical hit covers (idf-weighted): near 0 across languages.
+        coverage = 0.0
+        if lexical and query_tokens:
+            best = state.chunks[state.chunk_row[max(lexical, key=lexical.get)]]
+            best_tokens = set(tokenize(f"{best.meta.get('title', '')} {best.text}", best.meta["language"]))
+            total = sum(state.lexical.idf(q) for q in set(query_tokens))
+            hit = sum(state.lexical.idf(q) for q in set(query_tokens) if q in best_tokens)
+            coverage = hit / total if total else 0.0
+
+        fused: dict[str, float] = {}
+        for weight, ranking in (
+            (t.w_dense_chunk, dense_chunk),
+            (t.w_dense_sentence, dense_sentence),
+            (t.w_lexical * coverage, lexical),
+        ):
+            for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
+                fused[cid] = fused.get(cid, 0.0) + weight / (t.rrf_k + rank + 1)
+        evidence = {"dense": dense_chunk, "dense_sentence": dense_sentence, "lexical": lexical, "coverage": coverage}
+        return sorted(fused, key=fused.get, reverse=True), fused, evidence
+
+    def _passage(self, state: _State, cid: str, score: float, evidence: dict) -> Passage:
+        c = state.chunks[state.chunk_row[cid]]
+        text = self._original(state, c.meta["source"])[int(c.meta["start"]) : int(c.meta["end"])]
+        return Passage(
+            source=c.meta["source"], text=text, score=float(score), start=int(c.meta["start"]), end=int(c.meta["end"]),
+            language=c.meta["language"], chunk_id=cid, title=c.meta.get("title", ""),
+            dense_score=float(max(evidence["dense"].get(cid, 0.0), evidence["dense_sentence"].get(cid, 0.0))),
+            lexical_score=float(evidence["lexical"].get(cid, 0.0)),
+        )
+
+    def _original(self, state: _State, source: str) -> str:
+        if source not in state.texts:
+            state.texts[source] = self.store.document_text(source, state.collections)
+        return state.texts[source]
+
+    def retrieve(self, question: str, k: int = 5, language: str | None = None) -> list[Passage]:
+        question = validate_question(question)
+        state = self._load()
+        lang = detect_language(question)
+        vector = self.embedder.embed_queries([question])[0]
+        order, fused, evidence = self._rank(state, question, lang, vector, language)
+        return [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def answer(self, question: str, history=None, k: int = 5, language: str | None = None) -> Answer:
+        from .prompts import language_name, message
+
+        question = validate_question(question)
+        state = self._load()
+        lang = detect_language(question)
+        resolution: Resolution = resolve(question, lang, history)
+        if lang == "und" and resolution.previous:
+            lang = detect_language(resolution.previous[-1].question)
+        if lang not in ("en", "ru", "uz"):
+            lang = "en"
+        texts = [question] if not resolution.is_followup else [question, resolution.retrieval_query]
+        vectors = self.embedder.embed_queries(texts)
+        q_vec = vectors[-1]  # retrieval uses the resolved question
+        order, fused, evidence = self._rank(state, resolution.retrieval_query, lang, q_vec, language)
+        passages = [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
+        declined = Answer(
+            text=message("not_found", lang, question=question), found=False, citations=[], language=lang,
+            question=question, resolved_question=resolution.retrieval_query, passages=passages,
+        )
+        if not order:
+            return declined
+
+        scored = self._score_sentences(state, question, resolution, lang, vectors, order, fused)
+        if not scored:
+            return declined
+        best = scored[0]
+        if best["score"] < self.tuning.found_threshold:
+            declined.confidence = best["score"]
+            return declined
+
+        chosen = [best]
+        if best["language"] != lang:
+            same = [s for s in scored if s["language"] == lang and s["score"] >= best["score"] - self.tuning.prefer_language_margin]
+            if same:
+                chosen = [same[0]]
+        top = chosen[0]
+        for s in scored[1:4]:
+            if (
+                s["id"] != top["id"] and s["source"] == top["source"] and abs(s["position"] - top["position"]) == 1
+                and s["score"] >= top["score"] - self.tuning.second_sentence_margin
+            ):
+                chosen.append(s)
+                break
+        chosen.sort(key=lambda s: s["position"])
+
+        citations: list[Citation] = []
+        number_of: dict[str, int] = {}
+        parts = []
+        for s in chosen:
+            cid = s["chunk"]
+            if cid not in number_of:
+                number_of[cid] = len(citations) + 1
+                c = state.chunks[state.chunk_row[cid]]
+                original = self._original(state, c.meta["source"])
+                citations.append(
+                    Citation(
+                        number=number_of[cid], source=c.meta["source"], language=c.meta["language"],
+                        text=original[int(c.meta["start"]) : int(c.meta["end"])], start=int(c.meta["start"]),
+                        end=int(c.meta["end"]), quote=original[s["start"] : s["end"]], quote_start=s["start"],
+                        quote_end=s["end"], score=float(s["score"]),
+                    )
+                )
+            else:
+                cit = citations[number_of[cid] - 1]
+                original = self._original(state, cit.source)
+                cit.quote_start = min(cit.quote_start, s["start"])
+                cit.quote_end = max(cit.quote_end, s["end"])
+                cit.quote = original[cit.quote_start : cit.quote_end]
+            parts.append(f"{s['text']} [{number_of[cid]}]")
+        text = " ".join(parts)
+        foreign = {c.language for c in citations if c.language != lang}
+        if foreign and len(foreign) == 1:
+            text += " " + message("other_language", lang, language=language_name(foreign.pop(), lang))
+        return Answer(
+            text=text, found=True, citations=citations, language=lang, question=question,
+            resolved_question=resolution.retrieval_query, passages=passages, confidence=float(best["score"]),
+        )
+
+    def _score_sentences(self, state: _State, question: str, resolution: Resolution, lang: str,
+                         vectors: np.ndarray, order: list[str], fused: dict) -> list[dict]:
+        t = self.tuning
+        top_chunks = order[: t.answer_passages]
+        ids, owner = [], {}
+        for cid in top_chunks:
+            c = state.chunks[state.chunk_row[cid]]
+            prefix = cid.rsplit(":c", 1)[0]
+            for pos in range(int(c.meta["sent_from"]), int(c.meta["sent_to"])):
+                sid = f"{prefix}:s{pos}"
+                if sid not in owner:
+                    ids.append(sid)
+                    owner[sid] = cid
+        if not ids:
+            return []
+        got = state.collections["sentences"].get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        emb = np.asarray(got["embeddings"], dtype=np.float32)
+        sims = emb @ vectors.T  # columns: question (and resolved question for follow-ups)
+        dense = sims.mean(axis=1) if sims.shape[1] > 1 else sims[:, 0]
+
+        q_tokens = set(tokenize(question, lang))
+        q_weight = sum(state.lexical.idf(x) for x in q_tokens) or 1.0
+        top_fused = fused[top_chunks[0]] or 1.0
+        expects_number = bool(_NUMBER_QUESTION.search(question))
+        expects_date = bool(_DATE_QUESTION.search(question))
+        previous = " ".join(resolution.previous_answers)
+
+        scored = []
+        for row, (sid, text, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])):
+            s_tokens = set(tokenize(text, meta["language"]))
+            overlap = sum(state.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight
+            score = float(dense[row]) + t.s_lexical * overlap + t.s_passage * fused[owner[sid]] / top_fused
+            if expects_number or expects_date:
+                score += t.s_type if _HAS_NUMBER.search(text) else -t.s_type
+            if meta["language"] == lang:
+                score += t.s_same_language
+            if previous and text[:60] in previous:
+                score -= t.followup_repeat_penalty
+            scored.append({
+                "id": sid, "text": text, "score": score, "dense": float(dense[row]), "overlap": overlap,
+                "chunk": owner[sid], "source": meta["source"], "language": meta["language"],
+                "position": int(meta["position"]), "start": int(meta["start"]), "end": int(meta["end"]),
+            })
+        scored.sort(key=lambda s: s["score"], reverse=True)
+        return scored

@@ -1,0 +1,118 @@
+"""Lexical side of retrieval: a tokenizer made for ru / en / uz and a BM25 index.
+
+bm25s's own tokenizer keeps ASCII-ish ``\\w\\w+`` runs and cuts Uzbek words at
+apostrophes (O‘zbekiston -> ``zbekiston``), so we tokenise ourselves:
+Unicode words, case folding, every apostrophe variant folded to ``'``, and
+stemming by script and language (Snowball for Russian and English, a
+finite-state lemmatizer for Uzbek).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+from .text import fold_apostrophes
+
+TOKENIZER_VERSION = "tok-v1"
+
+_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")
+
+# Words that carry no content in questions or passages; kept short and per language.
+STOPWORDS = {
+    "en": set(
+        "a an the of and or to in on at by for with from as is are was were be been being it its this that these those "
+        "who whom whose what when where which why how did does do done has have had there their they them he she his her "
+        "about into than then also not no yes can could would should will shall may might many much any some all "
+        "i you we our your me us my please tell say said".split()
+    ),
+    "ru": set(
+        "и в во на по с со к ко о об от до за из у для при как что кто где когда какой какая какие каком какого "
+        "каких который которая которые которых был была были было быть это этот эта эти его её ее их он она они "
+        "а но или же ли не ни да то так также там тут ещё еще сколько почему зачем чем чего кем кому "
+        "году год года".split()
+    ),
+    "uz": set(
+        "va bilan uchun bo'yicha kim kimlar nima nimalar qachon qayerda qaerda qayerga qaysi qanday necha nechta "
+        "qancha nega bu shu u ular uning ularning esa ham hamda mi edi ekan bor yo'q emas da ga ni "
+        "kuni yil yilda yili".split()
+    ),
+}
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(language)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str, script: str, lang: str) -> str:
+    if word.isdigit() or len(word) <= 3:
+        return word
+    if script == "cyrillic":
+        return _stemmer("russian").stemWord(word)
+    if lang == "uz":
+        import lemmauz
+
+        lemma = lemmauz.fsm_lemmatize(word)
+        return lemma or word
+    return _stemmer("english").stemWord(word)
+
+
+def _script(word: str) -> str:
+    return "cyrillic" if any("\u0400" <= c <= "\u04ff" for c in word) else "latin"
+
+
+def words(text: str) -> list[str]:
+    """Unicode words, case-folded, apostrophes folded, hyphenated compounds split."""
+    return _TOKEN_RE.findall(fold_apostrophes(text).casefold())
+
+
+def tokenize(text: str, lang: str, drop_stopwords: bool = True) -> list[str]:
+    """Stems for BM25. ``lang`` picks the stemmer for Latin-script words."""
+    out = []
+    for w in words(text):
+        if drop_stopwords and (w in STOPWORDS["en"] or w in STOPWORDS["ru"] or w in STOPWORDS["uz"]):
+            continue
+        w = w.strip("'")
+        if not w:
+            continue
+        out.append(_stem(w, _script(w), lang))
+    return out
+
+
+class LexicalIndex:
+    """BM25 (bm25s) over pre-tokenised texts, plus per-term idf for overlap scores."""
+
+    def __init__(self, token_lists: list[list[str]]):
+        import bm25s
+
+        self.size = len(token_lists)
+        self._df: dict[str, int] = {}
+        for tokens in token_lists:
+            for t in set(tokens):
+                self._df[t] = self._df.get(t, 0) + 1
+        self._vocab = {t: i for i, t in enumerate(sorted(self._df))}
+        self._bm25 = bm25s.BM25()
+        if self.size:
+            ids = [[self._vocab[t] for t in tokens] for tokens in token_lists]
+            self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+
+    def idf(self, term: str) -> float:
+        df = self._df.get(term, 0)
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """(row, score) best first; rows with score 0 are left out."""
+        known = [self._vocab[t] for t in query_tokens if t in self._vocab]
+        if not known or not self.size:
+            return []
+        import numpy as np
+
+        scores = self._bm25.get_scores(known)
+        k = min(k, self.size)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,57 @@
+"""Typed results returned by ``retrieve()`` and ``answer()``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk. ``text`` is verbatim from the document (``start``/``end`` offsets)."""
+
+    source: str
+    text: str
+    score: float
+    start: int
+    end: int
+    language: str
+    chunk_id: str
+    title: str = ""
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+
+@dataclass
+class Citation:
+    """One numbered source of an answer.
+
+    ``text`` is the passage quoted verbatim from ``source`` at ``start:end``;
+    ``quote`` is the supporting sentence inside it, at ``quote_start:quote_end``
+    (offsets in the whole document).
+    """
+
+    number: int
+    source: str
+    language: str
+    text: str
+    start: int
+    end: int
+    quote: str
+    quote_start: int
+    quote_end: int
+    score: float = 0.0
+
+
+@dataclass
+class Answer:
+    text: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    language: str = "en"
+    question: str = ""
+    resolved_question: str = ""  # the question as retrieval saw it, after follow-up resolution
+    passages: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,105 @@
+"""Judging answers and aggregating metrics, exactly as EVAL_FORMAT.md defines them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from qa.text import match_key
+
+from .dataset import EvalItem
+
+METRIC_KEYS = (
+    "n", "answer_accuracy", "hit_at_1", "hit_at_5", "mrr", "citation_accuracy", "citation_precision",
+    "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+)
+
+
+@dataclass
+class ItemResult:
+    id: str
+    lang: str
+    kind: str
+    question: str
+    answer: str
+    found: bool
+    cited: list[str]
+    retrieved: list[str]
+    correct: bool
+    latency_ms: float
+    expected: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def answer_matches(text: str, answers: list[str]) -> bool:
+    key = match_key(text)
+    return any(match_key(a) in key for a in answers if a.strip())
+
+
+def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: list[str], latency_ms: float) -> ItemResult:
+    if item.answerable:
+        correct = found and answer_matches(text, item.answers)
+    else:
+        correct = not found
+    return ItemResult(
+        id=item.id, lang=item.lang, kind=item.kind, question=item.question, answer=text, found=found, cited=cited,
+        retrieved=retrieved, correct=correct, latency_ms=latency_ms, expected=item.answers, sources=item.sources,
+    )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _ratio(num: float, den: float):
+    return round(num / den, 4) if den else None
+
+
+def aggregate(results: list[ItemResult], k: int = 5) -> dict:
+    answerable = [r for r in results if r.expected]
+    unanswerable = [r for r in results if not r.expected]
+    hit1 = hitk = rr = 0.0
+    for r in answerable:
+        relevant = set(r.sources)
+        ranks = [i for i, s in enumerate(r.retrieved[:k]) if s in relevant]
+        if ranks:
+            hitk += 1
+            rr += 1.0 / (ranks[0] + 1)
+            hit1 += ranks[0] == 0
+    cited_total = sum(len(r.cited) for r in answerable)
+    cited_good = sum(sum(1 for c in r.cited if c in r.sources) for r in answerable)
+    latencies = [r.latency_ms for r in results]
+    return {
+        "n": len(results),
+        "answer_accuracy": _ratio(sum(r.correct for r in answerable), len(answerable)),
+        "hit_at_1": _ratio(hit1, len(answerable)),
+        "hit_at_5": _ratio(hitk, len(answerable)),
+        "mrr": _ratio(rr, len(answerable)),
+        "citation_accuracy": _ratio(sum(any(c in r.sources for c in r.cited) for r in answerable), len(answerable)),
+        "citation_precision": _ratio(cited_good, cited_total),
+        "refusal_accuracy": _ratio(sum(not r.found for r in unanswerable), len(unanswerable)),
+        "false_refusal_rate": _ratio(sum(not r.found for r in answerable), len(answerable)),
+        "latency_p50_ms": round(_percentile(latencies, 0.5), 1),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
+    }
+
+
+def report(results: list[ItemResult], k: int = 5) -> dict:
+    by_lang: dict[str, list[ItemResult]] = {}
+    by_kind: dict[str, list[ItemResult]] = {}
+    for r in results:
+        by_lang.setdefault(r.lang, []).append(r)
+        by_kind.setdefault(r.kind, []).append(r)
+    return {
+        "overall": aggregate(results, k),
+        "by_lang": {lang: aggregate(rs, k) for lang, rs in sorted(by_lang.items())},
+        "by_kind": {kind: aggregate(rs, k) for kind, rs in sorted(by_kind.items())},
+        "items": [r.to_dict() for r in results],
+    }

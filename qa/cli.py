@@ -1,0 +1,261 @@
+"""The ``qa`` command line. Heavy packages are imported inside the commands, so ``qa --help`` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .errors import QAError
+
+EXAMPLES = """examples:
+  qa ask "Who founded the IIJ?"
+  qa ask "IIJ qachon tashkil etilgan?" --json
+  qa index add ~/docs/report.pdf ~/docs/notes/
+  qa index list
+  qa eval --compare
+  qa serve --port 7860
+"""
+
+
+def _engine(args, notify=True):
+    from .config import Settings
+    from .engine import Engine
+
+    settings = Settings(embedder=getattr(args, "embedder", None))
+    if getattr(args, "home", None):
+        settings.home = os.path.abspath(os.path.expanduser(args.home))
+        from pathlib import Path
+
+        settings.home = Path(settings.home)
+    return Engine(settings, notify=(lambda m: print(m, file=sys.stderr)) if notify else None)
+
+
+class _Bar:
+    """A tqdm progress bar on stderr for (stage, done, total) callbacks."""
+
+    def __init__(self, unit: str = "texts"):
+        self.bar = None
+        self.unit = unit
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar.desc != stage:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, leave=False,
+                            disable=None)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if not answer.citations:
+        return
+    print()
+    for c in answer.citations:
+        from .prompts import language_name
+
+        print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})")
+        before = c.text[: c.quote_start - c.start]
+        quote = c.text[c.quote_start - c.start : c.quote_end - c.start]
+        after = c.text[c.quote_end - c.start :]
+        passage = f"{before}>>>{quote}<<<{after}"
+        print("    " + " ".join(passage.split()))
+
+
+def cmd_ask(args) -> int:
+    engine = _engine(args)
+    history = None
+    if args.history:
+        history = [{"role": "user", "content": h} for h in args.history]
+    bar = _Bar()
+    engine.ensure_index(progress=bar)
+    bar.close()
+    answer = engine.answer(" ".join(args.question), history=history, k=args.k, language=args.lang)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_index(args) -> int:
+    engine = _engine(args)
+    if args.index_command == "add":
+        bar = _Bar()
+        report = engine.add(args.paths, progress=bar)
+        bar.close()
+        for name in report.added:
+            print(f"added     {name}")
+        for name in report.updated:
+            print(f"updated   {name}")
+        for name in report.unchanged:
+            print(f"unchanged {name}")
+        if report.added or report.updated:
+            print(f"{report.chunks} chunks, {report.sentences} sentences embedded in {report.seconds:.1f}s")
+        return 0
+    if args.index_command == "list":
+        docs = engine.documents()
+        if not docs:
+            print("The index is empty. Add documents with `qa index add PATH...`.")
+            return 0
+        width = max(len(d.name) for d in docs)
+        print(f"{'document':<{width}}  lang  chunks  chars   added")
+        for d in docs:
+            print(f"{d.name:<{width}}  {d.language:<4}  {d.chunks:>6}  {d.chars:>6}  {d.added}")
+        return 0
+    if args.index_command == "remove":
+        engine.ensure_index()
+        engine.remove(args.name)
+        print(f"removed {args.name}")
+        return 0
+    if args.index_command == "rebuild":
+        bar = _Bar()
+        if not engine.store.exists():
+            engine.build_bundled(progress=bar)
+            bar.close()
+            print("built the index from the bundled corpus")
+            return 0
+        report = engine.rebuild(progress=bar)
+        bar.close()
+        print(f"rebuilt: {len(report.added)} documents, {report.chunks} chunks, {report.sentences} sentences "
+              f"in {report.seconds:.1f}s with {engine.embedder.id}")
+        return 0
+    raise AssertionError(args.index_command)
+
+
+def cmd_eval(args) -> int:
+    from .eval import runner
+    from .eval.dataset import bundled_set
+
+    engine = _engine(args)
+    engine.ensure_index(progress=_Bar())
+    path = args.file or str(bundled_set("test"))
+
+    def progress_factory(name, total):
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=name, unit="q", file=sys.stderr, leave=False, disable=None)
+
+        def update(done, _total):
+            bar.update(done - bar.n)
+            if done == _total:
+                bar.close()
+
+        return update
+
+    reports = runner.evaluate(engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory)
+    text = runner.markdown(reports, path)
+    print(text)
+    if args.json:
+        runner.save_json(reports, args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"wrote {args.markdown}", file=sys.stderr)
+    if args.baseline:
+        try:
+            with open(args.baseline, encoding="utf-8") as f:
+                old = json.load(f)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise QAError(f"Cannot read the baseline report {args.baseline}: {exc}") from None
+        changes, regressions = runner.diff(next(iter(reports.values())), old)
+        print("\n## Change against " + args.baseline + "\n")
+        print(changes)
+        if regressions and args.fail_on_regression:
+            print("\nREGRESSION (more than 0.05 below the recorded figures):", file=sys.stderr)
+            for line in regressions:
+                print("  " + line, file=sys.stderr)
+            return 3
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .ui.app import serve
+
+    auth = args.auth or os.environ.get("QA_AUTH")
+    serve(host=args.host, port=args.port, auth=auth, engine=_engine(args))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Ask questions about your documents (Russian, English, Uzbek) and get short answers with cited passages.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--home", help="data directory (default: $QA_HOME or ~/.local/share/qa)")
+    parser.add_argument("--embedder", help="e5-small (default), minilm, sentence-transformers:PATH_OR_ID, hashing:DIM "
+                        "(default: $QA_EMBEDDER)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    ask.add_argument("-k", type=int, default=5, help="passages to retrieve (default 5)")
+    ask.add_argument("--lang", choices=["en", "ru", "uz"], help="only use documents in this language")
+    ask.add_argument("--history", action="append", metavar="EARLIER_QUESTION",
+                     help="an earlier question of the conversation (repeatable, oldest first)")
+    ask.set_defaults(func=cmd_ask)
+
+    idx = sub.add_parser("index", help="manage the indexed documents")
+    isub = idx.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    add = isub.add_parser("add", help="add or update files or folders (txt, md, html, pdf)")
+    add.add_argument("paths", nargs="+")
+    isub.add_parser("list", help="list indexed documents")
+    rm = isub.add_parser("remove", help="remove a document by file name")
+    rm.add_argument("name")
+    isub.add_parser("rebuild", help="re-embed everything (after changing the embedder)")
+    idx.set_defaults(func=cmd_index)
+
+    ev = sub.add_parser("eval", help="run an evaluation set and print the metrics")
+    ev.add_argument("file", nargs="?", help="JSON Lines evaluation file (default: the bundled test set)")
+    ev.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    ev.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
+    ev.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
+    ev.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and plain llama-index")
+    ev.add_argument("--baseline", metavar="OLD.json", help="print the change of every metric against an earlier report")
+    ev.add_argument("--fail-on-regression", action="store_true",
+                    help="with --baseline: exit 3 if answer accuracy, hit@1 or refusal accuracy drop by more than 0.05")
+    ev.set_defaults(func=cmd_eval)
+
+    srv = sub.add_parser("serve", help="start the web chat")
+    srv.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
+    srv.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    srv.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set QA_AUTH)")
+    srv.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("qa: interrupted; the index is unchanged unless the command finished.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,7 +28,7 @@ from .config import MAX_QUESTION_CHARS, Settings, bundled_corpus
 from .errors import EmptyQuestion, IndexMissing, QuestionTooLong
 from .followup import Resolution, resolve
 from .language import detect_language
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex, skeleton_tokens, tokenize
 from .results import Answer, Citation, Passage
 
 
@@ -41,14 +41,17 @@ class Tuning:
     w_dense_chunk: float = 1.0
     w_dense_sentence: float = 1.0
     w_lexical: float = 1.0
+    w_skeleton: float = 1.0
+    language_centering: float = 1.5  # how much of each language's mean dense similarity to remove
     answer_passages: int = 4  # passages whose sentences compete for the answer
     s_lexical: float = 0.25  # sentence score: weight of question-term overlap
-    s_passage: float = 0.05  # ... of the passage's fused rank score
+    s_passage: float = 0.15  # ... of the passage's fused rank score
     s_type: float = 0.03  # ... of the expected answer type (number, date) being present
     s_same_language: float = 0.01
-    prefer_language_margin: float = 0.03  # take evidence in the question's language when this close to the best
-    second_sentence_margin: float = 0.015
-    found_threshold: float = 0.86  # below this best-sentence score: "the documents do not say"
+    prefer_language_margin: float = 0.05
+    equivalent_similarity: float = 0.90  # sentence-to-sentence similarity of a translation  # take evidence in the question's language when this close to the best
+    second_sentence_margin: float = 0.03
+    found_threshold: float = 0.93  # below this best-sentence score: "the documents do not say"
     followup_repeat_penalty: float = 0.08
 
 
@@ -66,6 +69,8 @@ class _State:
     chunks: list[_Chunk]
     chunk_row: dict  # chunk id -> row
     lexical: LexicalIndex
+    skeleton: LexicalIndex  # cross-script keys: names and international words across ru / en / uz
+    languages: list
     sentence_chunks: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     texts: dict = field(default_factory=dict)  # document name -> original text, fetched on first use
 
@@ -208,13 +213,15 @@ class Engine:
                 chunks = [_Chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
                 chunks.sort(key=lambda c: (c.meta["source"], c.meta["position"]))
             lexical = LexicalIndex([tokenize(f"{c.meta.get('title', '')} {c.text}", c.meta["language"]) for c in chunks])
+            skeleton = LexicalIndex([skeleton_tokens(f"{c.meta.get('title', '')} {c.text}") for c in chunks])
             sentence_chunks: dict = {}
             for c in chunks:
                 for pos in range(int(c.meta["sent_from"]), int(c.meta["sent_to"])):
                     sentence_chunks.setdefault((c.meta["doc_hash"], pos), []).append(c.id)
             self._state = _State(
                 collections=collections, documents=records, chunks=chunks,
-                chunk_row={c.id: i for i, c in enumerate(chunks)}, lexical=lexical, sentence_chunks=sentence_chunks,
+                chunk_row={c.id: i for i, c in enumerate(chunks)}, lexical=lexical, skeleton=skeleton,
+                languages=sorted({r.language for r in records.values()}), sentence_chunks=sentence_chunks,
             )
             return self._state
 
@@ -226,50 +233,85 @@ class Engine:
             return None
         return {"doc_hash": {"$in": active}}
 
+    def _dense(self, state: _State, collection: str, vector: np.ndarray, active: list[str], n: int, include: list):
+        """Dense search per document language, with the language's offset removed.
+
+        multilingual-e5 scores passages in the question's language higher across the
+        board; subtracting each language's mean similarity (relative to the lowest)
+        lets a passage in another language win when it is the better match.
+        """
+        hits = []  # (id, corrected similarity, raw similarity, metadata)
+        means = {}
+        for lang in state.languages:
+            where = {"$and": [{"doc_hash": {"$in": active}}, {"language": lang}]}
+            got = state.collections[collection].query(
+                query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"] + include
+            )
+            sims = [1.0 - d for d in got["distances"][0]]
+            if not sims:
+                continue
+            means[lang] = float(np.mean(sims))
+            metas = got["metadatas"][0] if "metadatas" in include else [None] * len(sims)
+            hits.append((lang, got["ids"][0], sims, metas))
+        floor = min(means.values()) if means else 0.0
+        alpha = self.tuning.language_centering
+        out = []
+        for lang, ids, sims, metas in hits:
+            offset = alpha * (means[lang] - floor)
+            out.extend((i, s - offset, s, m) for i, s, m in zip(ids, sims, metas))
+        return out, {lang: alpha * (m - floor) for lang, m in means.items()}
+
+    @staticmethod
+    def _coverage(index: LexicalIndex, query_tokens: list[str], best_tokens: set) -> float:
+        total = sum(index.idf(q) for q in set(query_tokens))
+        hit = sum(index.idf(q) for q in set(query_tokens) if q in best_tokens)
+        return hit / total if total else 0.0
+
     def _rank(self, state: _State, text: str, lang: str, vector: np.ndarray, language: str | None):
         """Fused chunk scores plus the evidence behind them."""
         t = self.tuning
         where = self._where(state, language)
         if where is None or not state.chunks:
             return [], {}, {}
+        active = where["doc_hash"]["$in"]
         n = min(t.candidates, len(state.chunks))
-        dense = state.collections["chunks"].query(
-            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
-        )
-        dense_chunk = {cid: 1.0 - d for cid, d in zip(dense["ids"][0], dense["distances"][0])}
-        sent = state.collections["sentences"].query(
-            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
-        )
+        dense_hits, offsets = self._dense(state, "chunks", vector, active, n, [])
+        dense_chunk = {cid: s for cid, s, _, _ in dense_hits}
+        sent_hits, _ = self._dense(state, "sentences", vector, active, n, ["metadatas"])
         dense_sentence: dict[str, float] = {}
-        for d, m in zip(sent["distances"][0], sent["metadatas"][0]):
+        for _, s, _, m in sent_hits:
             for cid in state.sentence_chunks.get((m["doc_hash"], int(m["position"])), []):
-                dense_sentence[cid] = max(dense_sentence.get(cid, -1.0), 1.0 - d)
-        query_tokens = tokenize(text, lang)
-        lexical_hits = state.lexical.search(query_tokens, t.candidates * 2)
-        allowed = {h for h in where["doc_hash"]["$in"]}
-        lexical = {}
-        for row, score in lexical_hits:
-            c = state.chunks[row]
-            if c.meta["doc_hash"] in allowed:
-                lexical[c.id] = score
-        # How much of the question the best lexical hit covers (idf-weighted): near 0 across languages.
-        coverage = 0.0
-        if lexical and query_tokens:
-            best = state.chunks[state.chunk_row[max(lexical, key=lexical.get)]]
-            best_tokens = set(tokenize(f"{best.meta.get('title', '')} {best.text}", best.meta["language"]))
-            total = sum(state.lexical.idf(q) for q in set(query_tokens))
-            hit = sum(state.lexical.idf(q) for q in set(query_tokens) if q in best_tokens)
-            coverage = hit / total if total else 0.0
+                dense_sentence[cid] = max(dense_sentence.get(cid, -1.0), s)
+
+        allowed = set(active)
+        rankings = [(t.w_dense_chunk, dense_chunk), (t.w_dense_sentence, dense_sentence)]
+        coverages = {}
+        for name, index, tokens, weight in (
+            ("lexical", state.lexical, tokenize(text, lang), t.w_lexical),
+            ("skeleton", state.skeleton, skeleton_tokens(text), t.w_skeleton),
+        ):
+            found = {}
+            for row, score in index.search(tokens, t.candidates * 2):
+                c = state.chunks[row]
+                if c.meta["doc_hash"] in allowed:
+                    found[c.id] = score
+            # Scale each lexical ranking by how much of the question its best hit covers (idf-weighted),
+            # so that where lexical search cannot match (across languages) it does not drown the dense signal.
+            coverage = 0.0
+            if found:
+                best = state.chunks[state.chunk_row[max(found, key=found.get)]]
+                body = f"{best.meta.get('title', '')} {best.text}"
+                best_tokens = set(tokenize(body, best.meta["language"]) if name == "lexical" else skeleton_tokens(body))
+                coverage = self._coverage(index, tokens, best_tokens)
+            coverages[name] = coverage
+            rankings.append((weight * coverage, found))
 
         fused: dict[str, float] = {}
-        for weight, ranking in (
-            (t.w_dense_chunk, dense_chunk),
-            (t.w_dense_sentence, dense_sentence),
-            (t.w_lexical * coverage, lexical),
-        ):
+        for weight, ranking in rankings:
             for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
                 fused[cid] = fused.get(cid, 0.0) + weight / (t.rrf_k + rank + 1)
-        evidence = {"dense": dense_chunk, "dense_sentence": dense_sentence, "lexical": lexical, "coverage": coverage}
+        evidence = {"dense": dense_chunk, "dense_sentence": dense_sentence, "lexical": rankings[2][1],
+                    "coverage": coverages, "language_offsets": offsets}
         return sorted(fused, key=fused.get, reverse=True), fused, evidence
 
     def _passage(self, state: _State, cid: str, score: float, evidence: dict) -> Passage:
@@ -320,7 +362,8 @@ class Engine:
         if not order:
             return declined
 
-        scored = self._score_sentences(state, question, resolution, lang, vectors, order, fused)
+        scored = self._score_sentences(state, question, resolution, lang, vectors, order, fused,
+                                       evidence["language_offsets"])
         if not scored:
             return declined
         best = scored[0]
@@ -330,18 +373,23 @@ class Engine:
 
         chosen = [best]
         if best["language"] != lang:
-            same = [s for s in scored if s["language"] == lang and s["score"] >= best["score"] - self.tuning.prefer_language_margin]
+            # Equivalent evidence in the question's language (a translation of the same sentence) is preferred.
+            same = [
+                s for s in scored
+                if s["language"] == lang and s["score"] >= best["score"] - self.tuning.prefer_language_margin
+                and float(s["embedding"] @ best["embedding"]) >= self.tuning.equivalent_similarity
+            ]
             if same:
                 chosen = [same[0]]
         top = chosen[0]
-        for s in scored[1:4]:
-            if (
-                s["id"] != top["id"] and s["source"] == top["source"] and abs(s["position"] - top["position"]) == 1
-                and s["score"] >= top["score"] - self.tuning.second_sentence_margin
-            ):
+        # A second sentence when the evidence is split or nearly tied: at most two, so answers stay short.
+        for s in scored[:4]:
+            if s["id"] == top["id"] or float(s["embedding"] @ top["embedding"]) >= self.tuning.equivalent_similarity:
+                continue  # the same sentence, or a translation of it, adds nothing
+            if s["score"] >= top["score"] - self.tuning.second_sentence_margin:
                 chosen.append(s)
-                break
-        chosen.sort(key=lambda s: s["position"])
+            break
+        chosen.sort(key=lambda s: (s["source"] != top["source"], s["position"]))
 
         citations: list[Citation] = []
         number_of: dict[str, int] = {}
@@ -377,7 +425,7 @@ class Engine:
         )
 
     def _score_sentences(self, state: _State, question: str, resolution: Resolution, lang: str,
-                         vectors: np.ndarray, order: list[str], fused: dict) -> list[dict]:
+                         vectors: np.ndarray, order: list[str], fused: dict, offsets: dict) -> list[dict]:
         t = self.tuning
         top_chunks = order[: t.answer_passages]
         ids, owner = [], {}
@@ -407,7 +455,7 @@ class Engine:
         for row, (sid, text, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])):
             s_tokens = set(tokenize(text, meta["language"]))
             overlap = sum(state.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight
-            score = float(dense[row]) + t.s_lexical * overlap + t.s_passage * fused[owner[sid]] / top_fused
+            score = float(dense[row]) - offsets.get(meta["language"], 0.0) + t.s_lexical * overlap + t.s_passage * fused[owner[sid]] / top_fused
             if expects_number or expects_date:
                 score += t.s_type if _HAS_NUMBER.search(text) else -t.s_type
             if meta["language"] == lang:
@@ -415,7 +463,7 @@ class Engine:
             if previous and text[:60] in previous:
                 score -= t.followup_repeat_penalty
             scored.append({
-                "id": sid, "text": text, "score": score, "dense": float(dense[row]), "overlap": overlap,
+                "id": sid, "text": text, "score": score, "embedding": emb[row], "dense": float(dense[row]), "overlap": overlap,
                 "chunk": owner[sid], "source": meta["source"], "language": meta["language"],
                 "position": int(meta["position"]), "start": int(meta["start"]), "end": int(meta["end"]),
             })

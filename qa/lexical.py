@@ -116,3 +116,45 @@ class LexicalIndex:
         k = min(k, self.size)
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+# -- cross-script keys --------------------------------------------------------------------------
+# Names and international words are the only lexical bridge between the languages
+# (Воронков / Voronkov, Ташкент / Toshkent / Tashkent, семинар / seminar). A key made of
+# the transliterated consonants lets BM25 match them across scripts and spellings.
+
+_CYR_TO_LAT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "j", "з": "z", "и": "i", "й": "y",
+    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f",
+    "х": "h", "ц": "s", "ч": "c", "ш": "s", "щ": "s", "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "u", "я": "a",
+    "ў": "o", "қ": "k", "ғ": "g", "ҳ": "h",
+})
+_LATIN_RULES = (("sh", "s"), ("ch", "c"), ("zh", "j"), ("kh", "h"), ("ts", "s"), ("x", "h"), ("q", "k"), ("w", "v"),
+                ("c", "s"), ("'", ""))
+SKELETON_VERSION = "skel-v1"
+
+
+def skeleton(word: str, length: int = 5) -> str:
+    """Consonant key of a word, the same for its Cyrillic and Latin spellings (``воронков`` -> ``vrnkv``)."""
+    w = word.casefold().translate(_CYR_TO_LAT)
+    for a, b in _LATIN_RULES:
+        w = w.replace(a, b)
+    w = w.replace("h", "")
+    consonants = [c for c in w if c.isalpha() and c not in "aeiouy"]
+    out = []
+    for c in consonants:
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out[:length])
+
+
+def skeleton_tokens(text: str) -> list[str]:
+    stop = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
+    keys = []
+    for w in words(text):
+        if w in stop or len(w) < 4 or w.isdigit():
+            continue
+        key = skeleton(w)
+        if len(key) >= 3:
+            keys.append(key)
+    return keys

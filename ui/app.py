@@ -1,0 +1,263 @@
+"""The web chat (Gradio). Installed as ``qa.ui``; started by ``qa serve``.
+
+Every answer goes through the same ``Engine.answer`` as the command line and
+the Python API. Document text is always HTML-escaped before it is shown, so
+markup inside a document is displayed, never executed.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from qa.errors import QAError
+
+EXAMPLES = [
+    "Who founded the IIJ?",
+    "Где находится штаб-квартира IIJ?",
+    "Mintaqaviy ekspertlar Kengashining birinchi yig‘ilishi qachon bo‘lib o‘tadi?",
+    "Кто такой Каха Имнадзе?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+MAX_UPLOAD_MB = 20
+LANGUAGE_FILTERS = [("All languages", ""), ("English", "en"), ("Russian", "ru"), ("Uzbek", "uz")]
+LANGUAGE_LABELS = {"en": "English", "ru": "Russian", "uz": "Uzbek"}
+
+CSS = """
+.qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 6px 0; }
+.qa-source .qa-head { font-weight: 600; margin-bottom: 4px; }
+.qa-source mark, .qa-doc mark { background: #ffe58a; color: inherit; padding: 0 2px; }
+.qa-doc { white-space: pre-wrap; max-height: 480px; overflow-y: auto; font-size: 0.95em; line-height: 1.45; }
+.qa-doc .qa-passage { background: #eef6ff; }
+"""
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def render_citations(answer) -> str:
+    """Sources under an answer: file name, language, passage with the supporting sentence highlighted."""
+    if not answer.found or not answer.citations:
+        return "<div class='qa-sources'><em>No source: the documents do not answer this.</em></div>"
+    parts = ["<div class='qa-sources'>"]
+    for c in answer.citations:
+        a, b = c.quote_start - c.start, c.quote_end - c.start
+        passage = _escape(c.text[:a]) + "<mark>" + _escape(c.text[a:b]) + "</mark>" + _escape(c.text[b:])
+        parts.append(
+            f"<div class='qa-source' id='qa-cite-{c.number}'><div class='qa-head'>[{c.number}] {_escape(c.source)} "
+            f"· {_escape(LANGUAGE_LABELS.get(c.language, c.language))}</div>"
+            f"<div class='qa-passage-text'>{passage}</div></div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_document(text: str, start: int, end: int, quote_start: int, quote_end: int, name: str) -> str:
+    """The whole document, the passage shaded and the supporting sentence highlighted (id qa-hl for scrolling)."""
+    quote_start, quote_end = max(start, quote_start), min(end, quote_end)
+    pieces = [
+        _escape(text[:start]), "<span class='qa-passage'>", _escape(text[start:quote_start]),
+        "<mark id='qa-hl'>", _escape(text[quote_start:quote_end]), "</mark>",
+        _escape(text[quote_end:end]), "</span>", _escape(text[end:]),
+    ]
+    return f"<div class='qa-head'><strong>{_escape(name)}</strong></div><div class='qa-doc'>{''.join(pieces)}</div>"
+
+
+def answer_as_text(answer) -> str:
+    """Plain text for API clients: the answer, then each citation with its quote."""
+    lines = [answer.text]
+    for c in answer.citations:
+        quote = " ".join(c.quote.split())
+        lines.append(f"[{c.number}] {c.source} ({c.language}): {quote}")
+    return "\n".join(lines)
+
+
+def build_app(engine):
+    import gradio as gr
+
+    def chat_turn(question: str, history: list, k: int, language: str):
+        """Stream the answer word by word; then show its sources."""
+        history = list(history or [])
+        question = (question or "").strip()
+        if not question:
+            yield history, gr.update(), gr.update(), [], ""
+            return
+        history.append({"role": "user", "content": question})
+        earlier = history[:-1]
+        try:
+            answer = engine.answer(question, history=earlier, k=int(k), language=language or None)
+        except QAError as exc:
+            history.append({"role": "assistant", "content": _escape(f"⚠ {exc}")})
+            yield history, "", gr.update(choices=[], value=None), [], ""
+            return
+        shown = _escape(answer.text)
+        history.append({"role": "assistant", "content": ""})
+        words = shown.split(" ")
+        step = max(1, len(words) // 12)
+        for i in range(0, len(words), step):
+            history[-1]["content"] = " ".join(words[: i + step])
+            yield history, gr.update(), gr.update(), gr.update(), gr.update()
+            time.sleep(0.02)
+        history[-1]["content"] = shown
+        citations = [
+            {"number": c.number, "source": c.source, "start": c.start, "end": c.end,
+             "quote_start": c.quote_start, "quote_end": c.quote_end}
+            for c in answer.citations
+        ]
+        choices = [(f"[{c.number}] {c.source}", c.number) for c in answer.citations]
+        yield (history, render_citations(answer), gr.update(choices=choices, value=None), citations, "")
+
+    def open_source(number, citations):
+        for c in citations or []:
+            if c["number"] == number:
+                try:
+                    text = engine.document_text(c["source"])
+                except QAError as exc:
+                    return f"<em>{_escape(str(exc))}</em>"
+                return render_document(text, c["start"], c["end"], c["quote_start"], c["quote_end"], c["source"])
+        return ""
+
+    def new_chat():
+        return [], "", gr.update(choices=[], value=None), [], ""
+
+    def documents_table():
+        try:
+            docs = engine.documents()
+        except QAError as exc:
+            return [[str(exc), "", 0, ""]]
+        return [[d.name, LANGUAGE_LABELS.get(d.language, d.language), d.chunks, d.added] for d in docs]
+
+    def document_names():
+        try:
+            return gr.update(choices=[d.name for d in engine.documents()], value=None)
+        except QAError:
+            return gr.update(choices=[], value=None)
+
+    def upload(files, progress=gr.Progress()):
+        if not files:
+            return "No file chosen.", documents_table(), document_names()
+        messages = []
+        folder = Path(tempfile.mkdtemp(prefix="qa-upload-"))
+        try:
+            paths = []
+            for f in files:
+                src = Path(f if isinstance(f, str) else f.name)
+                name = os.path.basename(getattr(f, "orig_name", None) or src.name)
+                name = re.sub(r"[^\w.\- ]", "_", name)
+                if Path(name).suffix.lower() not in UPLOAD_TYPES:
+                    messages.append(f"✗ {name}: only {', '.join(UPLOAD_TYPES)} files are accepted.")
+                    continue
+                if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
+                    messages.append(f"✗ {name}: larger than {MAX_UPLOAD_MB} MB.")
+                    continue
+                dest = folder / name
+                shutil.copyfile(src, dest)
+                paths.append(dest)
+            if paths:
+                def report_progress(stage, done, total):
+                    progress(done / max(total, 1), desc=stage)
+
+                try:
+                    report = engine.add(paths, progress=report_progress)
+                    messages += [f"✓ added {n}" for n in report.added] + [f"✓ updated {n}" for n in report.updated]
+                    messages += [f"= unchanged {n}" for n in report.unchanged]
+                except QAError as exc:
+                    messages.append(f"✗ {exc}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return "\n".join(messages), documents_table(), document_names()
+
+    def remove(name):
+        if not name:
+            return "Choose a document to remove.", documents_table(), document_names()
+        try:
+            engine.remove(name)
+            message = f"✓ removed {name}"
+        except QAError as exc:
+            message = f"✗ {exc}"
+        return message, documents_table(), document_names()
+
+    def api_ask(question: str) -> str:
+        """Answer a question; returns the answer text followed by its citations."""
+        try:
+            return answer_as_text(engine.answer(question))
+        except QAError as exc:
+            return f"Error: {exc}"
+
+    with gr.Blocks(title="Ask the documents") as demo:
+        gr.Markdown("## Ask the documents\nQuestions in English, Russian or Uzbek; every answer cites its passages.")
+        citations_state = gr.State([])
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=420, elem_id="qa-chat", sanitize_html=True)
+                    question = gr.Textbox(label="Question", placeholder="Who founded the IIJ?", elem_id="qa-question")
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="qa-ask")
+                        clear = gr.Button("New chat", elem_id="qa-new-chat")
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                    with gr.Accordion("Settings", open=False):
+                        k = gr.Slider(1, 10, value=5, step=1, label="Passages to retrieve")
+                        language = gr.Dropdown(LANGUAGE_FILTERS, value="", label="Only documents in")
+                with gr.Column(scale=2):
+                    sources = gr.HTML("<em>Sources appear here.</em>", label="Sources", elem_id="qa-sources")
+                    source_pick = gr.Dropdown([], label="Open a source", elem_id="qa-open-source")
+                    document_view = gr.HTML("", elem_id="qa-document")
+        with gr.Tab("Documents"):
+            table = gr.Dataframe(headers=["document", "language", "chunks", "added"], value=documents_table,
+                                 interactive=False, elem_id="qa-documents")
+            files = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
+                            file_count="multiple", file_types=UPLOAD_TYPES)
+            add_button = gr.Button("Add to the index", elem_id="qa-add")
+            with gr.Row():
+                remove_pick = gr.Dropdown([], label="Remove a document")
+                remove_button = gr.Button("Remove", variant="stop")
+            status = gr.Textbox(label="Status", interactive=False, lines=3)
+
+        outputs = [chatbot, sources, source_pick, citations_state, question]
+        send.click(chat_turn, [question, chatbot, k, language], outputs, api_name="chat", api_visibility="private")
+        question.submit(chat_turn, [question, chatbot, k, language], outputs, api_name="chat_submit", api_visibility="private")
+        clear.click(new_chat, None, outputs, api_visibility="private")
+        source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(
+            None, None, None, js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }"
+        )
+        add_button.click(upload, files, [status, table, remove_pick], api_visibility="private")
+        remove_button.click(remove, remove_pick, [status, table, remove_pick], api_visibility="private")
+        demo.load(document_names, None, remove_pick, api_visibility="private")
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True):
+    import gradio as gr
+
+    engine.ensure_index()
+    demo = build_app(engine)
+    demo.queue(default_concurrency_limit=4)
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise QAError("--auth must look like user:password")
+        credentials = (user, password)
+    demo.launch(
+        server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block, quiet=not block,
+        max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
+        footer_links=["api"],
+    )
+    return demo
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, engine=None):
+    if engine is None:
+        from qa import get_engine
+
+        engine = get_engine()
+    print(f"Starting the chat on http://{host}:{port}", flush=True)
+    launch(engine, host, port, auth, block=True)

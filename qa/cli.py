@@ -37,14 +37,16 @@ class _Bar:
 
     def __init__(self, unit: str = "texts"):
         self.bar = None
+        self.stage = None
         self.unit = unit
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
-        if self.bar is None or self.bar.desc != stage:
+        if self.bar is None or self.stage != stage:
             if self.bar is not None:
                 self.bar.close()
+            self.stage = stage
             self.bar = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, leave=False,
                             disable=None)
         self.bar.n = done
@@ -72,6 +74,9 @@ def _print_answer(answer) -> None:
 
 
 def cmd_ask(args) -> int:
+    from .engine import validate_question
+
+    question = validate_question(" ".join(args.question))  # before any slow work
     engine = _engine(args)
     history = None
     if args.history:
@@ -79,7 +84,7 @@ def cmd_ask(args) -> int:
     bar = _Bar()
     engine.ensure_index(progress=bar)
     bar.close()
-    answer = engine.answer(" ".join(args.question), history=history, k=args.k, language=args.lang)
+    answer = engine.answer(question, history=history, k=args.k, language=args.lang)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -221,7 +221,7 @@ def build_app(engine):
             status = gr.Textbox(label="Status", interactive=False, lines=3)
 
         outputs = [chatbot, sources, source_pick, citations_state, question]
-        send.click(chat_turn, [question, chatbot, k, language], outputs, api_name="chat", api_visibility="private")
+        send.click(chat_turn, [question, chatbot, k, language], outputs, api_name="chat", api_visibility="undocumented")
         question.submit(chat_turn, [question, chatbot, k, language], outputs, api_name="chat_submit", api_visibility="private")
         clear.click(new_chat, None, outputs, api_visibility="private")
         source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(

@@ -1,0 +1,37 @@
+# One command to set up and start the chat, one to set up and run the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup chat test eval eval-check bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"   # the CPU build; an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+chat: setup  ## set up and start the web chat on http://127.0.0.1:7860 (bundled corpus)
+	$(VENV)/bin/qa serve
+
+test: setup eval-check  ## set up, check the evaluation against the recorded figures, run the tests
+	$(PY) -m pytest -q -p no:cacheprovider
+
+eval: setup  ## the comparison table on the test part of the question set
+	mkdir -p artifacts
+	$(VENV)/bin/qa eval eval/test.jsonl --compare --json artifacts/eval.json --markdown artifacts/eval.md
+
+eval-check: setup  ## fails if answer accuracy, hit@1 or refusal accuracy fall > 0.05 below eval/baseline.json
+	QA_HOME=$$(mktemp -d) $(VENV)/bin/qa eval eval/test.jsonl --baseline eval/baseline.json --fail-on-regression > /dev/null
+
+bench: setup  ## speed figures on this machine
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf $(VENV) artifacts

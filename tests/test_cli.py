@@ -1,0 +1,78 @@
+"""The command line as a user runs it: separate processes, exit codes, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import CORPUS
+
+
+def qa(*args, home, embedder="hashing:256", timeout=120):
+    env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER=embedder)
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_help_is_instant_and_lists_commands(home):
+    started = time.perf_counter()
+    result = qa("--help", home=home)
+    assert result.returncode == 0
+    for command in ("ask", "index", "eval", "serve"):
+        assert command in result.stdout
+    heavy = subprocess.run(
+        [sys.executable, "-c", "import sys, qa.cli; qa.cli.build_parser(); "
+         "print(sorted(m for m in ('torch','chromadb','gradio','llama_index','numpy') if m in sys.modules))"],
+        capture_output=True, text=True,
+    )
+    assert heavy.stdout.strip() == "[]"  # heavy packages are imported lazily
+    assert time.perf_counter() - started < 10
+
+
+def test_index_and_ask_round_trip(home, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
+    added = qa("index", "add", str(docs), home=home)
+    assert added.returncode == 0 and "added     malta.txt" in added.stdout
+    assert "unchanged malta.txt" in qa("index", "add", str(docs), home=home).stdout
+    listing = qa("index", "list", home=home)
+    assert "malta.txt" in listing.stdout and " en " in listing.stdout
+    result = qa("ask", "Where are the headquarters?", "--json", home=home)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["found"] in (True, False) and payload["passages"][0]["source"] == "malta.txt"
+    text = qa("ask", "Where are the headquarters?", home=home)
+    assert text.returncode == 0 and text.stdout.strip()
+    assert qa("index", "remove", "malta.txt", home=home).returncode == 0
+    missing = qa("index", "remove", "malta.txt", home=home)
+    assert missing.returncode == 1 and "No document named" in missing.stderr
+
+
+@pytest.mark.parametrize("question, message", [("   ", "empty"), ("x" * 100_000, "limit is")])
+def test_bad_questions_exit_nonzero_without_traceback(home, question, message):
+    result = qa("ask", question, home=home)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_files_exit_nonzero_without_traceback(home, tmp_path):
+    blob = tmp_path / "x.txt"
+    blob.write_bytes(os.urandom(2048).replace(b"\n", b"\x00"))
+    result = qa("index", "add", str(blob), home=home)
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "x.txt" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = qa("index", "add", str(empty), home=home)
+    assert result.returncode != 0 and "No documents" in result.stderr
+
+
+def test_corrupted_index_is_reported_cleanly(home, tmp_path):
+    assert qa("index", "add", str(CORPUS / "001_06ab6ed67bf2d3c2.txt"), home=home).returncode == 0
+    for db in (home / "chroma").rglob("chroma.sqlite3"):
+        db.write_bytes(b"this is not a database" * 100)
+    result = qa("ask", "Who founded the IIJ?", home=home)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "index" in result.stderr.lower()

@@ -1,0 +1,184 @@
+"""The index: add / update / remove, configuration checks, crash safety, one writer at a time."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from qa.errors import (DocumentNotFound, EmptyQuestion, IndexLocked, IndexMismatch, IndexMissing, NoDocuments,
+                       QuestionTooLong, UnsupportedDocument)
+from tests.conftest import CORPUS, make_engine
+
+
+def _docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
+    (folder / "toshkent.md").write_text("# Kengash\n\nKengashning birinchi yig‘ilishi 14-may kuni Toshkentda bo‘lib o‘tadi.", encoding="utf-8")
+    (folder / "page.html").write_text(
+        "<html><head><title>Совет</title><script>alert(1)</script></head><body><p>Совет создан в мае 2024 года.</p></body></html>",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_add_list_update_remove(fake_engine, tmp_path):
+    folder = _docs(tmp_path)
+    report = fake_engine.add([folder])
+    assert sorted(report.added) == ["malta.txt", "page.html", "toshkent.md"]
+    docs = {d.name: d for d in fake_engine.documents()}
+    assert docs["toshkent.md"].language == "uz" and docs["page.html"].language == "ru" and docs["malta.txt"].language == "en"
+    assert "alert" not in fake_engine.document_text("page.html")  # scripts are not text
+
+    assert fake_engine.add([folder]).unchanged == ["malta.txt", "page.html", "toshkent.md"]  # re-adding does nothing
+
+    (folder / "malta.txt").write_text("The IIJ moved. Its headquarters are now in Rome.", encoding="utf-8")
+    report = fake_engine.add([folder / "malta.txt"])
+    assert report.updated == ["malta.txt"]
+    state = fake_engine._load()
+    chunk_texts = " ".join(c.text for c in state.chunks)
+    assert "Rome" in chunk_texts and "Valletta" not in chunk_texts  # old chunks replaced, not duplicated
+    all_ids = state.collections["chunks"].get(include=[])["ids"]
+    assert len(all_ids) == len(state.chunks)
+
+    fake_engine.remove("page.html")
+    assert [d.name for d in fake_engine.documents()] == ["malta.txt", "toshkent.md"]
+    with pytest.raises(DocumentNotFound):
+        fake_engine.remove("page.html")
+
+
+def test_citations_are_verbatim_with_exact_offsets(fake_engine):
+    fake_engine.add([CORPUS])
+    for question in ["Where are the IIJ headquarters?", "Где находится штаб-квартира?", "Toshkentda seminar qachon?"]:
+        answer = fake_engine.answer(question)
+        for c in answer.citations:
+            original = (CORPUS / c.source).read_text(encoding="utf-8")
+            assert original[c.start : c.end] == c.text
+            assert original[c.quote_start : c.quote_end] == c.quote
+            assert c.start <= c.quote_start < c.quote_end <= c.end
+
+
+def test_mismatched_embedder_is_refused_with_advice(home, tmp_path):
+    engine = make_engine(home, "hashing:256")
+    engine.add([_docs(tmp_path)])
+    other = make_engine(home, "hashing:128")
+    with pytest.raises(IndexMismatch, match="rebuild"):
+        other.answer("Where is the IIJ?")
+    other.rebuild()  # rebuild with the configured embedder fixes it
+    assert other.answer("Where are the headquarters?").passages
+    with pytest.raises(IndexMismatch):
+        make_engine(home, "hashing:256").answer("Where is the IIJ?")
+
+
+def test_failed_ingest_leaves_the_index_as_it_was(fake_engine, tmp_path, monkeypatch):
+    from qa.index import store
+
+    folder = _docs(tmp_path)
+    fake_engine.add([folder / "malta.txt"])
+    before_docs = [(d.name, d.content_hash) for d in fake_engine.documents()]
+    before = fake_engine.answer("Where are the headquarters?")
+
+    (folder / "malta.txt").write_text("Completely different text about Rome.", encoding="utf-8")
+    calls = {"n": 0}
+    original = store.Store._write_nodes
+
+    def crash_after_chunks(collection, nodes, batch=512):
+        calls["n"] += 1
+        original(collection, nodes, batch)
+        if calls["n"] == 1:  # chunks written, sentences not, switch not made: a kill at the worst moment
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.Store, "_write_nodes", staticmethod(crash_after_chunks))
+    with pytest.raises(KeyboardInterrupt):
+        fake_engine.add([folder])
+    monkeypatch.setattr(store.Store, "_write_nodes", staticmethod(original))
+
+    fresh = make_engine(fake_engine.settings.home)
+    assert [(d.name, d.content_hash) for d in fresh.documents()] == before_docs
+    after = fresh.answer("Where are the headquarters?")
+    assert after.text == before.text and [c.text for c in after.citations] == [c.text for c in before.citations]
+
+    report = fresh.add([folder])  # the retry completes and sweeps the leftovers
+    assert report.updated == ["malta.txt"]
+    state = fresh._load()
+    assert len(state.collections["chunks"].get(include=[])["ids"]) == len(state.chunks)
+
+
+def test_a_second_writer_is_refused(fake_engine, tmp_path):
+    folder = _docs(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from filelock import FileLock
+            lock = FileLock({str(fake_engine.settings.home / 'write.lock')!r}); lock.acquire()
+            print('locked', flush=True); time.sleep(30)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    fake_engine.settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLocked, match="Another qa process"):
+            fake_engine.add([folder])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert fake_engine.add([folder]).added
+
+
+def test_bad_input_gets_clear_errors(fake_engine, home, tmp_path):
+    fake_engine.add([_docs(tmp_path)])
+    with pytest.raises(EmptyQuestion):
+        fake_engine.answer("   \n")
+    with pytest.raises(QuestionTooLong, match="100,000"):
+        fake_engine.answer("x" * 100_000)
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(UnsupportedDocument, match="binary"):
+        fake_engine.add([binary])
+    latin1 = tmp_path / "cp1251.txt"
+    latin1.write_bytes("Привет мир".encode("cp1251"))
+    with pytest.raises(UnsupportedDocument, match="UTF-8"):
+        fake_engine.add([latin1])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NoDocuments):
+        fake_engine.add([empty])
+    with pytest.raises(UnsupportedDocument):
+        fake_engine.add([tmp_path / "missing.txt"])
+    assert len(fake_engine.documents()) == 3  # nothing above touched the index
+
+
+def test_missing_index_without_auto_build(home):
+    engine = make_engine(home, auto_build=False)
+    with pytest.raises(IndexMissing, match="qa index add"):
+        engine.answer("Who founded the IIJ?")
+
+
+def test_first_use_builds_the_bundled_corpus(home):
+    messages = []
+    engine = make_engine(home)
+    engine.notify = messages.append
+    answer = engine.answer("Who founded the IIJ?")
+    assert any("bundled corpus" in m for m in messages)
+    assert sorted(d.name for d in engine.documents()) == sorted(p.name for p in CORPUS.glob("*.txt"))
+    assert answer.passages
+
+
+def test_pdf_documents_are_read(fake_engine, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject
+
+    pdf = tmp_path / "blank.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    with open(pdf, "wb") as f:
+        writer.write(f)
+    with pytest.raises(UnsupportedDocument, match="no text"):
+        fake_engine.add([pdf])
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    with pytest.raises(UnsupportedDocument):
+        fake_engine.add([broken])

@@ -1,0 +1,86 @@
+"""The web chat, started in-process and driven with gradio_client."""
+
+import threading
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def app_url(real_engine):
+    from qa.ui.app import launch
+
+    demo = launch(real_engine, host="127.0.0.1", port=7871, block=False)
+    yield "http://127.0.0.1:7871/"
+    demo.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _text(message):
+    content = message["content"]
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content)
+    return content
+
+
+def _chat(client, question, history):
+    result = client.predict(question, history, 5, "", api_name="/chat")
+    history, sources = result[0], result[1]
+    return history, sources
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Who founded the IIJ?", "GCTF"),
+    ("Кто основал IIJ?", "GCTF"),
+    ("Vladimir Voronkov Toshkentda kim bilan uchrashdi?", "Komilov"),
+])
+def test_ask_api_answers_with_citations(client, question, expected):
+    text = client.predict(question, api_name="/ask")
+    assert expected in text and "[1] " in text and ".txt" in text
+
+
+def test_chat_turn_follow_up_and_decline(client):
+    history, sources = _chat(client, "Who founded the IIJ?", [])
+    assert "GCTF" in _text(history[-1]) and "<mark>" in sources
+    history, sources = _chat(client, "And where is its headquarters?", history)
+    assert "Valletta" in _text(history[-1]) or "Валлетт" in _text(history[-1])
+    history, sources = _chat(client, "What is the capital of Australia?", history)
+    assert "do not say" in _text(history[-1]) and "No source" in sources
+
+
+def test_sessions_keep_separate_histories(app_url):
+    from gradio_client import Client
+
+    results = {}
+
+    def session(name, question):
+        c = Client(app_url, verbose=False)
+        history, _ = _chat(c, question, [])
+        results[name] = history
+
+    threads = [threading.Thread(target=session, args=("a", "Who founded the IIJ?")),
+               threading.Thread(target=session, args=("b", "Кто такой Каха Имнадзе?"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [_text(m) for m in results["a"] if m["role"] == "user"] == ["Who founded the IIJ?"]
+    assert [_text(m) for m in results["b"] if m["role"] == "user"] == ["Кто такой Каха Имнадзе?"]
+
+
+def test_markup_in_documents_is_shown_as_text(real_engine):
+    from qa.results import Answer, Citation
+    from qa.ui.app import render_citations, render_document
+
+    evil = "Intro. <script>alert(1)</script> <img src=x onerror=alert(1)> <a href='javascript:alert(1)'>x</a> End."
+    citation = Citation(1, "evil.html", "en", evil, 0, len(evil), evil[:6], 0, 6)
+    html = render_citations(Answer(text="x", found=True, citations=[citation])) + render_document(evil, 0, len(evil), 0, 6, "evil.html")
+    assert "<script>" not in html and "<img" not in html and "<a href" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html

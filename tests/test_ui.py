@@ -84,3 +84,18 @@ def test_markup_in_documents_is_shown_as_text(real_engine):
     html = render_citations(Answer(text="x", found=True, citations=[citation])) + render_document(evil, 0, len(evil), 0, 6, "evil.html")
     assert "<script>" not in html and "<img" not in html and "<a href" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file=..%2f..%2f..%2fetc%2fpasswd",
+                                  "file=/etc/passwd", "gradio_api/file=%2fetc%2fpasswd", "..%2f..%2fetc%2fpasswd"])
+def test_no_file_outside_the_app_can_be_read(app_url, path):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(app_url + path, timeout=10) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        assert exc.code in (400, 403, 404)
+        return
+    assert "root:x:0:0" not in body

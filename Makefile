@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test eval eval-check bench clean
+.PHONY: setup chat test eval eval-check bench browser clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,10 +17,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Debian's Chromium for the browser test (root only; otherwise that test is skipped with a message).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is not installed: the browser test will be skipped (apt-get install chromium)"; fi; }
+
 chat: setup  ## set up and start the web chat on http://127.0.0.1:7860 (bundled corpus)
 	$(VENV)/bin/qa serve
 
-test: setup eval-check  ## set up, check the evaluation against the recorded figures, run the tests
+test: setup browser eval-check  ## set up, check the evaluation against the recorded figures, run the tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
 eval: setup  ## the comparison table on the test part of the question set
@@ -30,8 +37,9 @@ eval: setup  ## the comparison table on the test part of the question set
 eval-check: setup  ## fails if answer accuracy, hit@1 or refusal accuracy fall > 0.05 below eval/baseline.json
 	QA_HOME=$$(mktemp -d) $(VENV)/bin/qa eval eval/test.jsonl --baseline eval/baseline.json --fail-on-regression > /dev/null
 
-bench: setup  ## speed figures on this machine
+bench: setup  ## speed and load figures on this machine
 	$(PY) bench/speed.py
+	$(PY) bench/load.py --clients 8 --questions 20
 
 clean:
 	rm -rf $(VENV) artifacts

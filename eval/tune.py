@@ -1,72 +1,134 @@
-"""Choose fusion weights and the refusal threshold on the tuning set (never the test set).
+"""Choose the answer-selection weights and the refusal threshold on the tuning set (never the test set).
 
     python -m qa.eval.tune [eval/tune.jsonl]
 
-Grid-searches a few weights; for each setting the threshold is the one that
-maximises the share of questions judged correct (answered right, or rightly
-declined). Prints the best settings; copy them into ``qa.engine.Tuning``.
+1. Every tuning question is asked (follow-ups with their real earlier answers); the candidate sentences
+   and their features are collected, each labelled by whether it contains an expected answer.
+2. The sentence weights are fitted by a listwise softmax (the answer-bearing sentences should come first),
+   with L2 regularisation and a non-negative constraint on the evidence features.
+3. The refusal threshold is the one that maximises the share of questions judged correct.
+
+Prints the weights and threshold to copy into ``qa.engine.Tuning``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import sys
 
+import numpy as np
+
 from qa.engine import Engine, Tuning
+from qa.followup import resolve
+from qa.language import detect_language
 
 from .dataset import bundled_set, load
 from .scoring import answer_matches
 
-GRID = {
-    "second_sentence_margin": [0.0, 0.03, 0.06],
-    "s_type": [0.03, 0.08],
-    "rrf_k": [5.0, 10.0],
-}
+FEATURES = ("dense", "dense_centered", "stem_overlap", "key_overlap", "passage_fused", "passage_rank",
+            "same_language", "answer_type", "already_said")
 
 
-def _run(engine: Engine, items) -> list[tuple[float, bool, bool]]:
-    """(confidence, answerable, would be correct if answered) per question."""
+def collect(engine: Engine, items) -> list[dict]:
+    """Per question: feature matrix of its candidate sentences, labels, whether it is answerable."""
+    state = engine._load()
     rows = []
     for item in items:
         history = []
         for earlier in item.history:
             a = engine.answer(earlier, history=list(history))
             history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": a.text}]
-        a = engine.answer(item.question, history=history)
-        rows.append((a.confidence, item.answerable, item.answerable and answer_matches(a.text, item.answers)))
+        lang = detect_language(item.question)
+        lang = lang if lang in ("en", "ru", "uz") else "en"
+        resolution = resolve(item.question, lang, history)
+        texts = [item.question] if not resolution.is_followup else [item.question, resolution.retrieval_query]
+        vectors = engine.embedder.embed_queries(texts)
+        order, fused, evidence = engine._rank(state, resolution.retrieval_query, lang, vectors[-1], None)
+        scored = engine._score_sentences(state, item.question, resolution, lang, vectors, order, fused,
+                                         evidence["language_offsets"])
+        if not scored:
+            continue
+        rows.append({
+            "id": item.id,
+            "X": np.stack([s["features"] for s in scored]),
+            "y": np.array([item.answerable and answer_matches(s["text"], item.answers) for s in scored], dtype=bool),
+            "answerable": item.answerable,
+        })
     return rows
 
 
-def best_threshold(rows) -> tuple[float, float]:
-    candidates = sorted({round(c, 3) for c, _, _ in rows})
+def fit(rows, rounds: int = 4) -> np.ndarray:
+    """Coordinate search on top-1 accuracy (ties broken by the mean margin of the right sentences).
+
+    Few questions and a non-smooth objective: a small search over each weight in turn, starting from the
+    current defaults, is more robust here than gradient descent.
+    """
+    w = np.asarray(Tuning().sentence_weights, dtype=np.float64)
+    train = [r for r in rows if r["y"].any()]
+
+    def objective(weights):
+        hits, margin = 0, 0.0
+        for r in train:
+            scores = r["X"] @ weights
+            best_right = scores[r["y"]].max()
+            best_wrong = scores[~r["y"]].max() if (~r["y"]).any() else best_right - 1
+            hits += best_right > best_wrong
+            margin += np.clip(best_right - best_wrong, -0.2, 0.2)
+        return hits + 0.01 * margin / len(train)
+
+    current = objective(w)
+    grid = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+    for _ in range(rounds):
+        improved = False
+        for i in range(len(w)):
+            base = w[i] if w[i] != 0 else 0.1
+            for factor in grid + (-0.5, -1.0):
+                trial = w.copy()
+                trial[i] = base * factor
+                value = objective(trial)
+                if value > current + 1e-9:
+                    w, current, improved = trial, value, True
+        if not improved:
+            break
+    return w
+
+
+def top1_accuracy(rows, w) -> float:
+    answerable = [r for r in rows if r["answerable"]]
+    return sum(bool(r["y"][np.argmax(r["X"] @ w)]) for r in answerable) / max(1, len(answerable))
+
+
+def best_threshold(rows, w) -> tuple[float, float]:
+    """Threshold on the best candidate's score maximising the share of questions judged correct."""
+    points = []
+    for r in rows:
+        scores = r["X"] @ w
+        best = int(np.argmax(scores))
+        points.append((float(scores[best]), r["answerable"], bool(r["y"][best])))
     best = (0.0, 0.0)
-    for threshold in candidates:
-        correct = sum((c >= threshold and ok) if answerable else (c < threshold) for c, answerable, ok in rows)
-        score = correct / len(rows)
-        if score > best[1]:
-            best = (threshold, score)
+    values = sorted({round(c, 4) for c, _, _ in points})
+    for below, threshold in zip([values[0] - 0.1] + values[:-1], values):
+        correct = sum((c >= threshold and ok) if answerable else (c < threshold) for c, answerable, ok in points)
+        if correct / len(points) > best[1]:
+            best = ((below + threshold) / 2, correct / len(points))  # midway to the next score below
     return best
 
 
 def main(argv=None) -> int:
     argv = argv if argv is not None else sys.argv[1:]
     path = argv[0] if argv else str(bundled_set("tune"))
-    base = Engine()
-    items = load(path, {r.name for r in base.documents()})
-    results = []
-    keys = list(GRID)
-    for values in itertools.product(*(GRID[k] for k in keys)):
-        tuning = dataclasses.replace(Tuning(), found_threshold=-1e9, **dict(zip(keys, values)))
-        engine = Engine(base.settings, base.embedder, tuning)
-        engine._state = base._load()
-        threshold, score = best_threshold(_run(engine, items))
-        results.append((score, threshold, dict(zip(keys, values))))
-        print(f"{score:.3f} threshold={threshold:.3f} {dict(zip(keys, values))}", flush=True)
-    results.sort(key=lambda r: r[0], reverse=True)
-    print("\nbest:")
-    for score, threshold, params in results[:5]:
-        print(f"  {score:.3f} found_threshold={threshold:.3f} {params}")
+    engine = Engine()
+    items = load(path, {r.name for r in engine.documents()})
+    engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-1e9)
+    rows = collect(engine, items)
+    w0 = np.asarray(Tuning().sentence_weights)
+    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0)}")
+    w = fit(rows)
+    threshold, accuracy = best_threshold(rows, w)
+    print(f"fitted weights:  top-1 {top1_accuracy(rows, w):.3f}, threshold {threshold:.4f} -> {accuracy:.3f} judged correct")
+    for name, value in zip(FEATURES, w):
+        print(f"  {name:<15} {value:+.4f}")
+    print("sentence_weights = (" + ", ".join(f"{v:.4f}" for v in w) + f")\nfound_threshold = {threshold:.4f}")
     return 0
 
 

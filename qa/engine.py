@@ -44,15 +44,15 @@ class Tuning:
     w_skeleton: float = 1.0
     language_centering: float = 1.5  # how much of each language's mean dense similarity to remove
     answer_passages: int = 4  # passages whose sentences compete for the answer
-    s_lexical: float = 0.25  # sentence score: weight of question-term overlap
-    s_passage: float = 0.15  # ... of the passage's fused rank score
-    s_type: float = 0.03  # ... of the expected answer type (number, date) being present
-    s_same_language: float = 0.01
-    prefer_language_margin: float = 0.05
-    equivalent_similarity: float = 0.90  # sentence-to-sentence similarity of a translation  # take evidence in the question's language when this close to the best
+    # Sentence score = weights · features: dense similarity, dense less the language offset, question-stem
+    # overlap, cross-script key overlap, passage fused score (relative to the best), 1/passage rank,
+    # same language as the question, expected answer type present (+1) or missing (-1), already said.
+    # Fitted by `python -m qa.eval.tune` on eval/tune.jsonl.
+    sentence_weights: tuple = (3.0, 1.5, 0.5, 0.45, 0.15, 0.0281, -0.08, 0.18, -0.12)
+    prefer_language_margin: float = 0.05  # take evidence in the question's language when this close to the best
+    equivalent_similarity: float = 0.90  # sentence-to-sentence similarity of a translation
     second_sentence_margin: float = 0.03
-    found_threshold: float = 0.93  # below this best-sentence score: "the documents do not say"
-    followup_repeat_penalty: float = 0.08
+    found_threshold: float = 3.713  # below this best-sentence score: "the documents do not say"
 
 
 @dataclass
@@ -75,9 +75,23 @@ class _State:
     texts: dict = field(default_factory=dict)  # document name -> original text, fetched on first use
 
 
+# Questions whose answer is a count or an amount: the answer must hold a number that is not a date.
 _NUMBER_QUESTION = re.compile(
-    r"\b(how many|how much|what number|сколько|скольки|nechta|necha|qancha|nechanchi)\b", re.I
+    r"\b(how many|how much|how old|what number|budget|cost|сколько|скольки|бюджет\w*|стоимост\w*|nechta|necha|"
+    r"qancha|byudjet\w*|narx\w*)\b", re.I
 )
+_MONTHS = (r"(january|february|march|april|may|june|july|august|september|october|november|december|"
+           r"январ|феврал|март|апрел|ма[йяе]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+           r"yanvar|fevral|mart|aprel|iyun|iyul|avgust|sentabr|sentyabr|oktabr|oktyabr|noyabr|dekabr)")
+_DATE_NUMBER = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\d+(?:\s*[-–]\s*\d+)?(?:-?\s*|\s+)" + _MONTHS
+    + r"|" + _MONTHS + r"\s+\d+(?:\s*[-–]\s*\d+)?|\b\d+-(?:й|я|е|го|th|st|nd|rd)\b", re.I
+)
+
+
+def has_count(text: str) -> bool:
+    """A number in ``text`` that is not part of a date, a year or an ordinal."""
+    return bool(_HAS_NUMBER.search(_DATE_NUMBER.sub(" ", text)))
 _DATE_QUESTION = re.compile(
     r"\b(when|what year|which year|what date|which date|когда|в каком году|какого числа|в какие дни|qachon|qaysi yil|"
     r"qaysi sana|qaysi kun|nechanchi yil)\w*", re.I
@@ -370,6 +384,10 @@ class Engine:
         if best["score"] < self.tuning.found_threshold:
             declined.confidence = best["score"]
             return declined
+        if _NUMBER_QUESTION.search(question) and not any(has_count(s["text"]) for s in scored[:3]):
+            # A count or an amount is asked and no leading candidate holds one: quoting would mislead.
+            declined.confidence = best["score"]
+            return declined
 
         chosen = [best]
         if best["language"] != lang:
@@ -426,6 +444,7 @@ class Engine:
 
     def _score_sentences(self, state: _State, question: str, resolution: Resolution, lang: str,
                          vectors: np.ndarray, order: list[str], fused: dict, offsets: dict) -> list[dict]:
+        """Candidate sentences of the top passages, each with its features and weighted score, best first."""
         t = self.tuning
         top_chunks = order[: t.answer_passages]
         ids, owner = [], {}
@@ -446,26 +465,40 @@ class Engine:
 
         q_tokens = set(tokenize(question, lang))
         q_weight = sum(state.lexical.idf(x) for x in q_tokens) or 1.0
+        q_keys = set(skeleton_tokens(question))
+        k_weight = sum(state.skeleton.idf(x) for x in q_keys) or 1.0
+        rank_of = {cid: r for r, cid in enumerate(top_chunks)}
         top_fused = fused[top_chunks[0]] or 1.0
         expects_number = bool(_NUMBER_QUESTION.search(question))
         expects_date = bool(_DATE_QUESTION.search(question))
         previous = " ".join(resolution.previous_answers)
+        weights = np.asarray(t.sentence_weights, dtype=np.float32)
 
         scored = []
         for row, (sid, text, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])):
             s_tokens = set(tokenize(text, meta["language"]))
-            overlap = sum(state.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight
-            score = float(dense[row]) - offsets.get(meta["language"], 0.0) + t.s_lexical * overlap + t.s_passage * fused[owner[sid]] / top_fused
-            if expects_number or expects_date:
-                score += t.s_type if _HAS_NUMBER.search(text) else -t.s_type
-            if meta["language"] == lang:
-                score += t.s_same_language
-            if previous and text[:60] in previous:
-                score -= t.followup_repeat_penalty
+            s_keys = set(skeleton_tokens(text))
+            type_fit = 0.0
+            if expects_number:
+                type_fit = 1.0 if has_count(text) else -1.0
+            elif expects_date:
+                type_fit = 1.0 if _HAS_NUMBER.search(text) else -1.0
+            features = np.array([
+                float(dense[row]),
+                float(dense[row]) - offsets.get(meta["language"], 0.0),
+                sum(state.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight,
+                sum(state.skeleton.idf(x) for x in q_keys if x in s_keys) / k_weight,
+                fused[owner[sid]] / top_fused,
+                1.0 / (1 + rank_of[owner[sid]]),
+                1.0 if meta["language"] == lang else 0.0,
+                type_fit,
+                1.0 if previous and text[:60] in previous else 0.0,
+            ], dtype=np.float32)
             scored.append({
-                "id": sid, "text": text, "score": score, "embedding": emb[row], "dense": float(dense[row]), "overlap": overlap,
-                "chunk": owner[sid], "source": meta["source"], "language": meta["language"],
-                "position": int(meta["position"]), "start": int(meta["start"]), "end": int(meta["end"]),
+                "id": sid, "text": text, "score": float(features @ weights), "embedding": emb[row],
+                "features": features, "dense": float(dense[row]), "chunk": owner[sid], "source": meta["source"],
+                "language": meta["language"], "position": int(meta["position"]), "start": int(meta["start"]),
+                "end": int(meta["end"]),
             })
         scored.sort(key=lambda s: s["score"], reverse=True)
         return scored

@@ -213,7 +213,7 @@ def build_app(engine):
             table = gr.Dataframe(headers=["document", "language", "chunks", "added"], value=documents_table,
                                  interactive=False, elem_id="qa-documents")
             files = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
-                            file_count="multiple", file_types=UPLOAD_TYPES)
+                            file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload")
             add_button = gr.Button("Add to the index", elem_id="qa-add")
             with gr.Row():
                 remove_pick = gr.Dropdown([], label="Remove a document")

@@ -1,0 +1,95 @@
+"""A real browser (headless Debian Chromium, driven by Playwright) against the chat."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def chat_url(real_engine, tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")
+    from qa.config import Settings
+    from qa.engine import Engine
+    from qa.ui.app import launch
+
+    # Its own index: uploads here must not change the shared one.
+    engine = Engine(Settings(home=tmp_path_factory.mktemp("browser-home")), embedder=real_engine.embedder)
+    demo = launch(engine, host="127.0.0.1", port=7873, block=False)
+    yield "http://127.0.0.1:7873/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(chat_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.dialogs = dialogs
+        page.goto(chat_url, wait_until="load")
+        page.locator("#qa-question textarea").wait_for(timeout=60000)
+        yield page
+        browser.close()
+
+
+def _ask(page, question):
+    box = page.locator("#qa-question textarea")
+    box.fill(question)
+    page.locator("#qa-ask").click()
+
+
+def test_ask_see_answer_and_highlighted_citation(page):
+    _ask(page, "Who founded the IIJ?")
+    page.wait_for_function(
+        "() => document.querySelector('#qa-sources') && document.querySelector('#qa-sources mark')", timeout=60000
+    )
+    chat = page.locator("#qa-chat")
+    chat.get_by_text("GCTF", exact=False).first.wait_for(timeout=30000)
+    mark = page.locator("#qa-sources mark").first
+    assert mark.is_visible() and "GCTF" in mark.inner_text()
+    assert "001_06ab6ed67bf2d3c2.txt" in page.locator("#qa-sources").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+
+def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
+    doc = tmp_path / "harbour_notes.html"
+    doc.write_text(
+        "<html><body><p>The harbour museum of Qarshi opened in 1987 with twelve exhibition halls.</p>"
+        "<p>Visitors saw &lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x onerror=alert(2)&gt; written on a sign.</p>"
+        "</body></html>", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(doc))
+    page.locator("#qa-upload").get_by_text("harbour_notes.html").first.wait_for(timeout=30000)
+    page.locator("#qa-add").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('added harbour_notes.html'))",
+        timeout=90000,
+    )
+    assert "harbour_notes.html" in page.locator("#qa-documents").inner_text()
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "When did the harbour museum of Qarshi open?")
+    page.wait_for_function(
+        "() => (document.querySelector('#qa-sources')?.innerText || '').includes('harbour_notes.html')", timeout=60000
+    )
+    _ask(page, "What did visitors see written on the sign?")
+    page.wait_for_function(
+        "() => (document.querySelector('#qa-sources')?.innerText || '').includes('<script>')", timeout=60000
+    )
+    assert page.dialogs == []  # nothing from the document ran
+    assert page.locator("#qa-sources script").count() == 0 and page.locator("#qa-sources img").count() == 0

@@ -50,6 +50,7 @@ def collect(engine: Engine, items) -> list[dict]:
             continue
         rows.append({
             "id": item.id,
+            "novelty": engine.novelty(state, item.question, lang),
             "X": np.stack([s["features"] for s in scored]),
             "y": np.array([item.answerable and answer_matches(s["text"], item.answers) for s in scored], dtype=bool),
             "answerable": item.answerable,
@@ -98,15 +99,18 @@ def top1_accuracy(rows, w) -> float:
     return sum(bool(r["y"][np.argmax(r["X"] @ w)]) for r in answerable) / max(1, len(answerable))
 
 
-def best_threshold(rows, w) -> tuple[float, float]:
-    """Threshold on the best candidate's score maximising the share of questions judged correct."""
+def best_threshold(rows, w, novelty_weight: float = 0.0, max_novelty: float = Tuning().max_novelty):
+    """Threshold on the confidence (best score less the novelty penalty) maximising the share judged correct."""
     points = []
     for r in rows:
         scores = r["X"] @ w
         best = int(np.argmax(scores))
-        points.append((float(scores[best]), r["answerable"], bool(r["y"][best])))
+        confidence = float(scores[best]) - novelty_weight * r["novelty"]
+        if r["novelty"] >= max_novelty:
+            confidence = -1e9  # declined whatever the score
+        points.append((confidence, r["answerable"], bool(r["y"][best])))
     best = (0.0, 0.0)
-    values = sorted({round(c, 4) for c, _, _ in points})
+    values = sorted({round(c, 4) for c, _, _ in points if c > -1e9})
     for below, threshold in zip([values[0] - 0.1] + values[:-1], values):
         correct = sum((c >= threshold and ok) if answerable else (c < threshold) for c, answerable, ok in points)
         if correct / len(points) > best[1]:
@@ -122,13 +126,17 @@ def main(argv=None) -> int:
     engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-1e9)
     rows = collect(engine, items)
     w0 = np.asarray(Tuning().sentence_weights)
-    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0)}")
+    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0, Tuning().novelty_weight)}")
     w = fit(rows)
-    threshold, accuracy = best_threshold(rows, w)
-    print(f"fitted weights:  top-1 {top1_accuracy(rows, w):.3f}, threshold {threshold:.4f} -> {accuracy:.3f} judged correct")
+    print(f"fitted weights:  top-1 {top1_accuracy(rows, w):.3f}")
     for name, value in zip(FEATURES, w):
         print(f"  {name:<15} {value:+.4f}")
-    print("sentence_weights = (" + ", ".join(f"{v:.4f}" for v in w) + f")\nfound_threshold = {threshold:.4f}")
+    choices = [(best_threshold(rows, w, nw), nw) for nw in (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)]
+    for (threshold, accuracy), nw in choices:
+        print(f"  novelty_weight {nw:.1f}: threshold {threshold:.4f} -> {accuracy:.3f} judged correct")
+    (threshold, accuracy), novelty_weight = max(choices, key=lambda c: (c[0][1], -c[1]))
+    print("sentence_weights = (" + ", ".join(f"{v:.4f}" for v in w) + ")")
+    print(f"found_threshold = {threshold:.4f}\nnovelty_weight = {novelty_weight}")
     return 0
 
 

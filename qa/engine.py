@@ -28,7 +28,7 @@ from .config import MAX_QUESTION_CHARS, Settings, bundled_corpus
 from .errors import EmptyQuestion, IndexMissing, QuestionTooLong
 from .followup import Resolution, resolve
 from .language import detect_language
-from .lexical import LexicalIndex, skeleton_tokens, tokenize
+from .lexical import STOPWORDS, LexicalIndex, skeleton, skeleton_tokens, tokenize, words
 from .results import Answer, Citation, Passage
 
 
@@ -52,7 +52,9 @@ class Tuning:
     prefer_language_margin: float = 0.05  # take evidence in the question's language when this close to the best
     equivalent_similarity: float = 0.90  # sentence-to-sentence similarity of a translation
     second_sentence_margin: float = 0.03
-    found_threshold: float = 3.713  # below this best-sentence score: "the documents do not say"
+    found_threshold: float = 3.682  # below this confidence: "the documents do not say"
+    novelty_weight: float = 0.0  # confidence = best sentence score - novelty_weight * novelty
+    max_novelty: float = 0.9  # decline when (almost) no content word of the question is in the corpus
 
 
 @dataclass
@@ -351,6 +353,22 @@ class Engine:
         order, fused, evidence = self._rank(state, question, lang, vector, language)
         return [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
 
+    def novelty(self, state: _State, question: str, lang: str) -> float:
+        """Share of the question's content words found nowhere in the corpus, in any language or script.
+
+        1.0 means nothing the question asks about is in the documents ("What is the capital of Australia?").
+        """
+        stop = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
+        content = [w for w in words(question) if w not in stop and len(w) >= 4 and not w.isdigit()]
+        if not content:
+            return 0.0
+        unknown = 0
+        for w in content:
+            stems = tokenize(w, lang, drop_stopwords=False)
+            if not state.lexical.knows(stems[0] if stems else w) and not state.skeleton.knows(skeleton(w)):
+                unknown += 1
+        return unknown / len(content)
+
     # -- answering -------------------------------------------------------------------------------
 
     def answer(self, question: str, history=None, k: int = 5, language: str | None = None) -> Answer:
@@ -381,12 +399,13 @@ class Engine:
         if not scored:
             return declined
         best = scored[0]
-        if best["score"] < self.tuning.found_threshold:
-            declined.confidence = best["score"]
+        novelty = self.novelty(state, question, lang)
+        confidence = best["score"] - self.tuning.novelty_weight * novelty
+        declined.confidence = confidence
+        if confidence < self.tuning.found_threshold or novelty >= self.tuning.max_novelty:
             return declined
         if _NUMBER_QUESTION.search(question) and not any(has_count(s["text"]) for s in scored[:3]):
             # A count or an amount is asked and no leading candidate holds one: quoting would mislead.
-            declined.confidence = best["score"]
             return declined
 
         chosen = [best]
@@ -439,7 +458,7 @@ class Engine:
             text += " " + message("other_language", lang, language=language_name(foreign.pop(), lang))
         return Answer(
             text=text, found=True, citations=citations, language=lang, question=question,
-            resolved_question=resolution.retrieval_query, passages=passages, confidence=float(best["score"]),
+            resolved_question=resolution.retrieval_query, passages=passages, confidence=float(confidence),
         )
 
     def _score_sentences(self, state: _State, question: str, resolution: Resolution, lang: str,

@@ -101,6 +101,9 @@ class LexicalIndex:
             ids = [[self._vocab[t] for t in tokens] for tokens in token_lists]
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
 
+    def knows(self, term: str) -> bool:
+        return term in self._df
+
     def idf(self, term: str) -> float:
         df = self._df.get(term, 0)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))

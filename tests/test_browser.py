@@ -67,6 +67,23 @@ def test_ask_see_answer_and_highlighted_citation(page):
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
 
+def test_open_a_source_shows_the_document_scrolled_to_the_passage(page):
+    _ask(page, "Where is the IIJ headquartered?")
+    page.wait_for_function("() => document.querySelector('#qa-sources mark')", timeout=60000)
+    page.locator("#qa-open-source input").click()
+    page.locator("li[data-testid=dropdown-option]").first.click()
+    highlight = page.locator("#qa-document mark#qa-hl")
+    highlight.wait_for(timeout=30000)
+    document = page.locator("#qa-document .qa-doc")
+    assert "Valletta" in document.inner_text() and len(document.inner_text()) > 2000  # the whole document
+    page.wait_for_function(
+        """() => { const m = document.getElementById('qa-hl'); const box = m.closest('.qa-doc');
+                   const a = m.getBoundingClientRect(), b = box.getBoundingClientRect();
+                   return a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }""", timeout=10000
+    )
+    page.screenshot(path=str(ARTIFACTS / "source.png"), full_page=True)
+
+
 def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
     doc = tmp_path / "harbour_notes.html"
     doc.write_text(

@@ -99,3 +99,25 @@ def test_no_file_outside_the_app_can_be_read(app_url, path):
         assert exc.code in (400, 403, 404)
         return
     assert "root:x:0:0" not in body
+
+
+def test_login_is_required_when_auth_is_set(real_engine):
+    import urllib.request
+
+    from gradio_client import Client
+
+    from qa.ui.app import launch
+
+    demo = launch(real_engine, host="127.0.0.1", port=7872, auth="alice:s3cret", block=False)
+    try:
+        with pytest.raises(Exception):
+            Client("http://127.0.0.1:7872/", verbose=False).predict("Who founded the IIJ?", api_name="/ask")
+        client = Client("http://127.0.0.1:7872/", auth=("alice", "s3cret"), verbose=False)
+        assert "GCTF" in client.predict("Who founded the IIJ?", api_name="/ask")
+    finally:
+        demo.close()
+
+
+def test_language_filter_keeps_answers_in_that_language(client):
+    result = client.predict("Who founded the IIJ?", [], 5, "ru", api_name="/chat")
+    assert "000_d3df58107a8e1fd5.txt" in result[1] and "001_06ab6ed67bf2d3c2.txt" not in result[1]

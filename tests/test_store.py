@@ -182,3 +182,54 @@ def test_pdf_documents_are_read(fake_engine, tmp_path):
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     with pytest.raises(UnsupportedDocument):
         fake_engine.add([broken])
+
+
+def _text_pdf(path, lines):
+    """A minimal one-page PDF with real text (Helvetica), written by hand."""
+    content = "BT /F1 12 Tf 14 TL 40 750 Td " + " ".join(f"({l}) Tj T*" for l in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    path.write_bytes(out.encode("latin-1"))
+
+
+def test_pdf_text_is_indexed_and_quoted_from_the_extracted_text(fake_engine, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    _text_pdf(pdf, ["The harbour museum opened in 1987 with twelve exhi-", "bition halls. It is in Qarshi."])
+    report = fake_engine.add([pdf])
+    assert report.added == ["report.pdf"]
+    stored = fake_engine.document_text("report.pdf")
+    assert "harbour museum" in stored
+    answer = fake_engine.answer("When did the harbour museum open?")
+    assert answer.passages[0].source == "report.pdf"
+    state = fake_engine._load()
+    assert "exhibition halls" in " ".join(c.text for c in state.chunks)  # the PDF line break was joined
+    for c in answer.citations:
+        assert stored[c.start : c.end] == c.text
+
+
+def test_python_api_uses_the_shared_engine(fake_engine):
+    import qa
+
+    fake_engine.add([CORPUS])
+    qa.set_engine(fake_engine)
+    try:
+        a = qa.answer("Where are the IIJ headquarters?", history=[{"role": "user", "content": "Who founded the IIJ?"}])
+        assert isinstance(a, qa.Answer) and isinstance(a.found, bool)
+        passages = qa.retrieve("Where are the IIJ headquarters?", k=3)
+        assert len(passages) == 3 and all(isinstance(p, qa.Passage) for p in passages)
+        with pytest.raises(qa.EmptyQuestion):
+            qa.answer("")
+    finally:
+        qa.set_engine(None)

@@ -94,9 +94,11 @@ _DATE_NUMBER = re.compile(
 def has_count(text: str) -> bool:
     """A number in ``text`` that is not part of a date, a year or an ordinal."""
     return bool(_HAS_NUMBER.search(_DATE_NUMBER.sub(" ", text)))
+# Questions whose answer is a date, a year or a period: the answer must hold a number.
 _DATE_QUESTION = re.compile(
-    r"\b(when|what year|which year|what date|which date|когда|в каком году|какого числа|в какие дни|qachon|qaysi yil|"
-    r"qaysi sana|qaysi kun|nechanchi yil)\w*", re.I
+    r"\b(when|(?:what|which|in which|for which) (?:year|month|date|day|period)s?|on what date|"
+    r"когда|(?:в|на|с) как(?:ом|ие|ой|ую) (?:году|годы|месяце|день|дни|число|дату|период)|какого (?:числа|года)|"
+    r"qachon|qaysi (?:yil|oy|sana|kun|davr)|nechanchi (?:yil|kun)|necha(?:nchi)? yil)\w*", re.I
 )
 _HAS_NUMBER = re.compile(r"\d")
 

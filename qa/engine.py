@@ -51,7 +51,7 @@ class Tuning:
     sentence_weights: tuple = (3.0, 1.5, 0.5, 0.45, 0.15, 0.0281, -0.08, 0.18, -0.12)
     prefer_language_margin: float = 0.05  # take evidence in the question's language when this close to the best
     equivalent_similarity: float = 0.90  # sentence-to-sentence similarity of a translation
-    second_sentence_margin: float = 0.03
+    second_sentence_margin: float = 0.1
     found_threshold: float = 3.682  # below this confidence: "the documents do not say"
     novelty_weight: float = 0.0  # confidence = best sentence score - novelty_weight * novelty
     max_novelty: float = 0.9  # decline when (almost) no content word of the question is in the corpus

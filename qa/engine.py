@@ -87,7 +87,7 @@ _MONTHS = (r"(january|february|march|april|may|june|july|august|september|octobe
            r"yanvar|fevral|mart|aprel|iyun|iyul|avgust|sentabr|sentyabr|oktabr|oktyabr|noyabr|dekabr)")
 _DATE_NUMBER = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\d+(?:\s*[-–]\s*\d+)?(?:-?\s*|\s+)" + _MONTHS
-    + r"|" + _MONTHS + r"\s+\d+(?:\s*[-–]\s*\d+)?|\b\d+-(?:й|я|е|го|th|st|nd|rd)\b", re.I
+    + r"|" + _MONTHS + r"\s+\d+(?:\s*[-–]\s*\d+)?|\b\d+-(?:й|я|е|го|th|st|nd|rd|chi|inchi)\b|\b\d+(?:st|nd|rd|th)\b", re.I
 )
 
 

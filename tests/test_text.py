@@ -64,3 +64,13 @@ def test_skeleton_matches_names_across_scripts():
     assert skeleton("Ташкент") == skeleton("Toshkent") == skeleton("Tashkent")
     assert skeleton("Ахмедов") == skeleton("Akhmedov")
     assert skeleton("Имнадзе") != skeleton("Воронков")
+
+
+def test_counts_are_told_apart_from_dates_years_and_ordinals():
+    from qa.engine import has_count
+
+    for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "80-й сессии",
+                 "the 80th session", "2024-2025 yillarga", "2022-yil 3-4 mart kunlari"]:
+        assert not has_count(text), text
+    for text in ["a budget of 5 million euros", "Работает 120 сотрудников", "12 ta xodim"]:
+        assert has_count(text), text

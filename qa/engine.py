@@ -44,6 +44,7 @@ class Tuning:
     w_skeleton: float = 1.0
     language_centering: float = 1.5  # how much of each language's mean dense similarity to remove
     answer_passages: int = 4  # passages whose sentences compete for the answer
+    sentence_window: int = 2  # neighbouring sentences of those passages that compete too
     # Sentence score = weights · features: dense similarity, dense less the language offset, question-stem
     # overlap, cross-script key overlap, passage fused score (relative to the best), 1/passage rank,
     # same language as the question, expected answer type present (+1) or missing (-1), already said.
@@ -75,6 +76,7 @@ class _State:
     languages: list
     sentence_chunks: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     texts: dict = field(default_factory=dict)  # document name -> original text, fetched on first use
+    sentence_counts: dict = field(default_factory=dict)  # doc_hash -> number of sentences
 
 
 # Questions whose answer is a count or an amount: the answer must hold a number that is not a date.
@@ -233,13 +235,16 @@ class Engine:
             lexical = LexicalIndex([tokenize(f"{c.meta.get('title', '')} {c.text}", c.meta["language"]) for c in chunks])
             skeleton = LexicalIndex([skeleton_tokens(f"{c.meta.get('title', '')} {c.text}") for c in chunks])
             sentence_chunks: dict = {}
+            sentence_counts: dict = {}
             for c in chunks:
+                sentence_counts[c.meta["doc_hash"]] = max(sentence_counts.get(c.meta["doc_hash"], 0), int(c.meta["sent_to"]))
                 for pos in range(int(c.meta["sent_from"]), int(c.meta["sent_to"])):
                     sentence_chunks.setdefault((c.meta["doc_hash"], pos), []).append(c.id)
             self._state = _State(
                 collections=collections, documents=records, chunks=chunks,
                 chunk_row={c.id: i for i, c in enumerate(chunks)}, lexical=lexical, skeleton=skeleton,
                 languages=sorted({r.language for r in records.values()}), sentence_chunks=sentence_chunks,
+                sentence_counts=sentence_counts,
             )
             return self._state
 
@@ -463,6 +468,12 @@ class Engine:
             resolved_question=resolution.retrieval_query, passages=passages, confidence=float(confidence),
         )
 
+    @staticmethod
+    def _containing_chunk(state: _State, meta: dict, preferred: str) -> str:
+        """The chunk to cite for a sentence: the one that brought it in if it holds it, else the first that does."""
+        holders = state.sentence_chunks.get((meta["doc_hash"], int(meta["position"])), [])
+        return preferred if preferred in holders or not holders else holders[0]
+
     def _score_sentences(self, state: _State, question: str, resolution: Resolution, lang: str,
                          vectors: np.ndarray, order: list[str], fused: dict, offsets: dict) -> list[dict]:
         """Candidate sentences of the top passages, each with its features and weighted score, best first."""
@@ -472,7 +483,10 @@ class Engine:
         for cid in top_chunks:
             c = state.chunks[state.chunk_row[cid]]
             prefix = cid.rsplit(":c", 1)[0]
-            for pos in range(int(c.meta["sent_from"]), int(c.meta["sent_to"])):
+            last = state.sentence_counts.get(c.meta["doc_hash"], int(c.meta["sent_to"]))
+            # The passage plus a window of neighbouring sentences: chunk borders cut through context.
+            window = t.sentence_window
+            for pos in range(max(0, int(c.meta["sent_from"]) - window), min(last, int(c.meta["sent_to"]) + window)):
                 sid = f"{prefix}:s{pos}"
                 if sid not in owner:
                     ids.append(sid)
@@ -517,7 +531,8 @@ class Engine:
             ], dtype=np.float32)
             scored.append({
                 "id": sid, "text": text, "score": float(features @ weights), "embedding": emb[row],
-                "features": features, "dense": float(dense[row]), "chunk": owner[sid], "source": meta["source"],
+                "features": features, "dense": float(dense[row]), "chunk": self._containing_chunk(state, meta, owner[sid]),
+                "source": meta["source"],
                 "language": meta["language"], "position": int(meta["position"]), "start": int(meta["start"]),
                 "end": int(meta["end"]),
             })

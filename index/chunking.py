@@ -19,11 +19,6 @@ from pydantic import Field
 from qa.language import detect_language
 from qa.text import clean, split_sentences
 
-CHUNKER_VERSION = "sentences-v1"
-
-
-def chunker_id(chunk_tokens: int, overlap_tokens: int) -> str:
-    return f"{CHUNKER_VERSION}:{chunk_tokens}:{overlap_tokens}"
 
 
 @lru_cache(maxsize=1)

@@ -147,7 +147,7 @@ class Engine:
     @property
     def store(self):
         if self._store is None:
-            from .index.chunking import chunker_id
+            from .index import chunker_id
             from .index.store import Store
 
             self._store = Store(

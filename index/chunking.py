@@ -20,7 +20,6 @@ from qa.language import detect_language
 from qa.text import clean, split_sentences
 
 
-
 @lru_cache(maxsize=1)
 def _token_counter() -> Callable[[str], int]:
     from llama_index.core.utils import get_tokenizer  # cl100k_base, shipped with llama-index (offline)

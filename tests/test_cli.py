@@ -28,6 +28,11 @@ def test_help_is_instant_and_lists_commands(home):
         capture_output=True, text=True,
     )
     assert heavy.stdout.strip() == "[]"  # heavy packages are imported lazily
+    asking = subprocess.run(
+        [sys.executable, "-c", "import sys; from qa.engine import Engine; from qa.index.store import Store; "
+         "print('llama_index' in sys.modules)"], capture_output=True, text=True,
+    )
+    assert asking.stdout.strip() == "False"  # answering needs no llama-index import
     assert time.perf_counter() - started < 10
 
 

@@ -28,7 +28,7 @@ from .config import MAX_QUESTION_CHARS, Settings, bundled_corpus
 from .errors import EmptyQuestion, IndexMissing, QuestionTooLong
 from .followup import Resolution, resolve
 from .language import detect_language
-from .lexical import STOPWORDS, LexicalIndex, skeleton, skeleton_tokens, tokenize, words
+from .lexical import ALL_STOPWORDS, LexicalIndex, skeleton, skeleton_tokens, tokenize, words
 from .results import Answer, Citation, Passage
 
 
@@ -73,6 +73,7 @@ class _State:
     chunk_row: dict  # chunk id -> row
     lexical: LexicalIndex
     skeleton: LexicalIndex  # cross-script keys: names and international words across ru / en / uz
+    chunk_terms: dict  # "lexical" / "skeleton" -> per chunk row, the set of its terms (for coverage)
     languages: list
     sentence_chunks: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     texts: dict = field(default_factory=dict)  # document name -> original text, fetched on first use
@@ -92,10 +93,6 @@ _DATE_NUMBER = re.compile(
     + r"|" + _MONTHS + r"\s+\d+(?:\s*[-–]\s*\d+)?|\b\d+-(?:й|я|е|го|th|st|nd|rd|chi|inchi)\b|\b\d+(?:st|nd|rd|th)\b", re.I
 )
 
-
-def has_count(text: str) -> bool:
-    """A number in ``text`` that is not part of a date, a year or an ordinal."""
-    return bool(_HAS_NUMBER.search(_DATE_NUMBER.sub(" ", text)))
 # Questions whose answer is a date, a year or a period: the answer must hold a number.
 _DATE_QUESTION = re.compile(
     r"\b(when|(?:what|which|in which|for which) (?:year|month|date|day|period)s?|on what date|"
@@ -103,6 +100,11 @@ _DATE_QUESTION = re.compile(
     r"qachon|qaysi (?:yil|oy|sana|kun|davr)|nechanchi (?:yil|kun)|necha(?:nchi)? yil)\w*", re.I
 )
 _HAS_NUMBER = re.compile(r"\d")
+
+
+def has_count(text: str) -> bool:
+    """A number in ``text`` that is not part of a date, a year or an ordinal."""
+    return bool(_HAS_NUMBER.search(_DATE_NUMBER.sub(" ", text)))
 
 
 def validate_question(question) -> str:
@@ -232,8 +234,10 @@ class Engine:
                 )
                 chunks = [_Chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
                 chunks.sort(key=lambda c: (c.meta["source"], c.meta["position"]))
-            lexical = LexicalIndex([tokenize(f"{c.meta.get('title', '')} {c.text}", c.meta["language"]) for c in chunks])
-            skeleton = LexicalIndex([skeleton_tokens(f"{c.meta.get('title', '')} {c.text}") for c in chunks])
+            bodies = [f"{c.meta.get('title', '')} {c.text}" for c in chunks]
+            stems = [tokenize(b, c.meta["language"]) for b, c in zip(bodies, chunks)]
+            keys = [skeleton_tokens(b) for b in bodies]
+            lexical, skeleton = LexicalIndex(stems), LexicalIndex(keys)
             sentence_chunks: dict = {}
             sentence_counts: dict = {}
             for c in chunks:
@@ -243,6 +247,7 @@ class Engine:
             self._state = _State(
                 collections=collections, documents=records, chunks=chunks,
                 chunk_row={c.id: i for i, c in enumerate(chunks)}, lexical=lexical, skeleton=skeleton,
+                chunk_terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
                 languages=sorted({r.language for r in records.values()}), sentence_chunks=sentence_chunks,
                 sentence_counts=sentence_counts,
             )
@@ -322,18 +327,18 @@ class Engine:
             # so that where lexical search cannot match (across languages) it does not drown the dense signal.
             coverage = 0.0
             if found:
-                best = state.chunks[state.chunk_row[max(found, key=found.get)]]
-                body = f"{best.meta.get('title', '')} {best.text}"
-                best_tokens = set(tokenize(body, best.meta["language"]) if name == "lexical" else skeleton_tokens(body))
-                coverage = self._coverage(index, tokens, best_tokens)
+                best_row = state.chunk_row[max(found, key=found.get)]
+                coverage = self._coverage(index, tokens, state.chunk_terms[name][best_row])
             coverages[name] = coverage
             rankings.append((weight * coverage, found))
+            if name == "lexical":
+                lexical_hits = found
 
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
             for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
                 fused[cid] = fused.get(cid, 0.0) + weight / (t.rrf_k + rank + 1)
-        evidence = {"dense": dense_chunk, "dense_sentence": dense_sentence, "lexical": rankings[2][1],
+        evidence = {"dense": dense_chunk, "dense_sentence": dense_sentence, "lexical": lexical_hits,
                     "coverage": coverages, "language_offsets": offsets}
         return sorted(fused, key=fused.get, reverse=True), fused, evidence
 
@@ -365,8 +370,7 @@ class Engine:
 
         1.0 means nothing the question asks about is in the documents ("What is the capital of Australia?").
         """
-        stop = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
-        content = [w for w in words(question) if w not in stop and len(w) >= 4 and not w.isdigit()]
+        content = [w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()]
         if not content:
             return 0.0
         unknown = 0

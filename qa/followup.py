@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexical import STOPWORDS, words
+from .lexical import ALL_STOPWORDS, words
 
 # Words that point back at something said earlier, per language.
 _ANAPHORA = {
@@ -81,8 +81,7 @@ def _has_anaphora(question: str, lang: str) -> bool:
 
 
 def _content_words(text: str) -> list[str]:
-    stop = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
-    return [w for w in words(text) if w not in stop and len(w) > 1]
+    return [w for w in words(text) if w not in ALL_STOPWORDS and len(w) > 1]
 
 
 def resolve(question: str, lang: str, history) -> Resolution:

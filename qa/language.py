@@ -12,7 +12,6 @@ import re
 
 from .text import fold_apostrophes
 
-LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "uz": "Uzbek"}
 
 _UZ_CYRILLIC = set("ўқғҳЎҚҒҲ")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")

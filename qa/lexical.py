@@ -40,6 +40,8 @@ STOPWORDS = {
     ),
 }
 
+ALL_STOPWORDS = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
+
 
 @lru_cache(maxsize=4)
 def _stemmer(language: str):
@@ -75,7 +77,7 @@ def tokenize(text: str, lang: str, drop_stopwords: bool = True) -> list[str]:
     """Stems for BM25. ``lang`` picks the stemmer for Latin-script words."""
     out = []
     for w in words(text):
-        if drop_stopwords and (w in STOPWORDS["en"] or w in STOPWORDS["ru"] or w in STOPWORDS["uz"]):
+        if drop_stopwords and w in ALL_STOPWORDS:
             continue
         w = w.strip("'")
         if not w:
@@ -152,10 +154,9 @@ def skeleton(word: str, length: int = 5) -> str:
 
 
 def skeleton_tokens(text: str) -> list[str]:
-    stop = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
     keys = []
     for w in words(text):
-        if w in stop or len(w) < 4 or w.isdigit():
+        if w in ALL_STOPWORDS or len(w) < 4 or w.isdigit():
             continue
         key = skeleton(w)
         if len(key) >= 3:

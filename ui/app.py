@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from qa.errors import QAError
+from qa.prompts import language_name
 
 EXAMPLES = [
     "Who founded the IIJ?",
@@ -26,7 +27,6 @@ EXAMPLES = [
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 MAX_UPLOAD_MB = 20
 LANGUAGE_FILTERS = [("All languages", ""), ("English", "en"), ("Russian", "ru"), ("Uzbek", "uz")]
-LANGUAGE_LABELS = {"en": "English", "ru": "Russian", "uz": "Uzbek"}
 
 CSS = """
 .qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 6px 0; }
@@ -51,7 +51,7 @@ def render_citations(answer) -> str:
         passage = _escape(c.text[:a]) + "<mark>" + _escape(c.text[a:b]) + "</mark>" + _escape(c.text[b:])
         parts.append(
             f"<div class='qa-source' id='qa-cite-{c.number}'><div class='qa-head'>[{c.number}] {_escape(c.source)} "
-            f"· {_escape(LANGUAGE_LABELS.get(c.language, c.language))}</div>"
+            f"· {_escape(language_name(c.language, 'en'))}</div>"
             f"<div class='qa-passage-text'>{passage}</div></div>"
         )
     parts.append("</div>")
@@ -131,7 +131,7 @@ def build_app(engine):
             docs = engine.documents()
         except QAError as exc:
             return [[str(exc), "", 0, ""]]
-        return [[d.name, LANGUAGE_LABELS.get(d.language, d.language), d.chunks, d.added] for d in docs]
+        return [[d.name, language_name(d.language, 'en'), d.chunks, d.added] for d in docs]
 
     def document_names():
         try:

@@ -57,6 +57,8 @@ def collect(engine: Engine, items) -> list[dict]:
             "X": np.stack([s["features"] for s in scored]),
             "y": np.array([item.answerable and answer_matches(s["text"], item.answers) for s in scored], dtype=bool),
             "answerable": item.answerable,
+            "question": item.question,
+            "scored": scored,
         })
     return rows
 

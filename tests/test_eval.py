@@ -105,3 +105,23 @@ def test_eval_command_is_deterministic_and_writes_reports(fake_engine, tmp_path)
     worse = json.loads(json.dumps(saved))
     worse["overall"]["hit_at_1"] = (saved["overall"]["hit_at_1"] or 0) + 0.5
     assert runner.diff(saved, worse)[1]  # a drop of more than 0.05 is flagged
+
+
+def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp_path):
+    from qa.eval import inspect, tune
+    from qa.eval.dataset import load
+
+    fake_engine.add([CORPUS])
+    path = _write(tmp_path, [
+        # "Valletta" is in the corpus, but not in the sentence that best matches this question
+        json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["Valletta"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
+        json.dumps({"id": "2", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["zzzz-nowhere"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
+    ])
+    rows = tune.collect(fake_engine, load(path))
+    lines = inspect.report(rows)
+    text = "\n".join(lines)
+    assert "1: Who founded the IIJ?" in text and "first answer-bearing sentence at rank" in text
+    assert "2: Who founded the IIJ?\n  no answer-bearing sentence among the candidates" in text
+    assert any(line.lstrip().startswith("+ #") and "Valletta" in line for line in lines)

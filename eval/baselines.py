@@ -30,6 +30,9 @@ class Pipeline:
 
     def __init__(self, engine: Engine, k: int = 5):
         self.engine, self.k = engine, k
+        reranker = getattr(engine, "reranker", None)
+        if reranker is not None:
+            self.name = f"qa (hybrid + {reranker.id})"
 
     def ask(self, question: str, history: list[dict]) -> Reply:
         a = self.engine.answer(question, history=history, k=self.k)

@@ -23,7 +23,7 @@ def _engine(args, notify=True):
     from .config import Settings
     from .engine import Engine
 
-    settings = Settings(embedder=getattr(args, "embedder", None))
+    settings = Settings(embedder=getattr(args, "embedder", None), reranker=getattr(args, "reranker", None))
     if getattr(args, "home", None):
         settings.home = os.path.abspath(os.path.expanduser(args.home))
         from pathlib import Path
@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="data directory (default: $QA_HOME or ~/.local/share/qa)")
     parser.add_argument("--embedder", help="e5-small (default), minilm, sentence-transformers:PATH_OR_ID, hashing:DIM "
                         "(default: $QA_EMBEDDER)")
+    parser.add_argument("--reranker", help="none (default) or cross-encoder:PATH_OR_ID, a sentence-transformers "
+                        "CrossEncoder that reorders the best passages and sentences (default: $QA_RERANKER)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer a question with citations")

@@ -33,6 +33,7 @@ MAX_QUESTION_CHARS = 2000
 class Settings:
     home: Path = field(default_factory=data_dir)
     embedder: str | None = None  # None: $QA_EMBEDDER or the default
+    reranker: str | None = None  # None: $QA_RERANKER or none
     chroma_url: str | None = field(default_factory=lambda: os.environ.get("QA_CHROMA_URL") or None)
     collection_prefix: str = field(default_factory=lambda: os.environ.get("QA_COLLECTION", "qa"))
     chunk_tokens: int = 200

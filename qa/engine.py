@@ -56,6 +56,7 @@ class Tuning:
     found_threshold: float = 3.682  # below this confidence: "the documents do not say"
     novelty_weight: float = 0.0  # confidence = best sentence score - novelty_weight * novelty
     max_novelty: float = 0.9  # decline when (almost) no content word of the question is in the corpus
+    rerank_candidates: int = 8  # passages, and sentences, a configured reranker reorders
 
 
 @dataclass
@@ -122,11 +123,13 @@ def validate_question(question) -> str:
 
 class Engine:
     def __init__(self, settings: Settings | None = None, embedder=None, tuning: Tuning | None = None,
-                 notify: Callable[[str], None] | None = None):
+                 notify: Callable[[str], None] | None = None, reranker=None):
         from .embedders import get_embedder
+        from .rerankers import get_reranker
 
         self.settings = settings or Settings()
         self.embedder = embedder or get_embedder(self.settings.embedder)
+        self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
         self.tuning = tuning or Tuning()
         self.notify = notify or (lambda message: None)
         self._state: _State | None = None
@@ -363,7 +366,26 @@ class Engine:
         lang = detect_language(question)
         vector = self.embedder.embed_queries([question])[0]
         order, fused, evidence = self._rank(state, question, lang, vector, language)
+        order = self._rerank_passages(state, question, order)
         return [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
+
+    def _rerank_passages(self, state: _State, question: str, order: list[str]) -> list[str]:
+        """With a reranker configured, its order for the first few passages; the rest keep the fused order."""
+        n = self.tuning.rerank_candidates
+        if self.reranker is None or len(order) < 2 or n < 2:
+            return order
+        head = order[:n]
+        scores = self.reranker.score(question, [state.chunks[state.chunk_row[cid]].text for cid in head])
+        ranked = [head[i] for i in np.argsort(-scores, kind="stable")]
+        return ranked + order[n:]
+
+    def _rerank_sentences(self, question: str, scored: list[dict]) -> list[dict]:
+        n = self.tuning.rerank_candidates
+        if self.reranker is None or len(scored) < 2 or n < 2:
+            return scored
+        head = scored[:n]
+        scores = self.reranker.score(question, [s["text"] for s in head])
+        return [head[i] for i in np.argsort(-scores, kind="stable")] + scored[n:]
 
     def novelty(self, state: _State, question: str, lang: str) -> float:
         """Share of the question's content words found nowhere in the corpus, in any language or script.
@@ -397,6 +419,7 @@ class Engine:
         vectors = self.embedder.embed_queries(texts)
         q_vec = vectors[-1]  # retrieval uses the resolved question
         order, fused, evidence = self._rank(state, resolution.retrieval_query, lang, q_vec, language)
+        order = self._rerank_passages(state, resolution.retrieval_query, order)
         passages = [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
         declined = Answer(
             text=message("not_found", lang, question=question), found=False, citations=[], language=lang,
@@ -409,9 +432,12 @@ class Engine:
                                        evidence["language_offsets"])
         if not scored:
             return declined
-        best = scored[0]
+        # Whether to answer at all is judged on the first-stage scores, whose threshold is calibrated;
+        # a reranker only changes which of the leading sentences is quoted.
         novelty = self.novelty(state, question, lang)
-        confidence = best["score"] - self.tuning.novelty_weight * novelty
+        confidence = scored[0]["score"] - self.tuning.novelty_weight * novelty
+        scored = self._rerank_sentences(resolution.retrieval_query, scored)
+        best = scored[0]
         declined.confidence = confidence
         if confidence < self.tuning.found_threshold or novelty >= self.tuning.max_novelty:
             return declined
@@ -431,7 +457,8 @@ class Engine:
                 chosen = [same[0]]
         top = chosen[0]
         # A second sentence when the evidence is split or nearly tied: at most two, so answers stay short.
-        for s in scored[:4]:
+        # "Nearly tied" is measured on the first-stage scores, so with a reranker its choice stands alone.
+        for s in ([] if self.reranker is not None else scored[:4]):
             if s["id"] == top["id"] or float(s["embedding"] @ top["embedding"]) >= self.tuning.equivalent_similarity:
                 continue  # the same sentence, or a translation of it, adds nothing
             if s["score"] >= top["score"] - self.tuning.second_sentence_margin:

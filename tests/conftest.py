@@ -20,6 +20,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("QA_CHROMA_URL", raising=False)
     monkeypatch.delenv("QA_EMBEDDER", raising=False)
+    monkeypatch.delenv("QA_RERANKER", raising=False)
     return tmp_path / "home"
 
 

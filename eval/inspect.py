@@ -17,7 +17,9 @@ import numpy as np
 from qa.engine import Engine
 
 from .dataset import bundled_set, load
-from .tune import FEATURES, collect
+from qa.tuning import FEATURES
+
+from .tune import collect
 
 
 def report(rows, show: int = 3) -> list[str]:
@@ -30,9 +32,9 @@ def report(rows, show: int = 3) -> list[str]:
         lines.append(f"{r['id']}: {r['question']}\n  {where}")
         for i in list(range(min(show, len(r["scored"])))) + [j for j in right[:1] if j >= show]:
             s = r["scored"][i]
-            features = " ".join(f"{name}={value:.2f}" for name, value in zip(FEATURES, s["features"]) if value)
+            features = " ".join(f"{name}={value:.2f}" for name, value in zip(FEATURES, s.features.vector()) if value)
             mark = "+" if r["y"][i] else "-"
-            lines.append(f"  {mark} #{i + 1} {s['score']:.3f} [{s['language']} {s['source']}] {s['text'][:100]}")
+            lines.append(f"  {mark} #{i + 1} {s.score:.3f} [{s.language} {s.source}] {s.text[:100]}")
             lines.append(f"      {features}")
     return lines
 

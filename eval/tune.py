@@ -1,6 +1,6 @@
 """Choose the answer-selection weights and the refusal threshold on the tuning set (never the test set).
 
-    python -m qa.eval.tune [eval/tune.jsonl]
+    python -m qa.eval.tune [eval/tune.jsonl] [--write]
 
 1. Every tuning question is asked (follow-ups with their real earlier answers); the candidate sentences
    and their features are collected, each labelled by whether it contains an expected answer.
@@ -8,7 +8,7 @@
    with L2 regularisation and a non-negative constraint on the evidence features.
 3. The refusal threshold is the one that maximises the share of questions judged correct.
 
-Prints the weights and threshold to copy into ``qa.engine.Tuning``, and a 5-fold cross-validation of
+Prints the weights and threshold (``--write`` stores them in ``qa/tuning.json``), and a 5-fold cross-validation of
 the fit inside the tuning set: with ~55 questions a full refit easily overfits (seen here: tuning-set
 accuracy 0.717 -> 0.783 while the test part fell 0.667 -> 0.622), so adopt new weights only when their
 held-out accuracy beats the current ones.
@@ -21,44 +21,36 @@ import sys
 
 import numpy as np
 
-from qa.engine import Engine, Tuning
-from qa.followup import resolve
-from qa.language import detect_language
+from qa.engine import Engine
+from qa.tuning import FEATURES, Tuning
 
 from .dataset import bundled_set, load
 from .scoring import answer_matches
 
-FEATURES = ("dense", "dense_centered", "stem_overlap", "key_overlap", "passage_fused", "passage_rank",
-            "same_language", "answer_type", "already_said")
-
 
 def collect(engine: Engine, items) -> list[dict]:
-    """Per question: feature matrix of its candidate sentences, labels, whether it is answerable."""
-    state = engine._load()
+    """Per question: feature matrix of its candidate sentences, labels, whether it is answerable.
+
+    Goes through ``Engine.explain``, the same stages ``answer()`` runs.
+    """
     rows = []
     for item in items:
         history = []
         for earlier in item.history:
             a = engine.answer(earlier, history=list(history))
             history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": a.text}]
-        lang = detect_language(item.question)
-        lang = lang if lang in ("en", "ru", "uz") else "en"
-        resolution = resolve(item.question, lang, history)
-        texts = [item.question] if not resolution.is_followup else [item.question, resolution.retrieval_query]
-        vectors = engine.embedder.embed_queries(texts)
-        order, fused, evidence = engine._rank(state, resolution.retrieval_query, lang, vectors[-1], None)
-        scored = engine._score_sentences(state, item.question, resolution, lang, vectors, order, fused,
-                                         evidence["language_offsets"])
-        if not scored:
+        trace = engine.explain(item.question, history=history)
+        if not trace.candidates:
             continue
         rows.append({
             "id": item.id,
-            "novelty": engine.novelty(state, item.question, lang),
-            "X": np.stack([s["features"] for s in scored]),
-            "y": np.array([item.answerable and answer_matches(s["text"], item.answers) for s in scored], dtype=bool),
+            "novelty": trace.decision.novelty,
+            "X": np.stack([c.features.vector() for c in trace.candidates]),
+            "y": np.array([item.answerable and answer_matches(c.text, item.answers) for c in trace.candidates], dtype=bool),
             "answerable": item.answerable,
             "question": item.question,
-            "scored": scored,
+            "scored": trace.candidates,
+            "trace": trace,
         })
     return rows
 
@@ -69,7 +61,7 @@ def fit(rows, rounds: int = 4) -> np.ndarray:
     Few questions and a non-smooth objective: a small search over each weight in turn, starting from the
     current defaults, is more robust here than gradient descent.
     """
-    w = np.asarray(Tuning().sentence_weights, dtype=np.float64)
+    w = Tuning.load().weight_vector().astype(np.float64)
     train = [r for r in rows if r["y"].any()]
 
     def objective(weights):
@@ -101,7 +93,7 @@ def fit(rows, rounds: int = 4) -> np.ndarray:
 
 def cross_validate(rows, folds: int = 5) -> tuple[float, float]:
     """Held-out top-1 accuracy of refitted weights vs the current ones, over ``folds`` splits of the rows."""
-    current = np.asarray(Tuning().sentence_weights, dtype=np.float64)
+    current = Tuning.load().weight_vector().astype(np.float64)
     fitted_hits = current_hits = total = 0
     for k in range(folds):
         train = [r for i, r in enumerate(rows) if i % folds != k]
@@ -118,8 +110,9 @@ def top1_accuracy(rows, w) -> float:
     return sum(bool(r["y"][np.argmax(r["X"] @ w)]) for r in answerable) / max(1, len(answerable))
 
 
-def best_threshold(rows, w, novelty_weight: float = 0.0, max_novelty: float = Tuning().max_novelty):
+def best_threshold(rows, w, novelty_weight: float = 0.0, max_novelty: float | None = None):
     """Threshold on the confidence (best score less the novelty penalty) maximising the share judged correct."""
+    max_novelty = Tuning.load().max_novelty if max_novelty is None else max_novelty
     points = []
     for r in rows:
         scores = r["X"] @ w
@@ -138,14 +131,17 @@ def best_threshold(rows, w, novelty_weight: float = 0.0, max_novelty: float = Tu
 
 
 def main(argv=None) -> int:
-    argv = argv if argv is not None else sys.argv[1:]
+    argv = list(argv if argv is not None else sys.argv[1:])
+    write = "--write" in argv
+    argv = [a for a in argv if a != "--write"]
     path = argv[0] if argv else str(bundled_set("tune"))
     engine = Engine()
     items = load(path, {r.name for r in engine.documents()})
     engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-1e9)
     rows = collect(engine, items)
-    w0 = np.asarray(Tuning().sentence_weights)
-    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0, Tuning().novelty_weight)}")
+    current = Tuning.load()
+    w0 = current.weight_vector()
+    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0, current.novelty_weight)}")
     w = fit(rows)
     print(f"fitted weights:  top-1 {top1_accuracy(rows, w):.3f}")
     for name, value in zip(FEATURES, w):
@@ -157,8 +153,15 @@ def main(argv=None) -> int:
     held_fitted, held_current = cross_validate(rows)
     print(f"5-fold held-out top-1: refitted {held_fitted:.3f} vs current {held_current:.3f}"
           + ("" if held_fitted > held_current else "  -> keep the current weights"))
+    if held_fitted <= held_current:
+        w = w0
+        threshold, accuracy = best_threshold(rows, w, novelty_weight)
     print("sentence_weights = (" + ", ".join(f"{v:.4f}" for v in w) + ")")
     print(f"found_threshold = {threshold:.4f}\nnovelty_weight = {novelty_weight}")
+    if write:
+        chosen = current.with_weights(np.round(w, 4), found_threshold=round(float(threshold), 4), novelty_weight=novelty_weight,
+                                      notes=f"Chosen by `python -m qa.eval.tune --write` on {path}.")
+        print(f"wrote {chosen.save()}")
     return 0
 
 

@@ -74,7 +74,7 @@ def _print_answer(answer) -> None:
 
 
 def cmd_ask(args) -> int:
-    from .engine import validate_question
+    from .query import validate_question
 
     question = validate_question(" ".join(args.question))  # before any slow work
     engine = _engine(args)
@@ -96,7 +96,7 @@ def cmd_index(args) -> int:
     engine = _engine(args)
     if args.index_command == "add":
         bar = _Bar()
-        report = engine.add(args.paths, progress=bar)
+        report = engine.library.add(args.paths, progress=bar)
         bar.close()
         for name in report.added:
             print(f"added     {name}")
@@ -119,17 +119,17 @@ def cmd_index(args) -> int:
         return 0
     if args.index_command == "remove":
         engine.ensure_index()
-        engine.remove(args.name)
+        engine.library.remove(args.name)
         print(f"removed {args.name}")
         return 0
     if args.index_command == "rebuild":
         bar = _Bar()
-        if not engine.store.exists():
-            engine.build_bundled(progress=bar)
+        if not engine.library.exists():
+            engine.library.build_bundled(progress=bar)
             bar.close()
             print("built the index from the bundled corpus")
             return 0
-        report = engine.rebuild(progress=bar)
+        report = engine.library.rebuild(progress=bar)
         bar.close()
         print(f"rebuilt: {len(report.added)} documents, {report.chunks} chunks, {report.sentences} sentences "
               f"in {report.seconds:.1f}s with {engine.embedder.id}")

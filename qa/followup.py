@@ -10,17 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import languages
 from .lexical import ALL_STOPWORDS, words
 
-# Words that point back at something said earlier, per language.
-_ANAPHORA = {
-    "en": {"it", "its", "they", "their", "them", "he", "his", "she", "her", "there", "this", "that", "these", "those",
-           "the same", "also", "and", "what about", "how about", "then"},
-    "ru": {"он", "она", "оно", "они", "его", "её", "ее", "их", "ему", "ей", "им", "там", "туда", "этот", "эта", "это",
-           "этого", "этой", "этом", "эти", "тот", "та", "те", "того", "той", "а", "и", "тоже", "также", "ещё", "еще"},
-    "uz": {"u", "uning", "unga", "uni", "unda", "ular", "ularning", "bu", "shu", "o'sha", "ushbu", "bunda", "shunda",
-           "u yerda", "ham", "va", "xo'sh", "-chi", "chi"},
-}
+# Words that point back at something said earlier, per language (``anaphora`` in ``qa/languages``).
+_ANAPHORA = {code: set(languages.get(code).get("anaphora", [])) for code in languages.codes()}
 _MAX_FOLLOWUP_WORDS = 9
 
 

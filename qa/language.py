@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import re
 
+from . import languages
 from .text import fold_apostrophes
 
 
-_UZ_CYRILLIC = set("ўқғҳЎҚҒҲ")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
-
-_UZ_WORDS = {
-    "va", "bilan", "uchun", "bo'yicha", "kim", "nima", "qachon", "qayerda", "qaysi", "qanday", "necha",
-    "nechta", "qancha", "nega", "kuni", "yil", "yilda", "yili", "bu", "shu", "u", "ular", "uning", "esa",
-    "ham", "hamda", "bo'lib", "o'tdi", "etildi", "etilgan", "qilish", "qildi", "tomonidan", "haqida",
-    "keyin", "oldin", "bor", "yo'q", "emas", "edi", "ekan", "mi", "kimlar", "nimalar", "qayerga",
-    "qaerda", "qatnashdi", "o'tkazildi", "tashkil", "boshqarmasi", "respublikasi", "o'zbekiston",
-}
-_UZ_SUFFIXES = ("ning", "larni", "lari", "lar", "dagi", "gan", "ishi", "ishga", "ligi", "sida", "dan", "da", "ga", "ni")
-_EN_WORDS = {
-    "the", "of", "and", "to", "in", "is", "was", "were", "are", "who", "what", "when", "where", "which",
-    "how", "why", "did", "does", "do", "with", "for", "on", "at", "by", "from", "that", "this", "its",
-    "it", "a", "an", "as", "be", "has", "have", "had", "their", "they", "he", "she", "whom", "many",
-    "much", "about", "there", "into",
-}
+_UZ = languages.get("uz")
+_UZ_CYRILLIC = set(_UZ["cyrillic_letters"])
+_UZ_WORDS = set(_UZ["detect_words"])
+_UZ_SUFFIXES = tuple(_UZ["detect_suffixes"])
+_UZ_STRONG_SUFFIXES = tuple(_UZ["detect_strong_suffixes"])
+_EN = languages.get("en")
+_EN_WORDS = set(_EN["detect_words"])
+_EN_PATTERN = re.compile("|".join(_EN["detect_patterns"]))
 
 
 def detect_language(text: str) -> str:
@@ -60,8 +53,8 @@ def detect_language(text: str) -> str:
             uz += 0.75
         if w.endswith(_UZ_SUFFIXES) and len(w) > 4:
             uz += 0.4
-        if re.search(r"(th|wh|ght|tion|ing\b|ed\b|ly\b|ou|ea|ee|oo)", w):
+        if _EN_PATTERN.search(w):
             en += 0.6
-        if w.endswith(("lik", "chi", "siya", "moq", "yapti")):
+        if w.endswith(_UZ_STRONG_SUFFIXES):
             uz += 0.5
     return "uz" if uz > en else "en"

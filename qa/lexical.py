@@ -13,34 +13,16 @@ import math
 import re
 from functools import lru_cache
 
+from . import languages
 from .text import fold_apostrophes
 
 TOKENIZER_VERSION = "tok-v1"
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")
 
-# Words that carry no content in questions or passages; kept short and per language.
-STOPWORDS = {
-    "en": set(
-        "a an the of and or to in on at by for with from as is are was were be been being it its this that these those "
-        "who whom whose what when where which why how did does do done has have had there their they them he she his her "
-        "about into than then also not no yes can could would should will shall may might many much any some all "
-        "i you we our your me us my please tell say said".split()
-    ),
-    "ru": set(
-        "и в во на по с со к ко о об от до за из у для при как что кто где когда какой какая какие каком какого "
-        "каких который которая которые которых был была были было быть это этот эта эти его её ее их он она они "
-        "а но или же ли не ни да то так также там тут ещё еще сколько почему зачем чем чего кем кому "
-        "году год года".split()
-    ),
-    "uz": set(
-        "va bilan uchun bo'yicha kim kimlar nima nimalar qachon qayerda qaerda qayerga qaysi qanday necha nechta "
-        "qancha nega bu shu u ular uning ularning esa ham hamda mi edi ekan bor yo'q emas da ga ni "
-        "kuni yil yilda yili".split()
-    ),
-}
-
-ALL_STOPWORDS = STOPWORDS["en"] | STOPWORDS["ru"] | STOPWORDS["uz"]
+# Words that carry no content in questions or passages: per language, in ``qa/languages``.
+STOPWORDS = {code: set(languages.stopwords(code)) for code in languages.codes()}
+ALL_STOPWORDS = languages.all_stopwords()
 
 
 @lru_cache(maxsize=4)
@@ -128,12 +110,7 @@ class LexicalIndex:
 # (Воронков / Voronkov, Ташкент / Toshkent / Tashkent, семинар / seminar). A key made of
 # the transliterated consonants lets BM25 match them across scripts and spellings.
 
-_CYR_TO_LAT = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "j", "з": "z", "и": "i", "й": "y",
-    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f",
-    "х": "h", "ц": "s", "ч": "c", "ш": "s", "щ": "s", "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "u", "я": "a",
-    "ў": "o", "қ": "k", "ғ": "g", "ҳ": "h",
-})
+_CYR_TO_LAT = str.maketrans(languages.transliteration())
 _LATIN_RULES = (("sh", "s"), ("ch", "c"), ("zh", "j"), ("kh", "h"), ("ts", "s"), ("x", "h"), ("q", "k"), ("w", "v"),
                 ("c", "s"), ("'", ""))
 SKELETON_VERSION = "skel-v1"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -54,6 +54,15 @@ class CrossEncoderReranker:
                 [(question, t) for t in texts], batch_size=self.batch_size, show_progress_bar=False
             )
         return np.asarray(scores, dtype=np.float32).reshape(len(texts), -1)[:, -1]
+
+
+def rerank(reranker: Reranker | None, question: str, items: list, text: Callable, n: int) -> list:
+    """With a reranker, its order for the first ``n`` items; the rest keep their order. Without one, ``items``."""
+    if reranker is None or len(items) < 2 or n < 2:
+        return items
+    head = items[:n]
+    scores = reranker.score(question, [text(item) for item in head])
+    return [head[i] for i in np.argsort(-scores, kind="stable")] + items[n:]
 
 
 _cache: dict[str, Reranker] = {}

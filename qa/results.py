@@ -52,6 +52,7 @@ class Answer:
     resolved_question: str = ""  # the question as retrieval saw it, after follow-up resolution
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
+    reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.decision)
 
     def to_dict(self) -> dict:
         return asdict(self)

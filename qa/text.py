@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from . import languages
+
 # Apostrophe-like characters people type inside Uzbek words (o‘, g‘, ta’lim ...).
 APOSTROPHES = "'‘’ʻʼ`´ʹ′"
 _APOSTROPHE_RE = re.compile("[" + re.escape(APOSTROPHES) + "]")
@@ -152,14 +154,8 @@ def clean(original: str) -> CleanText:
     return CleanText(original=original, text=text, origin=origin)
 
 
-_ABBREVIATIONS = {
-    # Russian
-    "г", "гг", "т", "е", "д", "др", "см", "стр", "им", "ул", "пр", "рис", "тыс", "млн", "млрд", "руб", "о",
-    # English
-    "mr", "mrs", "ms", "dr", "st", "vs", "e.g", "i.e", "no", "jr", "sr", "prof", "inc", "ltd", "co", "u.s",
-    # Uzbek
-    "y", "sh", "mln", "mlrd", "b", "j",
-}
+# Abbreviations after which a full stop does not end a sentence, from every language file.
+_ABBREVIATIONS = set(languages.union("abbreviations"))
 
 _BOUNDARY_RE = re.compile(r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)(?=[\"«“(\[–—-]?\s?[\w])")
 

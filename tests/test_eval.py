@@ -83,7 +83,7 @@ def test_the_bundled_question_set_meets_its_specification():
 def test_eval_command_is_deterministic_and_writes_reports(fake_engine, tmp_path):
     from qa.eval import runner
 
-    fake_engine.add([CORPUS])
+    fake_engine.library.add([CORPUS])
     path = _write(tmp_path, [
         json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["GCTF"],
                     "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
@@ -111,7 +111,7 @@ def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp
     from qa.eval import inspect, tune
     from qa.eval.dataset import load
 
-    fake_engine.add([CORPUS])
+    fake_engine.library.add([CORPUS])
     path = _write(tmp_path, [
         # "Valletta" is in the corpus, but not in the sentence that best matches this question
         json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["Valletta"],

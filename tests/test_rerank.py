@@ -6,7 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from qa.engine import Tuning
+import dataclasses
+
+from qa.tuning import Tuning
 from qa.errors import ConfigError
 from qa.rerankers import get_reranker
 from tests.conftest import CORPUS, make_engine
@@ -33,8 +35,8 @@ def _engine(home, tmp_path, reranker=None):
     (tmp_path / "iij.txt").write_text(DOC, encoding="utf-8")
     engine = make_engine(home)
     engine.reranker = reranker
-    engine.tuning = Tuning(found_threshold=float("-inf"))
-    engine.add([tmp_path / "iij.txt"])
+    engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
+    engine.library.add([tmp_path / "iij.txt"])
     return engine
 
 
@@ -53,7 +55,7 @@ def test_the_reranker_picks_the_quoted_sentence_but_not_whether_to_answer(home, 
 
 def test_the_reranker_reorders_retrieved_passages(home):
     engine = make_engine(home)
-    engine.add([CORPUS])
+    engine.library.add([CORPUS])
     question = "Who founded the IIJ?"
     plain = engine.retrieve(question, k=8)
     last = plain[-1]  # the reranker is scripted to prefer the passage fusion put last

@@ -25,31 +25,30 @@ def _docs(tmp_path):
 
 def test_add_list_update_remove(fake_engine, tmp_path):
     folder = _docs(tmp_path)
-    report = fake_engine.add([folder])
+    report = fake_engine.library.add([folder])
     assert sorted(report.added) == ["malta.txt", "page.html", "toshkent.md"]
     docs = {d.name: d for d in fake_engine.documents()}
     assert docs["toshkent.md"].language == "uz" and docs["page.html"].language == "ru" and docs["malta.txt"].language == "en"
     assert "alert" not in fake_engine.document_text("page.html")  # scripts are not text
 
-    assert fake_engine.add([folder]).unchanged == ["malta.txt", "page.html", "toshkent.md"]  # re-adding does nothing
+    assert fake_engine.library.add([folder]).unchanged == ["malta.txt", "page.html", "toshkent.md"]  # re-adding does nothing
 
     (folder / "malta.txt").write_text("The IIJ moved. Its headquarters are now in Rome.", encoding="utf-8")
-    report = fake_engine.add([folder / "malta.txt"])
+    report = fake_engine.library.add([folder / "malta.txt"])
     assert report.updated == ["malta.txt"]
-    state = fake_engine._load()
-    chunk_texts = " ".join(c.text for c in state.chunks)
+    snapshot = fake_engine.library.snapshot()
+    chunk_texts = " ".join(c.text for c in snapshot.chunks)
     assert "Rome" in chunk_texts and "Valletta" not in chunk_texts  # old chunks replaced, not duplicated
-    all_ids = state.collections["chunks"].get(include=[])["ids"]
-    assert len(all_ids) == len(state.chunks)
+    assert snapshot.stored_counts()["chunks"] == len(snapshot.chunks)
 
-    fake_engine.remove("page.html")
+    fake_engine.library.remove("page.html")
     assert [d.name for d in fake_engine.documents()] == ["malta.txt", "toshkent.md"]
     with pytest.raises(DocumentNotFound):
-        fake_engine.remove("page.html")
+        fake_engine.library.remove("page.html")
 
 
 def test_citations_are_verbatim_with_exact_offsets(fake_engine):
-    fake_engine.add([CORPUS])
+    fake_engine.library.add([CORPUS])
     for question in ["Where are the IIJ headquarters?", "Где находится штаб-квартира?", "Toshkentda seminar qachon?"]:
         answer = fake_engine.answer(question)
         for c in answer.citations:
@@ -61,11 +60,11 @@ def test_citations_are_verbatim_with_exact_offsets(fake_engine):
 
 def test_mismatched_embedder_is_refused_with_advice(home, tmp_path):
     engine = make_engine(home, "hashing:256")
-    engine.add([_docs(tmp_path)])
+    engine.library.add([_docs(tmp_path)])
     other = make_engine(home, "hashing:128")
     with pytest.raises(IndexMismatch, match="rebuild"):
         other.answer("Where is the IIJ?")
-    other.rebuild()  # rebuild with the configured embedder fixes it
+    other.library.rebuild()  # rebuild with the configured embedder fixes it
     assert other.answer("Where are the headquarters?").passages
     with pytest.raises(IndexMismatch):
         make_engine(home, "hashing:256").answer("Where is the IIJ?")
@@ -75,7 +74,7 @@ def test_failed_ingest_leaves_the_index_as_it_was(fake_engine, tmp_path, monkeyp
     from qa.index import store
 
     folder = _docs(tmp_path)
-    fake_engine.add([folder / "malta.txt"])
+    fake_engine.library.add([folder / "malta.txt"])
     before_docs = [(d.name, d.content_hash) for d in fake_engine.documents()]
     before = fake_engine.answer("Where are the headquarters?")
 
@@ -91,7 +90,7 @@ def test_failed_ingest_leaves_the_index_as_it_was(fake_engine, tmp_path, monkeyp
 
     monkeypatch.setattr(store.Store, "_write_nodes", staticmethod(crash_after_chunks))
     with pytest.raises(KeyboardInterrupt):
-        fake_engine.add([folder])
+        fake_engine.library.add([folder])
     monkeypatch.setattr(store.Store, "_write_nodes", staticmethod(original))
 
     fresh = make_engine(fake_engine.settings.home)
@@ -99,10 +98,10 @@ def test_failed_ingest_leaves_the_index_as_it_was(fake_engine, tmp_path, monkeyp
     after = fresh.answer("Where are the headquarters?")
     assert after.text == before.text and [c.text for c in after.citations] == [c.text for c in before.citations]
 
-    report = fresh.add([folder])  # the retry completes and sweeps the leftovers
+    report = fresh.library.add([folder])  # the retry completes and sweeps the leftovers
     assert report.updated == ["malta.txt"]
-    state = fresh._load()
-    assert len(state.collections["chunks"].get(include=[])["ids"]) == len(state.chunks)
+    snapshot = fresh.library.snapshot()
+    assert snapshot.stored_counts()["chunks"] == len(snapshot.chunks)
 
 
 def test_a_second_writer_is_refused(fake_engine, tmp_path):
@@ -120,15 +119,15 @@ def test_a_second_writer_is_refused(fake_engine, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(IndexLocked, match="Another qa process"):
-            fake_engine.add([folder])
+            fake_engine.library.add([folder])
     finally:
         holder.kill()
         holder.wait()
-    assert fake_engine.add([folder]).added
+    assert fake_engine.library.add([folder]).added
 
 
 def test_bad_input_gets_clear_errors(fake_engine, home, tmp_path):
-    fake_engine.add([_docs(tmp_path)])
+    fake_engine.library.add([_docs(tmp_path)])
     with pytest.raises(EmptyQuestion):
         fake_engine.answer("   \n")
     with pytest.raises(QuestionTooLong, match="100,000"):
@@ -136,17 +135,17 @@ def test_bad_input_gets_clear_errors(fake_engine, home, tmp_path):
     binary = tmp_path / "blob.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     with pytest.raises(UnsupportedDocument, match="binary"):
-        fake_engine.add([binary])
+        fake_engine.library.add([binary])
     latin1 = tmp_path / "cp1251.txt"
     latin1.write_bytes("Привет мир".encode("cp1251"))
     with pytest.raises(UnsupportedDocument, match="UTF-8"):
-        fake_engine.add([latin1])
+        fake_engine.library.add([latin1])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(NoDocuments):
-        fake_engine.add([empty])
+        fake_engine.library.add([empty])
     with pytest.raises(UnsupportedDocument):
-        fake_engine.add([tmp_path / "missing.txt"])
+        fake_engine.library.add([tmp_path / "missing.txt"])
     assert len(fake_engine.documents()) == 3  # nothing above touched the index
 
 
@@ -177,11 +176,11 @@ def test_pdf_documents_are_read(fake_engine, tmp_path):
     with open(pdf, "wb") as f:
         writer.write(f)
     with pytest.raises(UnsupportedDocument, match="no text"):
-        fake_engine.add([pdf])
+        fake_engine.library.add([pdf])
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     with pytest.raises(UnsupportedDocument):
-        fake_engine.add([broken])
+        fake_engine.library.add([broken])
 
 
 def _text_pdf(path, lines):
@@ -207,14 +206,14 @@ def _text_pdf(path, lines):
 def test_pdf_text_is_indexed_and_quoted_from_the_extracted_text(fake_engine, tmp_path):
     pdf = tmp_path / "report.pdf"
     _text_pdf(pdf, ["The harbour museum opened in 1987 with twelve exhi-", "bition halls. It is in Qarshi."])
-    report = fake_engine.add([pdf])
+    report = fake_engine.library.add([pdf])
     assert report.added == ["report.pdf"]
     stored = fake_engine.document_text("report.pdf")
     assert "harbour museum" in stored
     answer = fake_engine.answer("When did the harbour museum open?")
     assert answer.passages[0].source == "report.pdf"
-    state = fake_engine._load()
-    assert "exhibition halls" in " ".join(c.text for c in state.chunks)  # the PDF line break was joined
+    snapshot = fake_engine.library.snapshot()
+    assert "exhibition halls" in " ".join(c.text for c in snapshot.chunks)  # the PDF line break was joined
     for c in answer.citations:
         assert stored[c.start : c.end] == c.text
 
@@ -222,7 +221,7 @@ def test_pdf_text_is_indexed_and_quoted_from_the_extracted_text(fake_engine, tmp
 def test_python_api_uses_the_shared_engine(fake_engine):
     import qa
 
-    fake_engine.add([CORPUS])
+    fake_engine.library.add([CORPUS])
     qa.set_engine(fake_engine)
     try:
         a = qa.answer("Where are the IIJ headquarters?", history=[{"role": "user", "content": "Who founded the IIJ?"}])

@@ -164,7 +164,7 @@ def build_app(engine):
                     progress(done / max(total, 1), desc=stage)
 
                 try:
-                    report = engine.add(paths, progress=report_progress)
+                    report = engine.library.add(paths, progress=report_progress)
                     messages += [f"✓ added {n}" for n in report.added] + [f"✓ updated {n}" for n in report.updated]
                     messages += [f"= unchanged {n}" for n in report.unchanged]
                 except QAError as exc:
@@ -177,7 +177,7 @@ def build_app(engine):
         if not name:
             return "Choose a document to remove.", documents_table(), document_names()
         try:
-            engine.remove(name)
+            engine.library.remove(name)
             message = f"✓ removed {name}"
         except QAError as exc:
             message = f"✗ {exc}"

@@ -1,0 +1,120 @@
+"""Candidate answer sentences: the sentences of the best passages, each with named features and a score."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from .answer_types import has_count, has_number
+from .hybrid import Retrieval
+from .query import Query
+from .snapshot import Snapshot
+from .tuning import FEATURES, Tuning
+
+
+@dataclass
+class Features:
+    """What the score of a candidate sentence is made of (the order is ``qa.tuning.FEATURES``)."""
+
+    dense: float  # similarity to the question (mean over question and resolved question for follow-ups)
+    dense_centered: float  # the same less its document language's offset
+    stem_overlap: float  # idf share of the question's stems present in the sentence
+    key_overlap: float  # idf share of the question's cross-script keys present in the sentence
+    passage_fused: float  # fused score of the passage that brought it in, relative to the best passage
+    passage_rank: float  # 1 / (1 + rank of that passage)
+    same_language: float  # 1 when in the question's language
+    answer_type: float  # +1 holds the expected kind of answer (a count, a date), -1 cannot, 0 nothing expected
+    already_said: float  # 1 when an earlier answer of the conversation already said it
+
+    def vector(self) -> np.ndarray:
+        return np.asarray(astuple(self), dtype=np.float32)
+
+
+assert tuple(Features.__dataclass_fields__) == FEATURES
+
+
+@dataclass
+class Candidate:
+    id: str
+    text: str  # the stored (cleaned) sentence
+    source: str
+    language: str
+    position: int  # sentence number in its document
+    start: int  # offsets in the original document
+    end: int
+    chunk: str  # the chunk to cite: the passage that brought it in if it holds it, else the first that does
+    passage: str  # the passage that brought it in
+    embedding: np.ndarray
+    features: Features
+    score: float
+
+
+def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) -> tuple[list[str], dict[str, str]]:
+    """Sentence ids of the top passages plus a window of neighbours (chunk borders cut through context)."""
+    ids, owner = [], {}
+    for cid in retrieval.order[: tuning.answer_passages]:
+        chunk = snapshot.chunk(cid)
+        last = snapshot.sentence_count(chunk.doc_hash, chunk.sentence_range.stop)
+        window = tuning.sentence_window
+        for pos in range(max(0, chunk.sentence_range.start - window), min(last, chunk.sentence_range.stop + window)):
+            sid = f"{chunk.sentence_prefix}:s{pos}"
+            if sid not in owner:
+                ids.append(sid)
+                owner[sid] = cid
+    return ids, owner
+
+
+def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuning) -> list[Candidate]:
+    """Every candidate sentence with its features and weighted score, best first."""
+    if not retrieval.order:
+        return []
+    ids, owner = _passage_window(snapshot, retrieval, tuning)
+    sentences = snapshot.sentences(ids)
+    if not sentences:
+        return []
+    emb = np.stack([s.embedding for s in sentences])
+    sims = emb @ query.vectors.T  # columns: question (and resolved question for follow-ups)
+    dense = sims.mean(axis=1) if sims.shape[1] > 1 else sims[:, 0]
+
+    q_tokens = set(query.tokens)
+    q_weight = sum(snapshot.lexical.idf(x) for x in q_tokens) or 1.0
+    q_keys = set(query.keys)
+    k_weight = sum(snapshot.skeleton.idf(x) for x in q_keys) or 1.0
+    top = retrieval.order[: tuning.answer_passages]
+    rank_of = {cid: r for r, cid in enumerate(top)}
+    top_fused = retrieval.fused[top[0]] or 1.0
+    previous = " ".join(query.resolution.previous_answers)
+    weights = tuning.weight_vector()
+
+    from .lexical import skeleton_tokens, tokenize
+
+    out = []
+    for row, s in enumerate(sentences):
+        s_tokens = set(tokenize(s.text, s.language))
+        s_keys = set(skeleton_tokens(s.text))
+        type_fit = 0.0
+        if query.expects == "count":
+            type_fit = 1.0 if has_count(s.text) else -1.0
+        elif query.expects == "date":
+            type_fit = 1.0 if has_number(s.text) else -1.0
+        passage = owner[s.id]
+        features = Features(
+            dense=float(dense[row]),
+            dense_centered=float(dense[row]) - retrieval.language_offsets.get(s.language, 0.0),
+            stem_overlap=sum(snapshot.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight,
+            key_overlap=sum(snapshot.skeleton.idf(x) for x in q_keys if x in s_keys) / k_weight,
+            passage_fused=retrieval.fused[passage] / top_fused,
+            passage_rank=1.0 / (1 + rank_of[passage]),
+            same_language=1.0 if s.language == query.language else 0.0,
+            answer_type=type_fit,
+            already_said=1.0 if previous and s.text[:60] in previous else 0.0,
+        )
+        holders = snapshot.chunks_holding(s.doc_hash, s.position)
+        out.append(Candidate(
+            id=s.id, text=s.text, source=s.source, language=s.language, position=s.position, start=s.start, end=s.end,
+            chunk=passage if passage in holders or not holders else holders[0], passage=passage,
+            embedding=s.embedding, features=features, score=float(features.vector() @ weights),
+        ))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out

@@ -1,0 +1,115 @@
+"""Hybrid retrieval: dense and lexical rankings of chunks, fused by weighted reciprocal rank.
+
+Four rankings (compare txtai's ``search/hybrid.py``):
+
+- ``dense_chunk``: chunks by cosine similarity to the question, per document language, each language's
+  mean similarity (above the lowest) partly removed: multilingual-e5 scores passages in the question's
+  language higher across the board;
+- ``dense_sentence``: the same over single sentences, credited to the chunks that hold them;
+- ``lexical``: BM25 over our stems; ``skeleton``: BM25 over cross-script consonant keys (Воронков = Voronkov).
+
+Each lexical ranking's weight is scaled by how much of the question its best hit covers (idf-weighted),
+so where lexical search cannot match (across languages) it does not drown the dense signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lexical import LexicalIndex
+from .query import Query
+from .snapshot import Snapshot
+from .tuning import Tuning
+
+
+def weighted_rrf(rankings: list[tuple[float, dict[str, float]]], k: float) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: sum over rankings of weight / (k + rank), rank from 1."""
+    fused: dict[str, float] = {}
+    for weight, ranking in rankings:
+        for rank, key in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+def coverage(index: LexicalIndex, query_tokens: list[str], hit_terms: set) -> float:
+    """Share of the query's idf mass that a hit's terms cover."""
+    total = sum(index.idf(q) for q in set(query_tokens))
+    hit = sum(index.idf(q) for q in set(query_tokens) if q in hit_terms)
+    return hit / total if total else 0.0
+
+
+@dataclass
+class Retrieval:
+    """The fused chunk ranking and the evidence behind it."""
+
+    order: list[str] = field(default_factory=list)  # chunk ids, best first
+    fused: dict = field(default_factory=dict)  # chunk id -> fused score
+    dense_chunk: dict = field(default_factory=dict)  # chunk id -> centred similarity
+    dense_sentence: dict = field(default_factory=dict)  # chunk id -> best centred similarity of its sentences
+    lexical: dict = field(default_factory=dict)  # chunk id -> BM25 score
+    coverage: dict = field(default_factory=dict)  # "lexical" / "skeleton" -> coverage of the best hit
+    language_offsets: dict = field(default_factory=dict)  # document language -> similarity removed
+
+
+def centred_dense(snapshot: Snapshot, kind: str, vector: np.ndarray, hashes: list[str], n: int, centring: float,
+                  with_metadata: bool = False):
+    """Dense hits over every document language, each language's offset removed.
+
+    Returns ``[(id, centred similarity, raw similarity, metadata)]`` and the offsets per language.
+    """
+    per_language = []
+    means = {}
+    for lang in snapshot.languages:
+        hits = snapshot.dense(kind, vector, n, hashes, language=lang, with_metadata=with_metadata)
+        if not hits.similarities:
+            continue
+        means[lang] = float(np.mean(hits.similarities))
+        per_language.append(hits)
+    floor = min(means.values()) if means else 0.0
+    offsets = {lang: centring * (m - floor) for lang, m in means.items()}
+    out = []
+    for hits in per_language:
+        offset = offsets[hits.language]
+        out.extend((i, s - offset, s, m) for i, s, m in zip(hits.ids, hits.similarities, hits.metas))
+    return out, offsets
+
+
+def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | None = None) -> Retrieval:
+    hashes = snapshot.active_hashes(language)
+    if not hashes or not snapshot.chunks:
+        return Retrieval()
+    n = min(tuning.candidates, len(snapshot.chunks))
+    dense_hits, offsets = centred_dense(snapshot, "chunks", query.vector, hashes, n, tuning.language_centering)
+    dense_chunk = {cid: s for cid, s, _, _ in dense_hits}
+    sentence_hits, _ = centred_dense(snapshot, "sentences", query.vector, hashes, n, tuning.language_centering,
+                                     with_metadata=True)
+    dense_sentence: dict[str, float] = {}
+    for _, s, _, m in sentence_hits:
+        for cid in snapshot.chunks_holding(m["doc_hash"], int(m["position"])):
+            dense_sentence[cid] = max(dense_sentence.get(cid, -1.0), s)
+
+    weights = tuning.fusion_weights
+    allowed = set(hashes)
+    rankings = [(weights["dense_chunk"], dense_chunk), (weights["dense_sentence"], dense_sentence)]
+    lexical_rankings = {}
+    coverages = {}
+    for name, tokens in (("lexical", query.retrieval_tokens), ("skeleton", query.retrieval_keys)):
+        index = snapshot.lexical_index(name)
+        found = {}
+        for row, score in index.search(tokens, tuning.candidates * 2):
+            chunk = snapshot.chunks[row]
+            if chunk.doc_hash in allowed:
+                found[chunk.id] = score
+        cov = coverage(index, tokens, snapshot.chunk_terms(name, max(found, key=found.get))) if found else 0.0
+        coverages[name] = cov
+        lexical_rankings[name] = found
+        rankings.append((weights[name] * cov, found))
+
+    fused = weighted_rrf(rankings, tuning.rrf_k)
+    return Retrieval(
+        order=sorted(fused, key=fused.get, reverse=True), fused=fused, dense_chunk=dense_chunk,
+        dense_sentence=dense_sentence, lexical=lexical_rankings["lexical"], coverage=coverages,
+        language_offsets=offsets,
+    )

@@ -1,0 +1,119 @@
+"""The library: the documents in the index and their lifecycle (add, update, remove, rebuild).
+
+The answering engine only reads a ``Snapshot`` of it; every write goes through here, under the
+write lock, and invalidates the snapshot this process holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from .config import Settings, bundled_corpus
+from .errors import IndexMissing
+from .snapshot import Snapshot
+
+
+class Library:
+    def __init__(self, settings: Settings, embedder, notify: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.notify = notify or (lambda message: None)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.RLock()
+        self._store = None
+        self._chunker = None
+
+    @property
+    def chunker(self):
+        if self._chunker is None:
+            from .index.chunking import SentenceChunker
+
+            self._chunker = SentenceChunker(
+                chunk_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
+            )
+        return self._chunker
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .index import chunker_id
+            from .index.store import Store
+
+            self._store = Store(
+                self.settings, self.embedder, chunker_id(self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+            )
+        return self._store
+
+    def _write_lock(self):
+        from .index.store import WriteLock
+
+        return WriteLock(self.settings.home)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The current state of the index, loaded once per change (building the bundled corpus if allowed)."""
+        with self._lock:
+            if self._snapshot is None:
+                self.ensure()
+                self._snapshot = Snapshot.load(self.store)
+            return self._snapshot
+
+    def ensure(self, progress=None) -> None:
+        """Make sure an index exists: build it from the bundled corpus on first use, if allowed."""
+        if self._snapshot is not None:
+            return
+        if not self.store.exists():
+            if not self.settings.auto_build:
+                raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
+            self.build_bundled(progress)
+
+    def exists(self) -> bool:
+        return self.store.exists()
+
+    def documents(self):
+        return list(self.snapshot().documents.values())
+
+    def document_text(self, name: str) -> str:
+        return self.snapshot().text(name)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _write(self, action):
+        with self._lock, self._write_lock():
+            try:
+                return action()
+            finally:
+                self._snapshot = None
+
+    def add(self, paths, progress=None):
+        from .index.readers import collect_paths, read_document
+
+        files = collect_paths(list(paths))
+        sources = [read_document(p) for p in files]  # read everything before touching the index
+        return self._write(lambda: self.store.ingest(sources, self.chunker, progress))
+
+    def add_texts(self, documents, progress=None):
+        """Index ``SourceDocument`` objects directly (uploads, tests)."""
+        return self._write(lambda: self.store.ingest(list(documents), self.chunker, progress))
+
+    def remove(self, name: str) -> None:
+        self._write(lambda: self.store.remove(name))
+
+    def rebuild(self, progress=None):
+        return self._write(lambda: self.store.rebuild(self.chunker, progress))
+
+    def build_bundled(self, progress=None):
+        from .index.readers import collect_paths, read_document
+        from .prompts import message
+
+        files = collect_paths([bundled_corpus()])
+        self.notify(message("building_index", "en", count=str(len(files))))
+        sources = [read_document(p) for p in files]
+
+        def build():
+            if not self.store.exists():
+                self.store.rebuild(self.chunker, progress, sources=sources)
+
+        self._write(build)

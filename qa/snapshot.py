@@ -1,0 +1,195 @@
+"""A consistent, read-only view of one index state: documents, chunks, sentences, lexical indexes.
+
+The answering stages, the evaluation tools, the benchmarks and the tests read the index through
+this public API only; the Chroma collections behind it stay private.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lexical import LexicalIndex, skeleton_tokens, tokenize
+
+
+@dataclass
+class Chunk:
+    """A passage as stored: ``text`` is the cleaned text; offsets point into the original document."""
+
+    id: str
+    text: str
+    meta: dict
+
+    @property
+    def source(self) -> str:
+        return self.meta["source"]
+
+    @property
+    def language(self) -> str:
+        return self.meta["language"]
+
+    @property
+    def doc_hash(self) -> str:
+        return self.meta["doc_hash"]
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title", "")
+
+    @property
+    def start(self) -> int:
+        return int(self.meta["start"])
+
+    @property
+    def end(self) -> int:
+        return int(self.meta["end"])
+
+    @property
+    def sentence_range(self) -> range:
+        return range(int(self.meta["sent_from"]), int(self.meta["sent_to"]))
+
+    @property
+    def sentence_prefix(self) -> str:
+        """Sentence ids of this document are ``{prefix}:s{position}``."""
+        return self.id.rsplit(":c", 1)[0]
+
+
+@dataclass
+class Sentence:
+    id: str
+    text: str
+    source: str
+    language: str
+    doc_hash: str
+    position: int
+    start: int
+    end: int
+    embedding: np.ndarray
+
+
+@dataclass
+class DenseHits:
+    """Dense search results of one document language: ids, cosine similarities, metadata."""
+
+    language: str
+    ids: list[str]
+    similarities: list[float]
+    metas: list[dict | None]
+
+
+@dataclass
+class Snapshot:
+    collections: dict
+    documents: dict  # name -> DocumentRecord
+    chunks: list[Chunk]
+    lexical: LexicalIndex  # question stems
+    skeleton: LexicalIndex  # cross-script keys: names and international words across ru / en / uz
+    _row: dict = field(default_factory=dict)
+    _terms: dict = field(default_factory=dict)  # "lexical" / "skeleton" -> per chunk row, its set of terms
+    _holders: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
+    _sentence_counts: dict = field(default_factory=dict)
+    _texts: dict = field(default_factory=dict)
+    _store: object = None
+
+    @classmethod
+    def load(cls, store) -> "Snapshot":
+        collections = store.open()
+        records = {r.name: r for r in store.documents(collections)}
+        active = [r.content_hash for r in records.values()]
+        chunks: list[Chunk] = []
+        if active:
+            got = collections["chunks"].get(where={"doc_hash": {"$in": active}}, include=["documents", "metadatas"])
+            chunks = [Chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            chunks.sort(key=lambda c: (c.source, c.meta["position"]))
+        bodies = [f"{c.title} {c.text}" for c in chunks]
+        stems = [tokenize(b, c.language) for b, c in zip(bodies, chunks)]
+        keys = [skeleton_tokens(b) for b in bodies]
+        holders: dict = {}
+        counts: dict = {}
+        for c in chunks:
+            counts[c.doc_hash] = max(counts.get(c.doc_hash, 0), c.sentence_range.stop)
+            for pos in c.sentence_range:
+                holders.setdefault((c.doc_hash, pos), []).append(c.id)
+        return cls(
+            collections=collections, documents=records, chunks=chunks, lexical=LexicalIndex(stems),
+            skeleton=LexicalIndex(keys), _row={c.id: i for i, c in enumerate(chunks)},
+            _terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
+            _holders=holders, _sentence_counts=counts, _store=store,
+        )
+
+    # -- documents -------------------------------------------------------------------------------
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({r.language for r in self.documents.values()})
+
+    def active_hashes(self, language: str | None = None) -> list[str]:
+        """Content hashes of the listed document versions (in ``language`` only, if given)."""
+        return [r.content_hash for r in self.documents.values() if not language or r.language == language]
+
+    def text(self, source: str) -> str:
+        """A document's original text (what quotes and offsets refer to), fetched once."""
+        if source not in self._texts:
+            self._texts[source] = self._store.document_text(source, self.collections)
+        return self._texts[source]
+
+    # -- chunks ----------------------------------------------------------------------------------
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        return self.chunks[self._row[chunk_id]]
+
+    def row(self, chunk_id: str) -> int:
+        return self._row[chunk_id]
+
+    def chunk_terms(self, index: str, chunk_id: str) -> set:
+        """The terms of a chunk in the ``lexical`` (stems) or ``skeleton`` (cross-script keys) index."""
+        return self._terms[index][self._row[chunk_id]]
+
+    def lexical_index(self, name: str) -> LexicalIndex:
+        return {"lexical": self.lexical, "skeleton": self.skeleton}[name]
+
+    def chunks_holding(self, doc_hash: str, position: int) -> list[str]:
+        return self._holders.get((doc_hash, position), [])
+
+    def sentence_count(self, doc_hash: str, default: int = 0) -> int:
+        return self._sentence_counts.get(doc_hash, default)
+
+    # -- sentences -------------------------------------------------------------------------------
+
+    def sentences(self, ids: list[str]) -> list[Sentence]:
+        """Stored sentences by id, with their embeddings, in the store's order."""
+        if not ids:
+            return []
+        got = self.collections["sentences"].get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        emb = np.asarray(got["embeddings"], dtype=np.float32)
+        return [
+            Sentence(id=i, text=t, source=m["source"], language=m["language"], doc_hash=m["doc_hash"],
+                     position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
+            for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
+        ]
+
+    def sentence_texts(self) -> list[str]:
+        """Every stored sentence text of the listed documents (for benchmarks)."""
+        active = self.active_hashes()
+        if not active:
+            return []
+        return self.collections["sentences"].get(where={"doc_hash": {"$in": active}}, include=["documents"])["documents"]
+
+    # -- dense search ----------------------------------------------------------------------------
+
+    def dense(self, kind: str, vector: np.ndarray, n: int, hashes: list[str], language: str | None = None,
+              with_metadata: bool = False) -> DenseHits:
+        """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``."""
+        where: dict = {"doc_hash": {"$in": hashes}}
+        if language:
+            where = {"$and": [where, {"language": language}]}
+        include = ["distances"] + (["metadatas"] if with_metadata else [])
+        got = self.collections[kind].query(query_embeddings=[vector.tolist()], n_results=n, where=where, include=include)
+        sims = [1.0 - d for d in got["distances"][0]]
+        metas = got["metadatas"][0] if with_metadata else [None] * len(sims)
+        return DenseHits(language or "", got["ids"][0], sims, metas)
+
+    def stored_counts(self) -> dict[str, int]:
+        """How many chunks and sentences the store holds, listed or not (crash leftovers included)."""
+        return {kind: self.collections[kind].count() for kind in ("chunks", "sentences")}

@@ -24,7 +24,7 @@ def run_system(system, items: list[EvalItem], k: int = 5, progress: Callable[[in
         started = time.perf_counter()
         reply: Reply = system.ask(item.question, history)
         latency = (time.perf_counter() - started) * 1000
-        results.append(judge(item, reply.text, reply.found, reply.cited, reply.retrieved[:k], latency))
+        results.append(judge(item, reply.text, reply.found, reply.cited, reply.retrieved[:k], latency, reply.reason))
         if progress:
             progress(i + 1, len(items))
     return report(results, k)
@@ -73,6 +73,11 @@ def markdown(reports: dict, source: str) -> str:
     parts = [f"# Evaluation on `{source}`", "", "## Overall", "", table(reports), ""]
     parts += [f"## {main}: by language", "", table(reports, "by_lang", [main]), ""]
     parts += [f"## {main}: by kind", "", table(reports, "by_kind", [main]), ""]
+    parts += [f"## {main}: by decision", "", "| decision | answerable questions | unanswerable questions | judged correct |",
+              "|---|---|---|---|"]
+    for reason, row in reports[main].get("by_reason", {}).items():
+        parts.append(f"| {reason} | {row['answerable']} | {row['unanswerable']} | {row['correct']} |")
+    parts.append("")
     if len(reports) > 1:
         parts += ["## Answer accuracy by language, all systems", ""]
         langs = list(reports[main]["by_lang"])
@@ -104,6 +109,19 @@ def diff(current: dict, baseline: dict) -> tuple[str, list[str]]:
                 regressions.append(f"{scope} {key}: {a:.3f} -> {b:.3f}")
             lines.append(f"| {scope} | {key} | {_fmt(a)} | {_fmt(b)} | {change:+.3f}{mark} |")
     return "\n".join(lines), regressions
+
+
+def inspect(report: dict) -> str:
+    """The questions judged wrong: what was asked, what the system said, and its decision."""
+    lines = []
+    for item in report["items"]:
+        if item["correct"]:
+            continue
+        expected = " | ".join(item["expected"]) or "(a decline)"
+        lines += [f"{item['id']} [{item['lang']} {item['kind']}] {item['question']}",
+                  f"  decision: {item['reason']}; expected: {expected}",
+                  f"  said: {item['answer'][:300]}", f"  cited: {', '.join(item['cited']) or '-'}", ""]
+    return "\n".join(lines) if lines else "Every question was judged correct."
 
 
 def save_json(reports: dict, path: str | Path) -> None:

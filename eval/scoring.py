@@ -28,6 +28,7 @@ class ItemResult:
     latency_ms: float
     expected: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    reason: str = ""  # the system's decision: "answered" or why it declined
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,7 +39,8 @@ def answer_matches(text: str, answers: list[str]) -> bool:
     return any(match_key(a) in key for a in answers if a.strip())
 
 
-def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: list[str], latency_ms: float) -> ItemResult:
+def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: list[str], latency_ms: float,
+          reason: str = "") -> ItemResult:
     if item.answerable:
         correct = found and answer_matches(text, item.answers)
     else:
@@ -46,6 +48,7 @@ def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: l
     return ItemResult(
         id=item.id, lang=item.lang, kind=item.kind, question=item.question, answer=text, found=found, cited=cited,
         retrieved=retrieved, correct=correct, latency_ms=latency_ms, expected=item.answers, sources=item.sources,
+        reason=reason or ("answered" if found else "declined"),
     )
 
 
@@ -97,8 +100,14 @@ def report(results: list[ItemResult], k: int = 5) -> dict:
     for r in results:
         by_lang.setdefault(r.lang, []).append(r)
         by_kind.setdefault(r.kind, []).append(r)
+    by_reason: dict[str, dict[str, int]] = {}
+    for r in results:
+        row = by_reason.setdefault(r.reason, {"answerable": 0, "unanswerable": 0, "correct": 0})
+        row["answerable" if r.expected else "unanswerable"] += 1
+        row["correct"] += r.correct
     return {
         "overall": aggregate(results, k),
+        "by_reason": dict(sorted(by_reason.items())),
         "by_lang": {lang: aggregate(rs, k) for lang, rs in sorted(by_lang.items())},
         "by_kind": {kind: aggregate(rs, k) for kind, rs in sorted(by_kind.items())},
         "items": [r.to_dict() for r in results],

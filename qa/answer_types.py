@@ -56,3 +56,134 @@ def expected_type(question: str) -> str | None:
     if p["date_question"].search(question):
         return "date"
     return None
+
+
+# -- the kinds of answer beyond counts and dates, and the attribute a question asks about --------------
+
+@lru_cache(maxsize=1)
+def _question_patterns() -> list[tuple[str, re.Pattern]]:
+    """In the order they are tried: the most specific first."""
+    p = patterns()
+    return [
+        ("count", p["number_question"]),
+        ("date", p["date_question"]),
+        ("organisation", re.compile(rf"\b({_alternation('organisation_question')})\b", re.I)),
+        ("place", re.compile(rf"\b({_alternation('place_question')})\b", re.I)),
+        ("person", re.compile(rf"\b({_alternation('person_question')})\b", re.I)),
+    ]
+
+
+@lru_cache(maxsize=1)
+def attribute_forms() -> dict[str, list[str]]:
+    """Attribute (a mayor, an area, a birth date ...) -> its word forms in every language."""
+    out: dict[str, list[str]] = {}
+    for data in languages.languages().values():
+        for concept, entry in data.get("attributes", {}).items():
+            out.setdefault(concept, []).extend(entry["forms"])
+    return out
+
+
+@lru_cache(maxsize=1)
+def attribute_types() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for data in languages.languages().values():
+        for concept, entry in data.get("attributes", {}).items():
+            if entry.get("type"):
+                out.setdefault(concept, entry["type"])
+    return out
+
+
+def _folded_words(text: str) -> list[str]:
+    from .lexical import words
+
+    return words(text)
+
+
+def _matches(form: str, words: list[str], folded: str) -> bool:
+    """A form matches a word it begins (``основа`` ~ ``основан``); ``form$`` matches the whole word only."""
+    if form.endswith("$"):
+        return form[:-1] in words
+    if " " in form or "-" in form:
+        return form in folded
+    return any(w.startswith(form) for w in words)
+
+
+@lru_cache(maxsize=1)
+def role_attributes() -> frozenset[str]:
+    """Attributes that are roles of a holder (the mayor *of* a city): another name next to them binds them."""
+    return frozenset(c for data in languages.languages().values()
+                     for c, entry in data.get("attributes", {}).items() if entry.get("role"))
+
+
+def fold(word: str) -> str:
+    from .text import fold_apostrophes
+
+    return fold_apostrophes(word).casefold()
+
+
+def tokens(text: str) -> list[str]:
+    """Words with their case, hyphens and apostrophes kept ("O‘zbekiston", "Nyu-York", "IIJni")."""
+    return [m.group() for m in _NAME.finditer(text)]
+
+
+def names_attribute(token: str, wanted: set[str]) -> bool:
+    """Whether one word names one of the ``wanted`` attributes."""
+    folded = fold(token)
+    return any(_matches(f, [folded], f" {folded} ") for c in wanted for f in attribute_forms().get(c, []))
+
+
+def attributes(text: str) -> set[str]:
+    """The attributes ``text`` speaks of, in any language (``{"mayor", "birth"}``)."""
+    from .text import fold_apostrophes
+
+    words = _folded_words(text)
+    folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
+    return {concept for concept, forms in attribute_forms().items() if any(_matches(f, words, folded) for f in forms)}
+
+
+def question_type(question: str) -> str | None:
+    """``count``, ``date``, ``organisation``, ``place``, ``person``, or None (anything goes)."""
+    for kind, pattern in _question_patterns():
+        if pattern.search(question):
+            return kind
+    for concept in sorted(attributes(question)):
+        if concept in attribute_types():
+            return "count" if attribute_types()[concept] == "amount" else attribute_types()[concept]
+    return None
+
+
+_NAME = re.compile(r"[^\W\d_][\w'‘’ʻʼ`-]*")
+
+
+def names(text: str, skip_first: bool = True) -> list[str]:
+    """Name-like words: capitalised, or beginning in capitals (IIJ, IIJni, ООН). With ``skip_first``, a word
+    capitalised only because it begins a sentence does not count."""
+    out = []
+    for m in _NAME.finditer(text):
+        w = m.group()
+        if len(w) < 2 or not w[0].isupper():
+            continue
+        before = text[: m.start()].rstrip(" \t\"'«“‘`(")
+        starts_sentence = not before or before[-1] in ".!?…\n"
+        if w[:2].isupper() or not skip_first or not starts_sentence:
+            out.append(w)
+    return out
+
+
+def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
+    """Whether a sentence can hold an answer of ``kind``: a count, a date, or a name the question does not give."""
+    if kind is None:
+        return True
+    if kind == "count":
+        return has_count(text)
+    if kind == "date":
+        return has_number(text) or bool(re.search(patterns()["date_number"].pattern, text, re.I))
+    from .lexical import skeleton, words
+
+    for name in names(text, skip_first=False):
+        folded = words(name)
+        if not folded:
+            continue
+        if folded[0] not in question_keys and skeleton(folded[0]) not in question_keys:
+            return True
+    return False

@@ -137,12 +137,42 @@ def cmd_index(args) -> int:
     raise AssertionError(args.index_command)
 
 
+def _with_distractors(args, count: int):
+    """An engine over the bundled corpus plus ``count`` distractor documents, in ``--home`` or a cache folder.
+
+    The index is kept (``$QA_HOME/../qa-eval-distractors-N`` unless --home is given), so a second run reuses it.
+    """
+    from pathlib import Path
+
+    from .config import data_dir
+    from .eval.distractors import write_distractors
+
+    if not getattr(args, "home", None):
+        args.home = str(Path(data_dir()).parent / f"qa-eval-distractors-{count}")
+    engine = _engine(args)
+    engine.ensure_index(progress=_Bar())
+    folder = Path(engine.settings.home) / "distractors"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = write_distractors(folder, count)
+    known = {d.name for d in engine.documents()}
+    if not all(p.name in known for p in paths):
+        print(f"indexing {count} distractor documents into {engine.settings.home} (kept for the next run)...",
+              file=sys.stderr)
+        bar = _Bar()
+        engine.library.add(paths, progress=bar)
+        bar.close()
+    return engine
+
+
 def cmd_eval(args) -> int:
     from .eval import runner
     from .eval.dataset import bundled_set
 
-    engine = _engine(args)
-    engine.ensure_index(progress=_Bar())
+    if args.distractors:
+        engine = _with_distractors(args, args.distractors)
+    else:
+        engine = _engine(args)
+        engine.ensure_index(progress=_Bar())
     path = args.file or str(bundled_set("test"))
 
     def progress_factory(name, total):
@@ -159,7 +189,12 @@ def cmd_eval(args) -> int:
 
     reports = runner.evaluate(engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory)
     text = runner.markdown(reports, path)
+    if args.distractors:
+        text = text.replace("# Evaluation on", f"# With {args.distractors} distractor documents: evaluation on", 1)
     print(text)
+    if args.inspect:
+        print("\n## Judged wrong\n")
+        print(runner.inspect(next(iter(reports.values()))))
     if args.json:
         runner.save_json(reports, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
@@ -231,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     ev.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
     ev.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and plain llama-index")
+    ev.add_argument("--distractors", type=int, default=0, metavar="N",
+                    help="add N unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first; "
+                    "the index is kept for the next run")
+    ev.add_argument("--inspect", action="store_true", help="list the questions judged wrong, with the decision behind each")
     ev.add_argument("--baseline", metavar="OLD.json", help="print the change of every metric against an earlier report")
     ev.add_argument("--fail-on-regression", action="store_true",
                     help="with --baseline: exit 3 if answer accuracy, hit@1 or refusal accuracy drop by more than 0.05")

@@ -24,10 +24,12 @@ def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> 
 
 
 def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
+    from .decision import NO_CONTENT
     from .prompts import message
 
+    key = "no_content" if decision.reason == NO_CONTENT else "not_found"
     return Answer(
-        text=message("not_found", query.language, question=query.text), found=False, citations=[],
+        text=message(key, query.language, question=query.text), found=False, citations=[],
         language=query.language, question=query.text, resolved_question=query.retrieval_text, passages=shown,
         confidence=float(decision.confidence), reason=decision.reason,
     )

@@ -1,27 +1,49 @@
 """Whether to answer, and why: one function, one place.
 
-The decision is taken on the first-stage candidate scores, whose threshold is calibrated on the tuning
-part of the evaluation set; a reranker or a language-model reader only changes what is said, never whether.
+The rules, in order (the first that applies declines):
+
+1. ``no_content``: the question names nothing to look for ("?", "🙂", "12345").
+2. ``no_passages``: nothing was retrieved (an empty index, or a language filter with no documents).
+3. ``unknown_words``: (almost) none of the question's content words occur in the documents, in any language.
+4. ``missing_focus``: the question asks for an attribute (a mayor, an area, a birth date, a price ...) of
+   something, and no candidate sentence speaks of that attribute in any language, or the thing it is asked
+   of is named nowhere in the documents, or in no sentence that speaks of the attribute. A role bound to
+   another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
+   holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
+   language cannot show (translated ones) are not held against it; but where some sentences show the
+   attribute and the names together, only those may be quoted.
+5. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
+   of answer asked for (a count for "how many", a date for "when", a name the question does not give for
+   "who" / "where").
+6. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
+
+Only candidates that pass 4 and 5 may be quoted. The decision is taken on the first-stage candidate
+scores, whose threshold is calibrated on the tuning part of the evaluation set; a reranker or a
+language-model reader only changes what is said, never whether.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .answer_types import has_count
+from . import languages
+from .answer_types import can_hold, fold, names_attribute, role_attributes, tokens
 from .candidates import Candidate
-from .lexical import skeleton, tokenize
+from .lexical import ALL_STOPWORDS, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
 from .snapshot import Snapshot
 from .tuning import Tuning
 
 ANSWERED = "answered"
-# Why a question is declined; ``qa eval`` reports answers by these.
-NO_PASSAGES = "no_passages"  # nothing retrieved (empty index or language filter)
-LOW_EVIDENCE = "low_evidence"  # the best sentence scores below the calibrated threshold
-UNKNOWN_WORDS = "unknown_words"  # (almost) none of the question's content words occur in the documents
-COUNT_MISSING = "count_missing"  # a count or an amount is asked and no leading sentence holds one
-REASONS = (ANSWERED, NO_PASSAGES, LOW_EVIDENCE, UNKNOWN_WORDS, COUNT_MISSING)
+NO_CONTENT = "no_content"
+NO_PASSAGES = "no_passages"
+UNKNOWN_WORDS = "unknown_words"
+MISSING_FOCUS = "missing_focus"
+COUNT_MISSING = "count_missing"
+WRONG_ANSWER_TYPE = "wrong_answer_type"
+LOW_EVIDENCE = "low_evidence"
+REASONS = (ANSWERED, NO_CONTENT, NO_PASSAGES, UNKNOWN_WORDS, MISSING_FOCUS, COUNT_MISSING, WRONG_ANSWER_TYPE,
+           LOW_EVIDENCE)
 
 
 @dataclass
@@ -30,6 +52,12 @@ class Decision:
     reason: str
     confidence: float = 0.0
     novelty: float = 0.0
+    eligible: list = field(default_factory=list)  # the candidates that may be quoted, best first
+
+
+def _terms(word: str, language: str) -> set[str]:
+    stems = tokenize(word, language, drop_stopwords=False)
+    return set(stems) | {skeleton(w) for w in words(word)} | set(skeleton_tokens(word))
 
 
 def novelty(snapshot: Snapshot, query: Query) -> float:
@@ -47,15 +75,104 @@ def novelty(snapshot: Snapshot, query: Query) -> float:
     return unknown / len(query.content_words)
 
 
+class _Focus:
+    """The attribute a question asks for and the names it asks it of, checked against candidate evidence."""
+
+    def __init__(self, snapshot: Snapshot, query: Query):
+        self.snapshot = snapshot
+        self.attributes = query.focus
+        self.names = {name: _terms(name, query.language) for name in query.names}
+        # Known: its stem, or a cross-script key long enough to identify a name (3 consonants collide).
+        self.known_names = {n for n, t in self.names.items()
+                            if any(snapshot.lexical.knows(x) or (len(x) >= 4 and snapshot.skeleton.knows(x)) for x in t)}
+        # Names of the earlier turn a follow-up rests on: welcome in the evidence, not required.
+        self.context_names = {name: _terms(name, query.language) for name in query.context_names
+                              if name not in self.names}
+        # The names a role is asked of in the question itself ("президентом Мальты", "Malta prezidenti").
+        self.role_holders = self._role_holders(query)
+
+    def _role_holders(self, query: Query) -> set:
+        roles = self.attributes & role_attributes()
+        if not roles:
+            return set()
+        words_ = tokens(query.text)
+        side = languages.get(query.language).get("holder_side", "after")
+        holders: set = set()
+        for i, w in enumerate(words_):
+            if names_attribute(w, roles):
+                span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
+                near = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS][:3]
+                # Capitalised even at the start of the question: "Malta prezidenti kim?"
+                for j in near:
+                    if words_[j][:1].isupper():
+                        holders |= _terms(words_[j], query.language)
+        return holders
+
+    @property
+    def subject_absent(self) -> bool:
+        """An attribute is asked of names none of which the documents mention (UNODC's founding date)."""
+        return bool(self.attributes) and bool(self.names) and not self.known_names
+
+    def strength(self, c: Candidate) -> int:
+        """0: the sentence does not speak of the asked-for attribute of the asked-about names; 1: it speaks of
+        the attribute, and the names cannot be checked in its language (translated names); 2: attribute and
+        names are both there (or no attribute is asked for)."""
+        if not self.attributes:
+            return 2
+        words_ = tokens(c.text)
+        at = [i for i, w in enumerate(words_) if names_attribute(w, self.attributes)]
+        if not at:
+            return 0
+        term_sets = [_terms(w, c.language) for w in words_]
+        if self.role_holders and len(self.attributes & role_attributes()) == len(self.attributes):
+            # A role bound to another name ("Президенте Республики Узбекистан" for the president of Malta)
+            # is not the role asked about.
+            is_holder = [bool(t & self.role_holders) for t in term_sets]
+            side = languages.get(c.language).get("holder_side", "after")
+            at = [i for i in at if not self._bound_elsewhere(words_, is_holder, i, side)]
+            if not at:
+                return 0
+        context = set().union(*self.context_names.values()) if self.context_names else set()
+        in_context = not context or any(t & context for t in term_sets)
+        if not self.known_names:
+            return 2 if in_context else 1
+        name_terms = set().union(*(self.names[n] for n in self.known_names))
+        if any(t & name_terms for t in term_sets):
+            return 2 if in_context else 1
+        checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
+        return 0 if checkable else 1
+
+    @staticmethod
+    def _bound_elsewhere(words_: list[str], is_name: list[bool], i: int, side: str) -> bool:
+        span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
+        near = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS][:3]
+        capitalised = [j for j in near if words_[j][:1].isupper()]
+        return bool(capitalised) and not any(is_name[j] for j in near)
+
+
 def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:
+    if not query.has_content:
+        return Decision(False, NO_CONTENT)
     if not candidates:
         return Decision(False, NO_PASSAGES)
     share_unknown = novelty(snapshot, query)
-    confidence = candidates[0].score - tuning.novelty_weight * share_unknown
+    if share_unknown >= tuning.max_novelty:
+        return Decision(False, UNKNOWN_WORDS, candidates[0].score, share_unknown)
+    focus = _Focus(snapshot, query)
+    if focus.subject_absent:
+        return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
+    question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
+    typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys)]
+    strength = {c.id: focus.strength(c) for c in candidates}
+    if not typed or not any(strength[c.id] for c in typed):
+        if not any(strength.values()):
+            return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
+        reason = COUNT_MISSING if query.answer_type == "count" else WRONG_ANSWER_TYPE
+        return Decision(False, reason, candidates[0].score, share_unknown)
+    # Where some sentences show the attribute with the names it is asked of, only those may be quoted.
+    best_strength = max(strength[c.id] for c in typed)
+    eligible = [c for c in typed if strength[c.id] == best_strength]
+    confidence = eligible[0].score - tuning.novelty_weight * share_unknown
     if confidence < tuning.found_threshold:
         return Decision(False, LOW_EVIDENCE, confidence, share_unknown)
-    if share_unknown >= tuning.max_novelty:
-        return Decision(False, UNKNOWN_WORDS, confidence, share_unknown)
-    if query.expects == "count" and not any(has_count(c.text) for c in candidates[:3]):
-        return Decision(False, COUNT_MISSING, confidence, share_unknown)
-    return Decision(True, ANSWERED, confidence, share_unknown)
+    return Decision(True, ANSWERED, confidence, share_unknown, eligible)

@@ -93,7 +93,7 @@ class Engine:
         verdict = decision.decide(snapshot, query, found, self.tuning)
         if not verdict.answer:
             return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown))
-        chosen = ExtractiveReader(self.tuning, self.reranker).read(query, found)
+        chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible)
         return Trace(query, retrieval, found, verdict, compose.quoted(snapshot, query, chosen, verdict, shown))
 
     def answer(self, question: str, history=None, k: int = 5, language: str | None = None) -> Answer:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .answer_types import expected_type
+from .answer_types import attributes, expected_type, names, question_type
 from .config import MAX_QUESTION_CHARS
 from .errors import EmptyQuestion, QuestionTooLong
 from .followup import Resolution, resolve
@@ -41,6 +41,10 @@ class Query:
     retrieval_tokens: list[str] = field(default_factory=list)  # stems of the resolved question
     retrieval_keys: list[str] = field(default_factory=list)
     content_words: list[str] = field(default_factory=list)  # the words that carry the question's content
+    answer_type: str | None = None  # count, date, organisation, place, person or None: what the answer must hold
+    focus: set = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
+    names: list[str] = field(default_factory=list)  # name-like words of the question: what the attribute is of
+    context_names: list[str] = field(default_factory=list)  # name-like words of the turns a follow-up rests on
 
     @property
     def retrieval_text(self) -> str:
@@ -54,6 +58,11 @@ class Query:
     @property
     def is_followup(self) -> bool:
         return self.resolution.is_followup
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the question (or the conversation it follows) names anything to look for."""
+        return any(not w.isdigit() and w not in ALL_STOPWORDS for w in words(self.retrieval_text))
 
 
 def make_query(question: str, embedder, history=None) -> Query:
@@ -73,4 +82,6 @@ def make_query(question: str, embedder, history=None) -> Query:
         retrieval_tokens=tokenize(retrieval, lang) if resolution.is_followup else tokenize(question, lang),
         retrieval_keys=skeleton_tokens(retrieval) if resolution.is_followup else skeleton_tokens(question),
         content_words=[w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
+        answer_type=question_type(question), focus=attributes(question), names=names(question),
+        context_names=names(retrieval) if resolution.is_followup else [],
     )

@@ -90,6 +90,7 @@ class Snapshot:
     _holders: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     _sentence_counts: dict = field(default_factory=dict)
     _texts: dict = field(default_factory=dict)
+    _language_terms: dict = field(default_factory=dict)
     _store: object = None
 
     @classmethod
@@ -145,6 +146,16 @@ class Snapshot:
     def chunk_terms(self, index: str, chunk_id: str) -> set:
         """The terms of a chunk in the ``lexical`` (stems) or ``skeleton`` (cross-script keys) index."""
         return self._terms[index][self._row[chunk_id]]
+
+    def language_terms(self, language: str) -> set:
+        """Every stem and cross-script key of the chunks in ``language``."""
+        if language not in self._language_terms:
+            terms: set = set()
+            for row, chunk in enumerate(self.chunks):
+                if chunk.language == language:
+                    terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
+            self._language_terms[language] = terms
+        return self._language_terms[language]
 
     def lexical_index(self, name: str) -> LexicalIndex:
         return {"lexical": self.lexical, "skeleton": self.skeleton}[name]

@@ -29,8 +29,7 @@ def _check(answer, expected_any, sources):
         ("ru->ru", "Кто основал IIJ?", ["GCTF"], IIJ),
         ("ru->ru pdf text", "Кто организовал семинар в Ташкенте совместно с ИСМИ?", ["УНП ООН"], {SEMINAR}),
         ("en->ru", "Which Middle Eastern countries sent experts to the seminar in Tashkent?", ["Иорданию", "Йемен"], {SEMINAR}),
-        pytest.param("uz->ru", "IIJ qachon tashkil etilgan?", ["2014"], IIJ, marks=pytest.mark.xfail(
-            strict=True, reason="known: 'tashkil etilgan' matches an Uzbek sentence about 2022 lexically")),
+        ("uz->ru", "IIJ qachon tashkil etilgan?", ["2014"], IIJ),
         ("uz->ru/en", "IIJni kim tashkil etgan?", ["GCTF"], IIJ),
         ("ru->uz", "Кто такой Каха Имнадзе?", ["MOPDMM rahbari"], {COUNCIL}),
         ("en->uz", "Who did Vladimir Voronkov meet in Tashkent on 13 May?", ["Komilov", "Aripov"], {VORONKOV}),
@@ -68,8 +67,7 @@ def test_uzbek_apostrophe_variants_get_the_same_answer(real_engine):
     [
         ("Who founded the IIJ?", "And where is its headquarters?", ["Valletta", "Валлетт"], IIJ),
         ("Кто основал IIJ?", "А где находится его штаб-квартира?", ["Валлетт", "Valletta"], IIJ),
-        pytest.param("IIJni kim tashkil etgan?", "U qaysi yilda tashkil etilgan?", ["2014"], IIJ, marks=pytest.mark.xfail(
-            strict=True, reason="known: same lexical pull towards the Uzbek 2022 sentence")),
+        ("IIJni kim tashkil etgan?", "U qaysi yilda tashkil etilgan?", ["2014"], IIJ),
     ],
 )
 def test_followups_use_the_conversation(real_engine, earlier, followup, expected, sources):

@@ -41,16 +41,23 @@ def _engine(home, tmp_path, reranker=None):
 
 
 def test_the_reranker_picks_the_quoted_sentence_but_not_whether_to_answer(home, tmp_path):
-    plain = _engine(home, tmp_path).answer("Who founded the IIJ?")
+    # A question with no expected answer type and no attribute: every sentence may be quoted.
+    plain = _engine(home, tmp_path).answer("Tell me about the IIJ and the GCTF")
     assert "GCTF" in plain.text and "Valletta" not in plain.text
 
     reranker = PreferWord("Valletta")
-    reranked = _engine(home, tmp_path, reranker).answer("Who founded the IIJ?")
+    reranked = _engine(home, tmp_path, reranker).answer("Tell me about the IIJ and the GCTF")
     assert reranked.found and reranked.text.startswith("Its headquarters are in Valletta"), reranked.text
     assert reranked.confidence == pytest.approx(plain.confidence)  # refusal is judged on the first stage
-    assert reranker.questions and all(q == "Who founded the IIJ?" for q in reranker.questions)
+    assert reranker.questions and all(q == "Tell me about the IIJ and the GCTF" for q in reranker.questions)
     quote = reranked.citations[0]
     assert DOC[quote.quote_start : quote.quote_end] == quote.quote and "Valletta" in quote.quote
+
+
+def test_the_reranker_only_chooses_among_sentences_the_decision_allows(home, tmp_path):
+    # "Who founded" asks for the founding: the Valletta sentence does not speak of it, whatever a reranker says.
+    reranked = _engine(home, tmp_path, PreferWord("Valletta")).answer("Who founded the IIJ?")
+    assert reranked.found and "GCTF" in reranked.text and "Valletta" not in reranked.text
 
 
 def test_the_reranker_reorders_retrieved_passages(home):

@@ -1,0 +1,120 @@
+"""The decision stage: each rule declines what it should, with its reason, in every language; language data."""
+
+import dataclasses
+
+import pytest
+
+from qa import languages
+from qa.answer_types import attributes, names, question_type
+from qa.tuning import Tuning
+from tests.conftest import make_engine
+
+DOCS = {
+    "malta.txt": "The IIJ was founded in 2014 at the initiative of the GCTF. Its headquarters are in Valletta, Malta. "
+                 "The President of Uzbekistan Shavkat Mirziyoyev proposed a new centre in Tashkent. "
+                 "Many people work with the IIJ experts.",
+    "malta_ru.txt": "IIJ был основан в 2014 году по инициативе GCTF. Штаб-квартира находится в Валлетте (Мальта). "
+                    "Президент Узбекистана Шавкат Мирзиёев предложил создать новый центр в Ташкенте. "
+                    "Сотрудники IIJ работают в Валлетте.",
+    "malta_uz.txt": "IIJ 2014-yilda GCTF tashabbusi bilan tashkil etilgan. Uning shtab-kvartirasi Vallettada (Malta). "
+                    "O‘zbekiston Prezidenti Shavkat Mirziyoyev Toshkentda yangi markaz tashkil etishni taklif qildi. "
+                    "IIJ xodimlari Vallettada ishlaydi.",
+}
+
+
+@pytest.fixture
+def engine(home, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    engine = make_engine(home)
+    engine.library.add([folder])
+    # The hashing embedder's scores are not on the calibrated scale: test the rules, not the threshold.
+    engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
+    return engine
+
+
+@pytest.mark.parametrize("question", ["🙂🔥", "?", "12345", "\x00\x00 ?", "!!! ... ???"])
+def test_content_free_questions_are_declined_with_a_hint(engine, question):
+    answer = engine.answer(question)
+    assert not answer.found and answer.reason == "no_content" and not answer.citations
+    assert "Ask about something" in answer.text
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("Who is the mayor of Valletta?", "missing_focus"),  # Valletta is there, a mayor is not
+    ("Кто является мэром Валлетты?", "missing_focus"),
+    ("Vallettaning hokimi kim?", "missing_focus"),
+    ("Who is the president of Malta?", "missing_focus"),  # "the President of Uzbekistan" is another role-holder
+    ("Кто является президентом Мальты?", "missing_focus"),
+    ("Malta prezidenti kim?", "missing_focus"),
+    ("When was UNODC founded?", "missing_focus"),  # the subject is named nowhere
+    ("When was Shavkat Mirziyoyev born?", "missing_focus"),
+    ("Shavkat Mirziyoyev qachon tug‘ilgan?", "missing_focus"),
+    ("What is the population of Tashkent?", "missing_focus"),  # no population anywhere
+    ("How many people work at the IIJ?", "count_missing"),
+    ("Сколько сотрудников работает в IIJ?", "count_missing"),
+    ("IIJda nechta xodim ishlaydi?", "count_missing"),
+])
+def test_questions_the_documents_do_not_answer_are_declined_with_the_reason(engine, question, reason):
+    answer = engine.answer(question)
+    assert not answer.found and not answer.citations, answer.text
+    assert answer.reason == reason
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("When was the IIJ founded?", "2014"),
+    ("Когда был основан IIJ?", "2014"),
+    ("IIJ qachon tashkil etilgan?", "2014"),
+    ("Who founded the IIJ?", "GCTF"),
+    ("Кто основал IIJ?", "GCTF"),
+    ("Who is the president of Uzbekistan?", "Mirziyoyev"),
+])
+def test_answerable_questions_pass_the_same_rules(engine, question, expected):
+    answer = engine.answer(question)
+    assert answer.found and answer.reason == "answered", (answer.reason, answer.text)
+    assert expected in answer.text
+
+
+def test_a_date_question_never_quotes_a_sentence_without_a_date(engine):
+    answer = engine.answer("When did the President propose the new centre?")
+    assert not answer.found and answer.reason == "wrong_answer_type"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many experts came?", "count"), ("Сколько экспертов приехало?", "count"), ("Nechta ekspert keldi?", "count"),
+    ("When was it founded?", "date"), ("Когда он был основан?", "date"), ("U qachon tashkil etilgan?", "date"),
+    ("Who founded it?", "person"), ("Кто его основал?", "person"), ("Uni kim tashkil qildi?", "person"),
+    ("Where is it?", "place"), ("Где он находится?", "place"), ("U qayerda joylashgan?", "place"),
+    ("Which organisation hosted it?", "organisation"), ("Какая организация его провела?", "organisation"),
+    ("Qaysi tashkilot uni o‘tkazdi?", "organisation"),
+    ("What is the area of Uzbekistan?", "count"),  # an amount, from the attribute
+    ("What was the aim of the European Union project?", None),  # "European" is not a currency
+])
+def test_the_expected_answer_type_in_every_language(question, kind):
+    assert question_type(question) == kind
+
+
+def test_attributes_and_names_in_every_language():
+    assert attributes("Who is the mayor of Valletta?") == {"mayor"}
+    assert attributes("Кто является мэром Валлетты?") == {"mayor"}
+    assert attributes("Vallettaning hokimi kim?") == {"mayor"}
+    assert "birth" in attributes("Vladimir Voronkov qachon tug‘ilgan?") and "birth" in attributes("Vladimir Voronkov qachon tug'ilgan?")
+    assert names("Who is the mayor of Valletta?") == ["Valletta"]
+    assert names("IIJni kim tashkil etgan?") == ["IIJni"]  # capitals at the start: a name even first
+    assert names("Anjuman qaysi tashkilotlar hamkorligida o'tdi?") == []  # capitalised only as the first word
+
+
+def test_every_language_file_has_the_same_shape():
+    files = languages.languages()
+    assert set(files) >= {"en", "ru", "uz"}
+    keys = {code: set(data) for code, data in files.items()}
+    required = {"stopwords", "number_question", "date_question", "months", "ordinal_suffixes", "anaphora",
+                "abbreviations", "person_question", "place_question", "organisation_question", "attributes",
+                "holder_side"}
+    for code, present in keys.items():
+        assert required <= present, (code, required - present)
+    concepts = {code: set(data["attributes"]) for code, data in files.items()}
+    assert concepts["en"] == concepts["ru"] == concepts["uz"]
+    assert languages.transliteration()["ў"] == "o" and languages.transliteration()["ж"] == "j"

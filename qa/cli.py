@@ -219,9 +219,24 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {port}")
+    return port
+
+
 def cmd_serve(args) -> int:
     from .ui.app import serve
 
+    if args.port is None:
+        try:
+            args.port = _port(os.environ.get("QA_PORT", "7860"))
+        except argparse.ArgumentTypeError as exc:
+            raise QAError(f"QA_PORT: {exc}") from None
     auth = args.auth or os.environ.get("QA_AUTH")
     serve(host=args.host, port=args.port, auth=auth, engine=_engine(args))
     return 0
@@ -277,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="start the web chat")
     srv.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
-    srv.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    srv.add_argument("--port", type=_port, default=None, help="default: $QA_PORT or 7860")
     srv.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set QA_AUTH)")
     srv.set_defaults(func=cmd_serve)
     return parser
@@ -301,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted; the index is unchanged unless the command finished.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``qa ask ... | head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from . import candidates as candidates_stage
 from . import compose, decision, hybrid
 from .config import Settings
 from .library import Library
-from .query import Query, make_query, validate_question  # noqa: F401  (validate_question: used by the CLI)
+from .query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
 from .reader import ExtractiveReader
 from .results import Answer, Passage
 from .tuning import Tuning
@@ -70,6 +70,7 @@ class Engine:
     # -- answering -------------------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int = 5, language: str | None = None) -> list[Passage]:
+        k, language = validate_k(k), validate_language(language, self._languages())
         snapshot = self.library.snapshot()
         query = make_query(question, self.embedder)
         retrieval = self._retrieve(snapshot, query, language)
@@ -84,7 +85,13 @@ class Engine:
                                  lambda cid: snapshot.chunk(cid).text, self.tuning.rerank_candidates)
         return retrieval
 
+    def _languages(self) -> tuple[str, ...]:
+        from . import languages
+
+        return languages.codes()
+
     def explain(self, question: str, history=None, k: int = 5, language: str | None = None) -> Trace:
+        k, language = validate_k(k), validate_language(language, self._languages())
         snapshot = self.library.snapshot()
         query = make_query(question, self.embedder, history)
         retrieval = self._retrieve(snapshot, query, language)

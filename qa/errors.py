@@ -19,6 +19,10 @@ class QuestionTooLong(QAError):
     pass
 
 
+class InvalidInput(QAError):
+    """An argument of the Python API that is not what it should be (history, k, language, text)."""
+
+
 class UnsupportedDocument(QAError):
     """A file that cannot be read as text (binary, wrong encoding, unknown type)."""
 

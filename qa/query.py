@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .answer_types import attributes, expected_type, names, question_type
-from .config import MAX_QUESTION_CHARS
-from .errors import EmptyQuestion, QuestionTooLong
+from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
+from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from .followup import Resolution, resolve
 from .language import detect_language
 from .lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
@@ -19,7 +19,12 @@ SUPPORTED = ("en", "ru", "uz")
 def validate_question(question) -> str:
     if not isinstance(question, str):
         raise EmptyQuestion("The question must be text.")
-    question = question.strip()
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"The question holds a character that is not valid text (position {exc.start}); "
+                           "send it as UTF-8 text.") from None
+    question = question.replace("\x00", " ").strip()
     if not question:
         raise EmptyQuestion("The question is empty. Ask something, e.g. qa ask \"Who founded the IIJ?\"")
     if len(question) > MAX_QUESTION_CHARS:
@@ -27,6 +32,44 @@ def validate_question(question) -> str:
             f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Ask a shorter question."
         )
     return question
+
+
+def validate_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise InvalidInput(f"k must be a whole number of passages, e.g. k=5 (got {k!r}).")
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K} (got {k}).")
+    return k
+
+
+def validate_language(language, known: tuple[str, ...]) -> str | None:
+    if language in (None, ""):
+        return None
+    if not isinstance(language, str) or language not in known:
+        raise InvalidInput(f"language must be one of {', '.join(known)} or None (got {language!r}).")
+    return language
+
+
+def validate_history(history) -> list:
+    """Chat messages (dicts with role/content, or strings = earlier questions), the last few, each bounded."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
+        raise InvalidInput('history must be a list of chat messages, e.g. [{"role": "user", "content": "..."}] '
+                           f"(got {type(history).__name__}).")
+    out = []
+    for message in list(history)[-MAX_HISTORY_MESSAGES:]:
+        if isinstance(message, str):
+            out.append(message[:MAX_HISTORY_MESSAGE_CHARS])
+        elif isinstance(message, dict):
+            content = message.get("content", "")
+            if isinstance(content, str):
+                content = content[:MAX_HISTORY_MESSAGE_CHARS]
+            out.append({**message, "content": content})
+        else:
+            raise InvalidInput(f"Each history message must be a dict with 'role' and 'content' or a string "
+                               f"(got {type(message).__name__}).")
+    return out
 
 
 @dataclass
@@ -68,7 +111,7 @@ class Query:
 def make_query(question: str, embedder, history=None) -> Query:
     question = validate_question(question)
     lang = detect_language(question)
-    resolution = resolve(question, lang, history)
+    resolution = resolve(question, lang, validate_history(history))
     if lang == "und" and resolution.previous:
         lang = detect_language(resolution.previous[-1].question)
     if lang not in SUPPORTED:

@@ -81,3 +81,26 @@ def test_corrupted_index_is_reported_cleanly(home, tmp_path):
     result = qa("ask", "Who founded the IIJ?", home=home)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "index" in result.stderr.lower()
+
+
+def test_serve_with_a_bad_port_or_a_port_in_use_says_so(home):
+    bad = subprocess.run([sys.executable, "-m", "qa.cli", "serve"], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256", QA_PORT="abc"))
+    assert bad.returncode != 0 and "QA_PORT" in bad.stderr and "Traceback" not in bad.stderr
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = qa("serve", "--port", str(port), home=home, timeout=120)
+    assert result.returncode != 0 and "Cannot start the chat" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly(home):
+    env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", "--json", "Who founded the IIJ?"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `| head` that has read enough
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

@@ -118,3 +118,28 @@ def test_every_language_file_has_the_same_shape():
     concepts = {code: set(data["attributes"]) for code, data in files.items()}
     assert concepts["en"] == concepts["ru"] == concepts["uz"]
     assert languages.transliteration()["ў"] == "o" and languages.transliteration()["ж"] == "j"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda e: e.answer("Who founded \ud800 the IIJ?"), "not valid text"),
+    (lambda e: e.answer("Who founded the IIJ?", history=123), "history must be a list"),
+    (lambda e: e.answer("Who founded the IIJ?", history="Who?"), "history must be a list"),
+    (lambda e: e.answer("Who founded the IIJ?", history=[42]), "Each history message"),
+    (lambda e: e.answer("Who founded the IIJ?", k="5"), "k must be a whole number"),
+    (lambda e: e.answer("Who founded the IIJ?", k=0), "between 1 and"),
+    (lambda e: e.retrieve("Who founded the IIJ?", k=True), "k must be a whole number"),
+    (lambda e: e.answer("Who founded the IIJ?", language="fr"), "language must be one of"),
+])
+def test_bad_arguments_to_the_python_api_raise_the_projects_error(engine, call, message):
+    import qa
+
+    with pytest.raises(qa.InvalidInput, match=message):
+        call(engine)
+
+
+def test_long_histories_are_bounded(engine):
+    history = []
+    for i in range(200):
+        history += [{"role": "user", "content": "Who founded the IIJ? " * 200}, {"role": "assistant", "content": "x" * 5000}]
+    answer = engine.answer("And where is its headquarters?", history=history)
+    assert len(answer.resolved_question) < 3 * 2100  # at most the last two questions, each cut

@@ -246,11 +246,15 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None =
         if not sep or not user or not password:
             raise QAError("--auth must look like user:password")
         credentials = (user, password)
-    demo.launch(
-        server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block, quiet=not block,
-        max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
-        footer_links=["api"],
-    )
+    try:
+        demo.launch(
+            server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block, quiet=not block,
+            max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
+            footer_links=["api"],
+        )
+    except OSError as exc:
+        raise QAError(f"Cannot start the chat on {host}:{port} ({exc}). Is another program using that port? "
+                      "Choose another with --port or QA_PORT.") from None
     return demo
 
 

@@ -30,8 +30,9 @@ def _text(message):
     return content
 
 
-def _chat(client, question, history):
-    result = client.predict(question, history, 5, "", api_name="/chat")
+def _chat(client, question):
+    """One chat turn; the conversation lives in the client's session, as in a browser tab."""
+    result = client.predict(question, 5, "", api_name="/chat")
     history, sources = result[0], result[1]
     return history, sources
 
@@ -47,11 +48,11 @@ def test_ask_api_answers_with_citations(client, question, expected):
 
 
 def test_chat_turn_follow_up_and_decline(client):
-    history, sources = _chat(client, "Who founded the IIJ?", [])
+    history, sources = _chat(client, "Who founded the IIJ?")
     assert "GCTF" in _text(history[-1]) and "<mark>" in sources
-    history, sources = _chat(client, "And where is its headquarters?", history)
+    history, sources = _chat(client, "And where is its headquarters?")
     assert "Valletta" in _text(history[-1]) or "Валлетт" in _text(history[-1])
-    history, sources = _chat(client, "What is the capital of Australia?", history)
+    history, sources = _chat(client, "What is the capital of Australia?")
     assert "do not say" in _text(history[-1]) and "No source" in sources
 
 
@@ -62,7 +63,7 @@ def test_sessions_keep_separate_histories(app_url):
 
     def session(name, question):
         c = Client(app_url, verbose=False)
-        history, _ = _chat(c, question, [])
+        history, _ = _chat(c, question)
         results[name] = history
 
     threads = [threading.Thread(target=session, args=("a", "Who founded the IIJ?")),
@@ -119,5 +120,35 @@ def test_login_is_required_when_auth_is_set(real_engine):
 
 
 def test_language_filter_keeps_answers_in_that_language(client):
-    result = client.predict("Who founded the IIJ?", [], 5, "ru", api_name="/chat")
+    result = client.predict("Who founded the IIJ?", 5, "ru", api_name="/chat")
     assert "000_d3df58107a8e1fd5.txt" in result[1] and "001_06ab6ed67bf2d3c2.txt" not in result[1]
+
+
+def test_the_core_reads_plain_text_and_the_chat_shows_text_as_text(client, real_engine, monkeypatch):
+    # An answer holding markup and Markdown: the chat shows it escaped, the next turn hands the core plain text.
+    seen = []
+    original = real_engine.answer
+
+    def spy(question, history=None, **kwargs):
+        seen.append(list(history or []))
+        return original(question, history=history, **kwargs)
+
+    monkeypatch.setattr(real_engine, "answer", spy)
+    history, _ = _chat(client, "What does <b>x</b> & ![img](http://example.invalid/x.png) mean?")
+    assert "&lt;b&gt;x&lt;/b&gt; &amp;" in _text(history[-2])  # displayed escaped
+    _chat(client, "And who founded the IIJ?")
+    earlier = seen[-1]
+    assert earlier[0]["content"] == "What does <b>x</b> & ![img](http://example.invalid/x.png) mean?"
+    assert "&lt;" not in earlier[1]["content"] and "&#x27;" not in earlier[1]["content"]
+
+
+def test_failed_logins_are_slowed_down():
+    from qa.ui.app import LoginGuard
+
+    waits = []
+    guard = LoginGuard("alice", "s3cret", free_failures=3, max_delay=10, sleep=waits.append)
+    results = [guard("alice", "wrong") for _ in range(8)]
+    assert not any(results) and waits == [0.5, 1.0, 2.0, 4.0, 8.0]  # the first three are free, then doubling
+    assert guard("alice", "s3cret") and guard.failures == 0  # the right password still gets in (after a wait)
+    assert waits[-1] == 10  # capped
+    assert not guard("bob", "s3cret") and not guard("alice", "")

@@ -69,6 +69,11 @@ def render_document(text: str, start: int, end: int, quote_start: int, quote_end
     return f"<div class='qa-head'><strong>{_escape(name)}</strong></div><div class='qa-doc'>{''.join(pieces)}</div>"
 
 
+def shown(history: list) -> list:
+    """The conversation as the chatbot displays it: every message escaped (Markdown is off in the chatbot)."""
+    return [{"role": m["role"], "content": _escape(str(m.get("content", "")))} for m in history]
+
+
 def answer_as_text(answer) -> str:
     """Plain text for API clients: the answer, then each citation with its quote."""
     lines = [answer.text]
@@ -82,36 +87,39 @@ def build_app(engine):
     import gradio as gr
 
     def chat_turn(question: str, history: list, k: int, language: str):
-        """Stream the answer word by word; then show its sources."""
+        """Stream the answer word by word; then show its sources.
+
+        ``history`` is the conversation as plain text (a ``gr.State``): what the core reads. The chatbot only
+        shows it, escaped, with Markdown off: a document's text is displayed as the text it is.
+        """
         history = list(history or [])
         question = (question or "").strip()
         if not question:
-            yield history, gr.update(), gr.update(), [], ""
+            yield shown(history), history, gr.update(), gr.update(), [], ""
             return
         history.append({"role": "user", "content": question})
         earlier = history[:-1]
         try:
             answer = engine.answer(question, history=earlier, k=int(k), language=language or None)
         except QAError as exc:
-            history.append({"role": "assistant", "content": _escape(f"⚠ {exc}")})
-            yield history, "", gr.update(choices=[], value=None), [], ""
+            history.append({"role": "assistant", "content": f"⚠ {exc}"})
+            yield shown(history), history, "", gr.update(choices=[], value=None), [], ""
             return
-        shown = _escape(answer.text)
-        history.append({"role": "assistant", "content": ""})
-        words = shown.split(" ")
+        display = shown(history) + [{"role": "assistant", "content": ""}]
+        words = _escape(answer.text).split(" ")
         step = max(1, len(words) // 12)
         for i in range(0, len(words), step):
-            history[-1]["content"] = " ".join(words[: i + step])
-            yield history, gr.update(), gr.update(), gr.update(), gr.update()
+            display[-1]["content"] = " ".join(words[: i + step])
+            yield display, gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
             time.sleep(0.02)
-        history[-1]["content"] = shown
+        history.append({"role": "assistant", "content": answer.text})
         citations = [
             {"number": c.number, "source": c.source, "start": c.start, "end": c.end,
              "quote_start": c.quote_start, "quote_end": c.quote_end}
             for c in answer.citations
         ]
         choices = [(f"[{c.number}] {c.source}", c.number) for c in answer.citations]
-        yield (history, render_citations(answer), gr.update(choices=choices, value=None), citations, "")
+        yield (shown(history), history, render_citations(answer), gr.update(choices=choices, value=None), citations, "")
 
     def open_source(number, citations):
         for c in citations or []:
@@ -124,7 +132,7 @@ def build_app(engine):
         return ""
 
     def new_chat():
-        return [], "", gr.update(choices=[], value=None), [], ""
+        return [], [], "", gr.update(choices=[], value=None), [], ""
 
     def documents_table():
         try:
@@ -196,7 +204,9 @@ def build_app(engine):
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=420, elem_id="qa-chat", sanitize_html=True)
+                    chatbot = gr.Chatbot(label="Chat", height=420, elem_id="qa-chat", sanitize_html=True,
+                                         render_markdown=False, latex_delimiters=[])
+                    conversation = gr.State([])  # the same messages as plain text: what the core reads
                     question = gr.Textbox(label="Question", placeholder="Who founded the IIJ?", elem_id="qa-question")
                     with gr.Row():
                         send = gr.Button("Ask", variant="primary", elem_id="qa-ask")
@@ -220,9 +230,9 @@ def build_app(engine):
                 remove_button = gr.Button("Remove", variant="stop")
             status = gr.Textbox(label="Status", interactive=False, lines=3)
 
-        outputs = [chatbot, sources, source_pick, citations_state, question]
-        send.click(chat_turn, [question, chatbot, k, language], outputs, api_name="chat", api_visibility="undocumented")
-        question.submit(chat_turn, [question, chatbot, k, language], outputs, api_name="chat_submit", api_visibility="private")
+        outputs = [chatbot, conversation, sources, source_pick, citations_state, question]
+        send.click(chat_turn, [question, conversation, k, language], outputs, api_name="chat", api_visibility="undocumented")
+        question.submit(chat_turn, [question, conversation, k, language], outputs, api_name="chat_submit", api_visibility="private")
         clear.click(new_chat, None, outputs, api_visibility="private")
         source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(
             None, None, None, js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }"
@@ -232,6 +242,36 @@ def build_app(engine):
         demo.load(document_names, None, remove_pick, api_visibility="private")
         gr.api(api_ask, api_name="ask")
     return demo
+
+
+class LoginGuard:
+    """Checks the chat's one user:password, and slows down guessing: after a few failed logins each further
+    attempt waits longer (doubling up to ``max_delay`` seconds) until a login succeeds."""
+
+    def __init__(self, user: str, password: str, free_failures: int = 3, max_delay: float = 10.0, sleep=time.sleep):
+        import threading
+
+        self.user, self.password = user, password
+        self.free_failures, self.max_delay, self.sleep = free_failures, max_delay, sleep
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def delay(self) -> float:
+        extra = self.failures - self.free_failures
+        return 0.0 if extra < 0 else min(self.max_delay, 0.5 * 2 ** extra)
+
+    def __call__(self, user: str, password: str) -> bool:
+        import hmac
+
+        with self._lock:
+            wait = self.delay()
+        if wait:
+            self.sleep(wait)
+        ok = hmac.compare_digest(str(user).encode(), self.user.encode()) & hmac.compare_digest(
+            str(password).encode(), self.password.encode())
+        with self._lock:
+            self.failures = 0 if ok else self.failures + 1
+        return bool(ok)
 
 
 def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True):
@@ -245,7 +285,7 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None =
         user, sep, password = auth.partition(":")
         if not sep or not user or not password:
             raise QAError("--auth must look like user:password")
-        credentials = (user, password)
+        credentials = LoginGuard(user, password)
     try:
         demo.launch(
             server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block, quiet=not block,

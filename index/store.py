@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError
+from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
 
 SCHEMA_VERSION = 1
 METRIC = "cosine"
@@ -154,8 +154,18 @@ class Store:
             raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {exc}). Run `qa index rebuild`.") from None
 
     def generation(self) -> int:
+        return self.version()[0]
+
+    def version(self) -> tuple[int, int]:
+        """(generation, number of writes to it): changes whenever any process changes what is listed."""
         meta = self._meta()
-        return int((meta.metadata or {}).get("generation", 0)) if meta is not None else 0
+        data = (meta.metadata or {}) if meta is not None else {}
+        return int(data.get("generation", 0)), int(data.get("writes", 0))
+
+    def _bump(self, generation: int | None = None) -> None:
+        """Record a write, so that every process reading this index reloads at its next question."""
+        gen, writes = self.version()
+        self._meta(create=True).modify(metadata={"generation": generation or gen, "writes": writes + 1})
 
     def _names(self, generation: int) -> dict[str, str]:
         base = f"{self.prefix}-g{generation}"
@@ -240,11 +250,16 @@ class Store:
         ]
         return sorted(records, key=lambda r: r.name)
 
-    def document_text(self, name: str, collections: dict | None = None) -> str:
+    def document_text(self, name: str, collections: dict | None = None, content_hash: str | None = None) -> str:
+        """A document's text; with ``content_hash``, only that version (``StaleIndex`` if it was replaced)."""
         collections = collections or self.open()
-        got = collections["documents"].get(ids=[name], include=["documents"])
+        got = collections["documents"].get(ids=[name], include=["documents", "metadatas"])
         if not got["ids"]:
+            if content_hash:
+                raise StaleIndex(f"{name} was removed from the index while this answer was being made.")
             raise DocumentNotFound(f"No document named {name!r} in the index.")
+        if content_hash and got["metadatas"][0].get("hash") != content_hash:
+            raise StaleIndex(f"{name} was updated while this answer was being made.")
         return got["documents"][0]
 
     # -- writing -------------------------------------------------------------------------------
@@ -361,6 +376,8 @@ class Store:
             ],
         )
         self._sweep(collections)
+        if generation is None:
+            self._bump()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -376,6 +393,7 @@ class Store:
         if not got["ids"]:
             raise DocumentNotFound(f"No document named {name!r} in the index. See `qa index list`.")
         collections["documents"].delete(ids=[name])
+        self._bump()
         self._sweep(collections)
 
     def rebuild(self, chunker, progress: Progress | None = None, sources: list | None = None) -> IngestReport:
@@ -395,6 +413,6 @@ class Store:
         new = old + 1
         self._drop_other_generations(keep=old)  # leftovers of an interrupted rebuild
         report = self.ingest(sources, chunker, progress, generation=new)
-        self._meta(create=True).modify(metadata={"generation": new})
+        self._bump(new)
         self._drop_other_generations(keep=new)
         return report

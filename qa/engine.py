@@ -17,6 +17,7 @@ from typing import Callable
 from . import candidates as candidates_stage
 from . import compose, decision, hybrid
 from .config import Settings
+from .errors import StaleIndex
 from .library import Library
 from .query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
 from .reader import ExtractiveReader
@@ -71,8 +72,15 @@ class Engine:
 
     def retrieve(self, question: str, k: int = 5, language: str | None = None) -> list[Passage]:
         k, language = validate_k(k), validate_language(language, self._languages())
-        snapshot = self.library.snapshot()
         query = make_query(question, self.embedder)
+        try:
+            return self._passages(query, k, language)
+        except StaleIndex:
+            self.library.invalidate()
+            return self._passages(query, k, language)
+
+    def _passages(self, query: Query, k: int, language: str | None) -> list[Passage]:
+        snapshot = self.library.snapshot()
         retrieval = self._retrieve(snapshot, query, language)
         return compose.passages(snapshot, retrieval, retrieval.order[:k])
 
@@ -92,6 +100,14 @@ class Engine:
 
     def explain(self, question: str, history=None, k: int = 5, language: str | None = None) -> Trace:
         k, language = validate_k(k), validate_language(language, self._languages())
+        try:
+            return self._explain(question, history, k, language)
+        except StaleIndex:
+            # Another process changed the index while this answer was made: answer from the new state.
+            self.library.invalidate()
+            return self._explain(question, history, k, language)
+
+    def _explain(self, question: str, history, k: int, language: str | None) -> Trace:
         snapshot = self.library.snapshot()
         query = make_query(question, self.embedder, history)
         retrieval = self._retrieve(snapshot, query, language)

@@ -47,6 +47,10 @@ class IndexMismatch(QAError):
     """The index was built with another embedder / chunker than the one asked for."""
 
 
+class StaleIndex(QAError):
+    """The index changed under a reader (another process wrote it); reading again sees the new state."""
+
+
 class IndexLocked(QAError):
     """Another process is writing the same index."""
 

@@ -1,7 +1,9 @@
 """The library: the documents in the index and their lifecycle (add, update, remove, rebuild).
 
 The answering engine only reads a ``Snapshot`` of it; every write goes through here, under the
-write lock, and invalidates the snapshot this process holds.
+write lock (one writer per index, across processes). Readers never wait for a writer: they keep
+answering from the snapshot they hold, and at their next question notice that the index changed (in
+this process or another: the store records a write counter) and load the new state.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ class Library:
         self.embedder = embedder
         self.notify = notify or (lambda message: None)
         self._snapshot: Snapshot | None = None
-        self._lock = threading.RLock()
+        self._load_lock = threading.Lock()  # one snapshot load at a time
+        self._write_lock_local = threading.Lock()  # one writer per process (the file lock: per index)
         self._store = None
         self._chunker = None
 
@@ -53,17 +56,41 @@ class Library:
     # -- reading ---------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The current state of the index, loaded once per change (building the bundled corpus if allowed)."""
-        with self._lock:
-            if self._snapshot is None:
-                self.ensure()
-                self._snapshot = Snapshot.load(self.store)
+        """The current state of the index, reloaded when it changed (building the bundled corpus if allowed)."""
+        current = self._snapshot
+        if current is not None and self._unchanged(current):
+            return current
+        with self._load_lock:
+            if self._snapshot is not None and self._snapshot is not current and self._unchanged(self._snapshot):
+                return self._snapshot  # another thread loaded it meanwhile
+            if current is not None:
+                self._reopen()
+            self.ensure()
+            self._snapshot = Snapshot.load(self.store)
             return self._snapshot
+
+    def invalidate(self) -> None:
+        """Forget the loaded state: the next question reads the index again."""
+        self._snapshot = None
+
+    def _unchanged(self, snapshot: Snapshot) -> bool:
+        try:
+            return self.store.version() == snapshot.version
+        except Exception:  # a store that cannot even say its version: reload, and let the load report why
+            return False
+
+    def _reopen(self) -> None:
+        """Another process may have written: an embedded Chroma client keeps its vector indexes in memory,
+        so open the store afresh (a Chroma server is shared and needs nothing)."""
+        if self.settings.chroma_url or self._store is None:
+            return
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        self._store = None
 
     def ensure(self, progress=None) -> None:
         """Make sure an index exists: build it from the bundled corpus on first use, if allowed."""
-        if self._snapshot is not None:
-            return
         if not self.store.exists():
             if not self.settings.auto_build:
                 raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
@@ -81,11 +108,8 @@ class Library:
     # -- writing ---------------------------------------------------------------------------------
 
     def _write(self, action):
-        with self._lock, self._write_lock():
-            try:
-                return action()
-            finally:
-                self._snapshot = None
+        with self._write_lock_local, self._write_lock():
+            return action()  # readers notice the new version at their next question
 
     def add(self, paths, progress=None):
         from .index.readers import collect_paths, read_document

@@ -92,9 +92,11 @@ class Snapshot:
     _texts: dict = field(default_factory=dict)
     _language_terms: dict = field(default_factory=dict)
     _store: object = None
+    version: tuple = (0, 0)  # the store's (generation, writes) when loaded
 
     @classmethod
     def load(cls, store) -> "Snapshot":
+        version = store.version()
         collections = store.open()
         records = {r.name: r for r in store.documents(collections)}
         active = [r.content_hash for r in records.values()]
@@ -116,7 +118,7 @@ class Snapshot:
             collections=collections, documents=records, chunks=chunks, lexical=LexicalIndex(stems),
             skeleton=LexicalIndex(keys), _row={c.id: i for i, c in enumerate(chunks)},
             _terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
-            _holders=holders, _sentence_counts=counts, _store=store,
+            _holders=holders, _sentence_counts=counts, _store=store, version=version,
         )
 
     # -- documents -------------------------------------------------------------------------------
@@ -132,7 +134,9 @@ class Snapshot:
     def text(self, source: str) -> str:
         """A document's original text (what quotes and offsets refer to), fetched once."""
         if source not in self._texts:
-            self._texts[source] = self._store.document_text(source, self.collections)
+            record = self.documents.get(source)
+            self._texts[source] = self._store.document_text(
+                source, self.collections, content_hash=record.content_hash if record else None)
         return self._texts[source]
 
     # -- chunks ----------------------------------------------------------------------------------

@@ -185,6 +185,26 @@ def write_distractors(folder: str | Path, n: int, seed: int = 0) -> list[Path]:
     return paths
 
 
+def default_home(n: int) -> Path:
+    """Where ``qa eval --distractors N`` keeps its index, next to the user's data directory."""
+    from qa.config import data_dir
+
+    return Path(data_dir()).parent / f"qa-eval-distractors-{n}"
+
+
+def add_distractors(engine, n: int, seed: int = 0, progress=None, notify=None) -> None:
+    """Index the bundled corpus (if needed) and ``n`` distractor documents into ``engine``'s library; documents
+    already there are left alone, so a second run costs nothing."""
+    engine.ensure_index(progress)
+    paths = write_distractors(Path(engine.settings.home) / "distractors", n, seed)
+    known = {d.name for d in engine.documents()}
+    missing = [p for p in paths if p.name not in known]
+    if missing:
+        if notify:
+            notify(f"indexing {len(missing)} distractor documents into {engine.settings.home} (kept for the next run)...")
+        engine.library.add(missing, progress=progress)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.eval.distractors", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder")

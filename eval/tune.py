@@ -1,6 +1,6 @@
 """Choose the answer-selection weights and the refusal threshold on the tuning set (never the test set).
 
-    python -m qa.eval.tune [eval/tune.jsonl] [--write]
+    python -m qa.eval.tune [eval/tune.jsonl] [--write] [--distractors N]
 
 1. Every tuning question is asked (follow-ups with their real earlier answers); the candidate sentences
    and their features are collected, each labelled by whether it contains an expected answer.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -44,6 +45,10 @@ def collect(engine: Engine, items) -> list[dict]:
             continue
         rows.append({
             "id": item.id,
+            # With the threshold off (see main), only the rules decline; the confidence is that of the quote.
+            "rule_declined": not trace.decision.answer,
+            "confidence": trace.decision.confidence,
+            "answer_right": item.answerable and answer_matches(trace.answer.text, item.answers),
             "novelty": trace.decision.novelty,
             "X": np.stack([c.features.vector() for c in trace.candidates]),
             "y": np.array([item.answerable and answer_matches(c.text, item.answers) for c in trace.candidates], dtype=bool),
@@ -110,57 +115,68 @@ def top1_accuracy(rows, w) -> float:
     return sum(bool(r["y"][np.argmax(r["X"] @ w)]) for r in answerable) / max(1, len(answerable))
 
 
-def best_threshold(rows, w, novelty_weight: float = 0.0, max_novelty: float | None = None):
-    """Threshold on the confidence (best score less the novelty penalty) maximising the share judged correct."""
-    max_novelty = Tuning.load().max_novelty if max_novelty is None else max_novelty
-    points = []
-    for r in rows:
-        scores = r["X"] @ w
-        best = int(np.argmax(scores))
-        confidence = float(scores[best]) - novelty_weight * r["novelty"]
-        if r["novelty"] >= max_novelty:
-            confidence = -1e9  # declined whatever the score
-        points.append((confidence, r["answerable"], bool(r["y"][best])))
-    best = (0.0, 0.0)
+MAX_FALSE_REFUSALS = 0.05  # the product's bound: answerable questions declined
+
+
+def best_threshold(rows, max_false_refusals: float = MAX_FALSE_REFUSALS) -> tuple[float, float]:
+    """The refusal threshold on the decision's confidence that maximises the share of questions judged
+    correct while declining at most ``max_false_refusals`` of the answerable ones, the decision rules
+    applied as they are (``rows`` collected with the threshold off)."""
+    points = [(-1e9 if r["rule_declined"] else r["confidence"], r["answerable"], r["answer_right"]) for r in rows]
+    answerable = sum(1 for _, a, _ in points if a) or 1
     values = sorted({round(c, 4) for c, _, _ in points if c > -1e9})
+    best = (values[0] - 0.05, 0.0) if values else (0.0, 0.0)
     for below, threshold in zip([values[0] - 0.1] + values[:-1], values):
-        correct = sum((c >= threshold and ok) if answerable else (c < threshold) for c, answerable, ok in points)
+        false_refusals = sum(1 for c, a, _ in points if a and c < threshold) / answerable
+        if false_refusals > max_false_refusals:
+            break  # higher thresholds only decline more
+        correct = sum((c >= threshold and ok) if a else (c < threshold) for c, a, ok in points)
         if correct / len(points) > best[1]:
             best = ((below + threshold) / 2, correct / len(points))  # midway to the next score below
     return best
 
 
 def main(argv=None) -> int:
-    argv = list(argv if argv is not None else sys.argv[1:])
-    write = "--write" in argv
-    argv = [a for a in argv if a != "--write"]
-    path = argv[0] if argv else str(bundled_set("tune"))
-    engine = Engine()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m qa.eval.tune")
+    parser.add_argument("file", nargs="?", default=str(bundled_set("tune")))
+    parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/tuning.json")
+    parser.add_argument("--distractors", type=int, default=500, metavar="N",
+                        help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)")
+    args = parser.parse_args(argv)
+    path, write = args.file, args.write
+    if args.distractors:
+        from qa.config import Settings
+
+        from .distractors import add_distractors, default_home
+
+        engine = Engine(Settings(home=default_home(args.distractors)))
+        add_distractors(engine, args.distractors, notify=print)
+    else:
+        engine = Engine()
     items = load(path, {r.name for r in engine.documents()})
     engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-1e9)
     rows = collect(engine, items)
     current = Tuning.load()
     w0 = current.weight_vector()
-    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}, threshold/accuracy {best_threshold(rows, w0, current.novelty_weight)}")
+    threshold, accuracy = best_threshold(rows)
+    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}; refusal threshold {threshold:.4f} -> "
+          f"{accuracy:.3f} judged correct, at most {MAX_FALSE_REFUSALS:.0%} false refusals (was {current.found_threshold})")
     w = fit(rows)
-    print(f"fitted weights:  top-1 {top1_accuracy(rows, w):.3f}")
+    print(f"refitted weights: top-1 {top1_accuracy(rows, w):.3f}")
     for name, value in zip(FEATURES, w):
         print(f"  {name:<15} {value:+.4f}")
-    choices = [(best_threshold(rows, w, nw), nw) for nw in (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)]
-    for (threshold, accuracy), nw in choices:
-        print(f"  novelty_weight {nw:.1f}: threshold {threshold:.4f} -> {accuracy:.3f} judged correct")
-    (threshold, accuracy), novelty_weight = max(choices, key=lambda c: (c[0][1], -c[1]))
     held_fitted, held_current = cross_validate(rows)
+    adopt = held_fitted > held_current
     print(f"5-fold held-out top-1: refitted {held_fitted:.3f} vs current {held_current:.3f}"
-          + ("" if held_fitted > held_current else "  -> keep the current weights"))
-    if held_fitted <= held_current:
-        w = w0
-        threshold, accuracy = best_threshold(rows, w, novelty_weight)
-    print("sentence_weights = (" + ", ".join(f"{v:.4f}" for v in w) + ")")
-    print(f"found_threshold = {threshold:.4f}\nnovelty_weight = {novelty_weight}")
+          + ("  -> adopt the refitted weights (run again to calibrate the threshold for them)" if adopt
+             else "  -> keep the current weights"))
     if write:
-        chosen = current.with_weights(np.round(w, 4), found_threshold=round(float(threshold), 4), novelty_weight=novelty_weight,
-                                      notes=f"Chosen by `python -m qa.eval.tune --write` on {path}.")
+        weights = np.round(w, 4) if adopt else w0
+        where = f" with {args.distractors} distractor documents" if args.distractors else ""
+        chosen = current.with_weights(weights, found_threshold=round(float(threshold), 4),
+                                      notes=f"Chosen by `python -m qa.eval.tune --write` on {Path(path).name}{where}.")
         print(f"wrote {chosen.save()}")
     return 0
 

@@ -138,29 +138,15 @@ def cmd_index(args) -> int:
 
 
 def _with_distractors(args, count: int):
-    """An engine over the bundled corpus plus ``count`` distractor documents, in ``--home`` or a cache folder.
-
-    The index is kept (``$QA_HOME/../qa-eval-distractors-N`` unless --home is given), so a second run reuses it.
-    """
-    from pathlib import Path
-
-    from .config import data_dir
-    from .eval.distractors import write_distractors
+    """An engine over the bundled corpus plus ``count`` distractor documents, kept in --home or a cache folder."""
+    from .eval.distractors import add_distractors, default_home
 
     if not getattr(args, "home", None):
-        args.home = str(Path(data_dir()).parent / f"qa-eval-distractors-{count}")
+        args.home = str(default_home(count))
     engine = _engine(args)
-    engine.ensure_index(progress=_Bar())
-    folder = Path(engine.settings.home) / "distractors"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = write_distractors(folder, count)
-    known = {d.name for d in engine.documents()}
-    if not all(p.name in known for p in paths):
-        print(f"indexing {count} distractor documents into {engine.settings.home} (kept for the next run)...",
-              file=sys.stderr)
-        bar = _Bar()
-        engine.library.add(paths, progress=bar)
-        bar.close()
+    bar = _Bar()
+    add_distractors(engine, count, progress=bar, notify=lambda m: print(m, file=sys.stderr))
+    bar.close()
     return engine
 
 

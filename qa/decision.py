@@ -57,9 +57,15 @@ class Decision:
     eligible: list = field(default_factory=list)  # the candidates that may be quoted, best first
 
 
+HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
+MIN_NAME_KEY = 4  # cross-script keys of 3 consonants collide too often to identify a name
+
+
 def _terms(word: str, language: str) -> set[str]:
+    """A word's stems and its cross-script keys long enough to identify it."""
     stems = tokenize(word, language, drop_stopwords=False)
-    return set(stems) | {skeleton(w) for w in words(word)} | set(skeleton_tokens(word))
+    keys = {skeleton(w) for w in words(word)} | set(skeleton_tokens(word))
+    return set(stems) | {k for k in keys if len(k) >= MIN_NAME_KEY}
 
 
 def novelty(snapshot: Snapshot, query: Query) -> float:
@@ -86,7 +92,7 @@ class _Focus:
         self.names = {name: _terms(name, query.language) for name in query.names}
         # Known: its stem, or a cross-script key long enough to identify a name (3 consonants collide).
         self.known_names = {n for n, t in self.names.items()
-                            if any(snapshot.lexical.knows(x) or (len(x) >= 4 and snapshot.skeleton.knows(x)) for x in t)}
+                            if any(snapshot.lexical.knows(x) or snapshot.skeleton.knows(x) for x in t)}
         # Names of the earlier turn a follow-up rests on: welcome in the evidence, not required.
         self.context_names = {name: _terms(name, query.language) for name in query.context_names
                               if name not in self.names}
@@ -162,10 +168,12 @@ class _Focus:
 
     @staticmethod
     def _bound_elsewhere(words_: list[str], is_name: list[bool], i: int, side: str) -> bool:
+        """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
+        about does not follow within a long name's reach ("руководством Международного института ... (IIJ)")."""
         span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
-        near = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS][:3]
-        capitalised = [j for j in near if words_[j][:1].isupper()]
-        return bool(capitalised) and not any(is_name[j] for j in near)
+        content = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS]
+        capitalised = [j for j in content[:3] if words_[j][:1].isupper()]
+        return bool(capitalised) and not any(is_name[j] for j in content[:HOLDER_REACH])
 
 
 def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:

@@ -40,6 +40,7 @@ class Candidate:
     text: str  # the stored (cleaned) sentence
     source: str
     language: str
+    doc_hash: str  # the document version it belongs to
     position: int  # sentence number in its document
     start: int  # offsets in the original document
     end: int
@@ -112,7 +113,7 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
         )
         holders = snapshot.chunks_holding(s.doc_hash, s.position)
         out.append(Candidate(
-            id=s.id, text=s.text, source=s.source, language=s.language, position=s.position, start=s.start, end=s.end,
+            id=s.id, text=s.text, source=s.source, language=s.language, doc_hash=s.doc_hash, position=s.position, start=s.start, end=s.end,
             chunk=passage if passage in holders or not holders else holders[0], passage=passage,
             embedding=s.embedding, features=features, score=float(features.vector() @ weights),
         ))

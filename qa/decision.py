@@ -12,8 +12,8 @@ The rules, in order (the first that applies declines):
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it; but where some sentences show the
    attribute and the names together, only those may be quoted. A question that asks no attribute still
-   needs every name it gives that the passage's language can show in the passage ("... in Valletta?" is
-   not answered from a passage about Tashkent).
+   needs every name it gives that the document's language can show in the sentence's document ("... in
+   Valletta?" is not answered from a document about Tashkent).
 5. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where").
@@ -126,7 +126,7 @@ class _Focus:
         the attribute, and the names cannot be checked in its language (translated names); 2: attribute and
         names are both there (or no attribute is asked for)."""
         if not self.attributes:
-            return self._names_in_passage(c)
+            return self._names_in_document(c)
         words_ = tokens(c.text)
         at = [i for i, w in enumerate(words_) if names_attribute(w, self.attributes)]
         if not at:
@@ -150,21 +150,16 @@ class _Focus:
         checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
         return 0 if checkable else 1
 
-    def _names_in_passage(self, c: Candidate) -> int:
-        """For a question with no attribute: every name it gives that the passage's language can show must be
-        in the passage ("... in Valletta?" is not answered from a passage about Tashkent)."""
+    def _names_in_document(self, c: Candidate) -> int:
+        """For a question with no attribute: every name it gives that the document's language can show must be
+        in the sentence's document ("... in Valletta?" is not answered from a document about Tashkent)."""
         if not self.known_names:
             return 2
         checkable = [n for n in self.known_names if self.names[n] & self.snapshot.language_terms(c.language)]
+        terms = self.snapshot.document_terms(c.doc_hash)
         if not checkable:
-            return 2 if self._in_passage(c, self.known_names) else 1
-        return 2 if self._in_passage(c, checkable, every=True) else 0
-
-    def _in_passage(self, c: Candidate, names, every: bool = False) -> bool:
-        terms = (self.snapshot.chunk_terms("lexical", c.chunk) | self.snapshot.chunk_terms("skeleton", c.chunk)
-                 | set(tokenize(c.text, c.language)) | set(skeleton_tokens(c.text)))
-        found = [bool(self.names[n] & terms) for n in names]
-        return all(found) if every else any(found)
+            return 2 if any(self.names[n] & terms for n in self.known_names) else 1
+        return 2 if all(self.names[n] & terms for n in checkable) else 0
 
     @staticmethod
     def _bound_elsewhere(words_: list[str], is_name: list[bool], i: int, side: str) -> bool:

@@ -91,6 +91,7 @@ class Snapshot:
     _sentence_counts: dict = field(default_factory=dict)
     _texts: dict = field(default_factory=dict)
     _language_terms: dict = field(default_factory=dict)
+    _document_terms: dict = field(default_factory=dict)
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
 
@@ -160,6 +161,16 @@ class Snapshot:
                     terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
             self._language_terms[language] = terms
         return self._language_terms[language]
+
+    def document_terms(self, doc_hash: str) -> set:
+        """Every stem and cross-script key of one document version."""
+        if doc_hash not in self._document_terms:
+            terms: set = set()
+            for row, chunk in enumerate(self.chunks):
+                if chunk.doc_hash == doc_hash:
+                    terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
+            self._document_terms[doc_hash] = terms
+        return self._document_terms[doc_hash]
 
     def lexical_index(self, name: str) -> LexicalIndex:
         return {"lexical": self.lexical, "skeleton": self.skeleton}[name]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -59,6 +59,7 @@ class IngestReport:
     sentences: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    failed: list = field(default_factory=list)  # (path, why) of files that could not be read and were skipped
 
 
 def _chroma_settings():

@@ -106,6 +106,12 @@ def cmd_index(args) -> int:
             print(f"unchanged {name}")
         if report.added or report.updated:
             print(f"{report.chunks} chunks, {report.sentences} sentences embedded in {report.seconds:.1f}s")
+        for path, why in report.failed:
+            print(f"skipped   {why}", file=sys.stderr)
+        if report.failed:
+            print(f"qa: {len(report.failed)} file(s) could not be indexed (listed above); the others were.",
+                  file=sys.stderr)
+            return 2
         return 0
     if args.index_command == "list":
         docs = engine.documents()

@@ -12,7 +12,7 @@ import threading
 from typing import Callable
 
 from .config import Settings, bundled_corpus
-from .errors import IndexMissing
+from .errors import IndexMissing, QAError, UnsupportedDocument
 from .snapshot import Snapshot
 
 
@@ -111,12 +111,43 @@ class Library:
         with self._write_lock_local, self._write_lock():
             return action()  # readers notice the new version at their next question
 
-    def add(self, paths, progress=None):
+    def add(self, paths, progress=None, replace_from_other_folders: bool = False):
+        """Index files and folders. A file that cannot be read is skipped and reported in ``failed``; the
+        rest are indexed. Two files with one name from different folders, or a file named like a document
+        indexed from another folder, are refused (not silently replaced) unless ``replace_from_other_folders``
+        (uploads, whose temporary folder differs every time)."""
         from .index.readers import collect_paths, read_document
+        from .index.store import IngestReport
 
         files = collect_paths(list(paths))
-        sources = [read_document(p) for p in files]  # read everything before touching the index
-        return self._write(lambda: self.store.ingest(sources, self.chunker, progress))
+        sources, failed, errors, seen = [], [], [], {}
+        known = {} if replace_from_other_folders or not self.store.exists() else {
+            d.name: d.path for d in self.snapshot().documents.values()}
+        for path in files:  # read everything before touching the index
+            try:
+                source = read_document(path)
+            except QAError as exc:
+                failed.append((str(path), str(exc)))
+                errors.append(exc)
+                continue
+            except OSError as exc:
+                failed.append((str(path), f"{path.name}: cannot be read ({exc.strerror or exc})."))
+                errors.append(UnsupportedDocument(failed[-1][1]))
+                continue
+            other = seen.get(source.name) or known.get(source.name)
+            if other and other != source.path:
+                failed.append((str(path), f"{source.name}: a document of this name from {other} is already "
+                                          "indexed; rename one of them (citations name documents by file name)."))
+                continue
+            seen[source.name] = source.path
+            sources.append(source)
+        if not sources:
+            if len(files) == 1 and errors:
+                raise errors[0]  # the one file asked for: its own error
+            return IngestReport(added=[], updated=[], unchanged=[], failed=failed)
+        report = self._write(lambda: self.store.ingest(sources, self.chunker, progress))
+        report.failed = failed
+        return report
 
     def add_texts(self, documents, progress=None):
         """Index ``SourceDocument`` objects directly (uploads, tests)."""

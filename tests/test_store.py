@@ -232,3 +232,37 @@ def test_python_api_uses_the_shared_engine(fake_engine):
             qa.answer("")
     finally:
         qa.set_engine(None)
+
+
+def test_one_bad_file_is_skipped_and_reported_while_the_rest_are_indexed(fake_engine, tmp_path):
+    folder = _docs(tmp_path)
+    (folder / "blob.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    report = fake_engine.library.add([folder])
+    assert sorted(report.added) == ["malta.txt", "page.html", "toshkent.md"]
+    assert sorted(p.rsplit("/", 1)[-1] for p, _ in report.failed) == ["blob.txt", "broken.pdf"]
+    assert all(why for _, why in report.failed)
+
+
+def test_a_file_named_like_one_from_another_folder_is_refused_not_replaced(fake_engine, tmp_path):
+    folder = _docs(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "malta.txt").write_text("Completely different text about Rome.", encoding="utf-8")
+    report = fake_engine.library.add([folder, other])  # the same name twice in one call
+    assert "malta.txt" in report.added and len(report.failed) == 1 and "already" in report.failed[0][1]
+    report = fake_engine.library.add([other / "malta.txt", folder / "page.html"])  # later, from another folder
+    assert report.unchanged == ["page.html"] and len(report.failed) == 1
+    assert "Valletta" in fake_engine.document_text("malta.txt")  # not silently replaced
+
+
+def test_the_command_line_lists_skipped_files_and_exits_nonzero(home, tmp_path):
+    import os
+
+    folder = _docs(tmp_path)
+    (folder / "blob.txt").write_bytes(b"\x00\x01\x02" * 100)
+    env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "added     malta.txt" in result.stdout
+    assert "skipped   blob.txt" in result.stderr and "Traceback" not in result.stderr

@@ -122,8 +122,7 @@ def make_query(question: str, embedder, history=None) -> Query:
     return Query(
         text=question, language=lang, resolution=resolution, vectors=vectors, expects=expected_type(question),
         tokens=tokenize(question, lang), keys=skeleton_tokens(question),
-        retrieval_tokens=tokenize(retrieval, lang) if resolution.is_followup else tokenize(question, lang),
-        retrieval_keys=skeleton_tokens(retrieval) if resolution.is_followup else skeleton_tokens(question),
+        retrieval_tokens=tokenize(retrieval, lang), retrieval_keys=skeleton_tokens(retrieval),
         content_words=[w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
         answer_type=question_type(question), focus=attributes(question), names=names(question),
         context_names=names(retrieval) if resolution.is_followup else [],

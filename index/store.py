@@ -60,6 +60,7 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     failed: list = field(default_factory=list)  # (path, why) of files that could not be read and were skipped
+    notes: list = field(default_factory=list)  # (name, note) about how a file was read ("read as cp1251")
 
 
 def _chroma_settings():

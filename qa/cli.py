@@ -106,6 +106,8 @@ def cmd_index(args) -> int:
             print(f"unchanged {name}")
         if report.added or report.updated:
             print(f"{report.chunks} chunks, {report.sentences} sentences embedded in {report.seconds:.1f}s")
+        for name, note in report.notes:
+            print(f"note      {name}: {note}")
         for path, why in report.failed:
             print(f"skipped   {why}", file=sys.stderr)
         if report.failed:

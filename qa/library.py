@@ -147,6 +147,7 @@ class Library:
             return IngestReport(added=[], updated=[], unchanged=[], failed=failed)
         report = self._write(lambda: self.store.ingest(sources, self.chunker, progress))
         report.failed = failed
+        report.notes = [(src.name, src.note) for src in sources if src.note]
         return report
 
     def add_texts(self, documents, progress=None):

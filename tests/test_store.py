@@ -136,8 +136,8 @@ def test_bad_input_gets_clear_errors(fake_engine, home, tmp_path):
     binary.write_bytes(b"\x00\x01\x02" * 100)
     with pytest.raises(UnsupportedDocument, match="binary"):
         fake_engine.library.add([binary])
-    latin1 = tmp_path / "cp1251.txt"
-    latin1.write_bytes("Привет мир".encode("cp1251"))
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Café crème brûlée à la française".encode("latin-1"))  # not UTF-8, and not Russian
     with pytest.raises(UnsupportedDocument, match="UTF-8"):
         fake_engine.library.add([latin1])
     empty = tmp_path / "empty"

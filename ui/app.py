@@ -175,6 +175,7 @@ def build_app(engine):
                     report = engine.library.add(paths, progress=report_progress, replace_from_other_folders=True)
                     messages += [f"✓ added {n}" for n in report.added] + [f"✓ updated {n}" for n in report.updated]
                     messages += [f"= unchanged {n}" for n in report.unchanged]
+                    messages += [f"  {name}: {note}" for name, note in report.notes]
                     messages += [f"✗ {why}" for _, why in report.failed]
                 except QAError as exc:
                     messages.append(f"✗ {exc}")

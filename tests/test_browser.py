@@ -99,6 +99,9 @@ def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
         timeout=90000,
     )
     assert "harbour_notes.html" in page.locator("#qa-documents").inner_text()
+    from qa.ui.app import upload_cache
+
+    assert not list(upload_cache().rglob("harbour_notes.html"))  # the server kept no copy of the upload
     page.get_by_role("tab", name="Chat").click()
     _ask(page, "When did the harbour museum of Qarshi open?")
     page.wait_for_function(

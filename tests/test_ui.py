@@ -152,3 +152,16 @@ def test_failed_logins_are_slowed_down():
     assert guard("alice", "s3cret") and guard.failures == 0  # the right password still gets in (after a wait)
     assert waits[-1] == 10  # capped
     assert not guard("bob", "s3cret") and not guard("alice", "")
+
+
+def test_only_gradios_own_upload_copies_are_discarded(tmp_path, monkeypatch):
+    from qa.ui.app import discard_upload
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    kept = tmp_path / "mine.txt"
+    kept.write_text("x", encoding="utf-8")
+    upload = tmp_path / "cache" / "abc123" / "mine.txt"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("x", encoding="utf-8")
+    assert discard_upload(upload) and not upload.exists() and not upload.parent.exists()
+    assert not discard_upload(kept) and kept.exists()

@@ -69,6 +69,26 @@ def render_document(text: str, start: int, end: int, quote_start: int, quote_end
     return f"<div class='qa-head'><strong>{_escape(name)}</strong></div><div class='qa-doc'>{''.join(pieces)}</div>"
 
 
+def upload_cache() -> Path:
+    """Where Gradio keeps uploaded files."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
+
+
+def discard_upload(path: Path) -> bool:
+    """Delete a file Gradio received (and its folder, when empty); anything outside Gradio's cache is left alone."""
+    try:
+        path = path.resolve()
+        path.relative_to(upload_cache())
+    except (OSError, ValueError):
+        return False
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass
+    return True
+
+
 def shown(history: list) -> list:
     """The conversation as the chatbot displays it: every message escaped (Markdown is off in the chatbot)."""
     return [{"role": m["role"], "content": _escape(str(m.get("content", "")))} for m in history]
@@ -181,6 +201,8 @@ def build_app(engine):
                     messages.append(f"✗ {exc}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+            for f in files:  # Gradio's own copy of every upload, accepted or not: the text now lives in the index
+                discard_upload(Path(f if isinstance(f, str) else f.name))
         return "\n".join(messages), documents_table(), document_names()
 
     def remove(name):

@@ -1,5 +1,7 @@
 """A real browser (headless Debian Chromium, driven by Playwright) against the chat."""
 
+import time
+
 import os
 import shutil
 from pathlib import Path
@@ -89,7 +91,8 @@ def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
     doc.write_text(
         "<html><body><p>The harbour museum of Qarshi opened in 1987 with twelve exhibition halls.</p>"
         "<p>Visitors saw &lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x onerror=alert(2)&gt; written on a sign.</p>"
-        "</body></html>", encoding="utf-8")
+        f"<!-- {time.time_ns()} --></body></html>",  # unique bytes: Gradio names its copy by content hash
+        encoding="utf-8")
     page.get_by_role("tab", name="Documents").click()
     page.locator("#qa-upload input[type=file]").set_input_files(str(doc))
     page.locator("#qa-upload").get_by_text("harbour_notes.html").first.wait_for(timeout=30000)

@@ -63,6 +63,12 @@ class IngestReport:
     notes: list = field(default_factory=list)  # (name, note) about how a file was read ("read as cp1251")
 
 
+def _chroma_failure(exc: BaseException) -> bool:
+    """Chroma's own failures, including a panic of its Rust core on a damaged file (``PanicException``
+    derives from BaseException); never an interrupt or an exit."""
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, QAError))
+
+
 def _chroma_settings():
     from chromadb.config import Settings as ChromaSettings
 
@@ -93,7 +99,9 @@ def make_client(settings: Settings):
     path.mkdir(parents=True, exist_ok=True)
     try:
         return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-    except Exception as exc:
+    except BaseException as exc:
+        if not _chroma_failure(exc):
+            raise
         raise IndexCorrupted(
             f"The index at {path} cannot be opened ({exc}). Move that folder away and run `qa index rebuild`, "
             "or `qa index add` your documents again."
@@ -150,10 +158,11 @@ class Store:
             return self.client.get_collection(name, embedding_function=None)
         except NotFoundError:
             return None
-        except QAError:
-            raise
-        except Exception as exc:
-            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {exc}). Run `qa index rebuild`.") from None
+        except BaseException as exc:
+            if not _chroma_failure(exc):
+                raise
+            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
+                                 "Run `qa index rebuild`.") from None
 
     def generation(self) -> int:
         return self.version()[0]
@@ -199,10 +208,11 @@ class Store:
                     out[kind] = self.client.get_collection(name, embedding_function=None)
         except NotFoundError:
             raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.") from None
-        except QAError:
-            raise
-        except Exception as exc:
-            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {exc}). Run `qa index rebuild`.") from None
+        except BaseException as exc:
+            if not _chroma_failure(exc):
+                raise
+            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
+                                 "Run `qa index rebuild`.") from None
         return out
 
     def exists(self) -> bool:
@@ -398,20 +408,22 @@ class Store:
         self._bump()
         self._sweep(collections)
 
-    def rebuild(self, chunker, progress: Progress | None = None, sources: list | None = None) -> IngestReport:
-        """Re-embed every document into a new generation; switch to it only when complete."""
+    def sources(self) -> list:
+        """The listed documents with their texts, as ``SourceDocument`` (for a rebuild)."""
         from .readers import SourceDocument
 
         old = self.generation()
+        if not old:
+            return []
+        got = self._collections(old)["documents"].get(include=["documents", "metadatas"])
+        return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
+                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def rebuild(self, chunker, progress: Progress | None = None, sources: list | None = None) -> IngestReport:
+        """Re-embed every document into a new generation; switch to it only when complete."""
+        old = self.generation()
         if sources is None:
-            sources = []
-            if old:
-                cols = self._collections(old)
-                got = cols["documents"].get(include=["documents", "metadatas"])
-                sources = [
-                    SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
-                    for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-                ]
+            sources = self.sources()
         new = old + 1
         self._drop_other_generations(keep=old)  # leftovers of an interrupted rebuild
         report = self.ingest(sources, chunker, progress, generation=new)

@@ -132,7 +132,7 @@ def cmd_index(args) -> int:
         return 0
     if args.index_command == "rebuild":
         bar = _Bar()
-        if not engine.library.exists():
+        if not len(engine.library.manifest) and not engine.library.exists():
             engine.library.build_bundled(progress=bar)
             bar.close()
             print("built the index from the bundled corpus")
@@ -315,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # chroma's Rust core gave up on a damaged index file
+            raise
+        print("qa: error: the index is damaged and cannot be read. Run `qa index rebuild`: it rebuilds it from "
+              "the library's own copies of your documents.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import threading
 from typing import Callable
 
 from .config import Settings, bundled_corpus
-from .errors import IndexMissing, QAError, UnsupportedDocument
+from .errors import DocumentNotFound, IndexMissing, QAError, UnsupportedDocument
+from .manifest import Manifest
 from .snapshot import Snapshot
 
 
@@ -26,6 +27,7 @@ class Library:
         self._write_lock_local = threading.Lock()  # one writer per process (the file lock: per index)
         self._store = None
         self._chunker = None
+        self.manifest = Manifest(settings.home)
 
     @property
     def chunker(self):
@@ -92,6 +94,12 @@ class Library:
     def ensure(self, progress=None) -> None:
         """Make sure an index exists: build it from the bundled corpus on first use, if allowed."""
         if not self.store.exists():
+            if len(self.manifest):
+                # Never replace a user's library with the bundled corpus: say what happened and how to mend it.
+                raise IndexMissing(
+                    f"The index is missing or empty, but your library of {len(self.manifest)} documents is kept in "
+                    f"{self.manifest.folder}. Run `qa index rebuild` to index it again."
+                )
             if not self.settings.auto_build:
                 raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
             self.build_bundled(progress)
@@ -145,20 +153,61 @@ class Library:
             if len(files) == 1 and errors:
                 raise errors[0]  # the one file asked for: its own error
             return IngestReport(added=[], updated=[], unchanged=[], failed=failed)
-        report = self._write(lambda: self.store.ingest(sources, self.chunker, progress))
+        report = self._write(lambda: self._ingest(sources, progress))
         report.failed = failed
         report.notes = [(src.name, src.note) for src in sources if src.note]
         return report
 
+    def _ingest(self, sources, progress):
+        self.manifest.record(sources)  # the truth first, then the cache
+        return self.store.ingest(sources, self.chunker, progress)
+
     def add_texts(self, documents, progress=None):
         """Index ``SourceDocument`` objects directly (uploads, tests)."""
-        return self._write(lambda: self.store.ingest(list(documents), self.chunker, progress))
+        return self._write(lambda: self._ingest(list(documents), progress))
 
     def remove(self, name: str) -> None:
-        self._write(lambda: self.store.remove(name))
+        def remove():
+            listed = name in self.manifest.entries()
+            self.manifest.forget(name)
+            try:
+                self.store.remove(name)
+            except DocumentNotFound:
+                if not listed:
+                    raise
+
+        self._write(remove)
 
     def rebuild(self, progress=None):
-        return self._write(lambda: self.store.rebuild(self.chunker, progress))
+        """Chunks and vectors made again from the library's own copies of the documents (``qa/manifest.py``),
+        in a new generation; an index that cannot be opened at all is moved aside first."""
+        def rebuild():
+            sources = self.manifest.sources() if len(self.manifest) else None
+            try:
+                report = self.store.rebuild(self.chunker, progress, sources=sources)
+            except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)) or sources is None or self.settings.chroma_url:
+                    raise
+                self._move_damaged_store()
+                report = self.store.rebuild(self.chunker, progress, sources=sources)
+            if sources is None:  # an index made before the library kept its own copies: keep them from now on
+                self.manifest.record(self.store.sources())
+            return report
+
+        return self._write(rebuild)
+
+    def _move_damaged_store(self) -> None:
+        import time
+
+        from chromadb.api.client import SharedSystemClient
+
+        folder = self.settings.home / "chroma"
+        if folder.exists():
+            aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            folder.rename(aside)
+            self.notify(f"The index could not be opened; it was moved to {aside} and is rebuilt from the library.")
+        SharedSystemClient.clear_system_cache()
+        self._store = None
 
     def build_bundled(self, progress=None):
         from .index.readers import collect_paths, read_document
@@ -170,6 +219,7 @@ class Library:
 
         def build():
             if not self.store.exists():
+                self.manifest.record(sources)
                 self.store.rebuild(self.chunker, progress, sources=sources)
 
         self._write(build)

@@ -1,9 +1,8 @@
 """A real browser (headless Debian Chromium, driven by Playwright) against the chat."""
 
-import time
-
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest

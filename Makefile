@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test eval eval-check bench browser clean
+.PHONY: setup chat test eval eval-check bench browser soak clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ eval: setup  ## the comparison table on the test part of the question set
 
 eval-check: setup  ## fails if answer accuracy, hit@1 or refusal accuracy fall > 0.05 below eval/baseline.json
 	QA_HOME=$$(mktemp -d) $(VENV)/bin/qa eval eval/test.jsonl --baseline eval/baseline.json --fail-on-regression > /dev/null
+
+soak: setup  ## the library state-machine test with many more random sequences than CI runs
+	QA_STATE_EXAMPLES=300 $(PY) -m pytest -q -p no:cacheprovider tests/test_store_states.py
 
 bench: setup  ## speed and load figures on this machine
 	$(PY) bench/speed.py

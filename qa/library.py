@@ -172,8 +172,8 @@ class Library:
             self.manifest.forget(name)
             try:
                 self.store.remove(name)
-            except DocumentNotFound:
-                if not listed:
+            except (DocumentNotFound, IndexMissing):
+                if not listed:  # a document the library lists but whose indexing never completed: gone now
                     raise
 
         self._write(remove)

@@ -90,8 +90,8 @@ class Snapshot:
     _holders: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     _sentence_counts: dict = field(default_factory=dict)
     _texts: dict = field(default_factory=dict)
-    _language_terms: dict = field(default_factory=dict)
-    _document_terms: dict = field(default_factory=dict)
+    _rows_by: dict = field(default_factory=dict)  # "language" / "doc_hash" -> value -> chunk rows
+    _term_unions: dict = field(default_factory=dict)  # (field, value) -> union of those chunks' terms
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
 
@@ -154,23 +154,26 @@ class Snapshot:
 
     def language_terms(self, language: str) -> set:
         """Every stem and cross-script key of the chunks in ``language``."""
-        if language not in self._language_terms:
-            terms: set = set()
-            for row, chunk in enumerate(self.chunks):
-                if chunk.language == language:
-                    terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
-            self._language_terms[language] = terms
-        return self._language_terms[language]
+        return self._terms_of("language", language)
 
     def document_terms(self, doc_hash: str) -> set:
         """Every stem and cross-script key of one document version."""
-        if doc_hash not in self._document_terms:
+        return self._terms_of("doc_hash", doc_hash)
+
+    def _terms_of(self, field_name: str, value: str) -> set:
+        """The union of the terms of the chunks whose ``field_name`` is ``value``, computed once."""
+        key = (field_name, value)
+        if key not in self._term_unions:
+            if field_name not in self._rows_by:
+                rows: dict = {}
+                for row, chunk in enumerate(self.chunks):
+                    rows.setdefault(chunk.meta[field_name], []).append(row)
+                self._rows_by[field_name] = rows
             terms: set = set()
-            for row, chunk in enumerate(self.chunks):
-                if chunk.doc_hash == doc_hash:
-                    terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
-            self._document_terms[doc_hash] = terms
-        return self._document_terms[doc_hash]
+            for row in self._rows_by[field_name].get(value, []):
+                terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
+            self._term_unions[key] = terms
+        return self._term_unions[key]
 
     def lexical_index(self, name: str) -> LexicalIndex:
         return {"lexical": self.lexical, "skeleton": self.skeleton}[name]

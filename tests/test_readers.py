@@ -56,19 +56,15 @@ def test_a_good_pdf_is_read_in_its_worker(tmp_path):
     assert "harbour museum opened in 1987" in read_document(pdf).text
 
 
-def test_a_pdf_that_takes_too_long_is_stopped_and_reported(tmp_path, monkeypatch):
-    pdf = tmp_path / "slow.pdf"
+@pytest.mark.parametrize("variable, value, message", [
+    ("QA_PDF_TIMEOUT", "0.001", "took longer than 0.001 s to read; skipped"),  # no worker starts that fast
+    ("QA_PDF_MEMORY_MB", "16", "needs more than 16 MB"),  # not even the interpreter fits in 16 MB
+])
+def test_a_pdf_over_its_time_or_memory_bound_is_stopped_and_reported(tmp_path, monkeypatch, variable, value, message):
+    pdf = tmp_path / "bounded.pdf"
     _text_pdf(pdf, ["Anything."])
-    monkeypatch.setenv("QA_PDF_TIMEOUT", "0.001")  # no worker starts that fast: the time limit is hit
-    with pytest.raises(UnsupportedDocument, match="slow.pdf: took longer than 0.001 s to read; skipped"):
-        read_document(pdf)
-
-
-def test_a_pdf_that_needs_too_much_memory_is_stopped_and_reported(tmp_path, monkeypatch):
-    pdf = tmp_path / "big.pdf"
-    _text_pdf(pdf, ["Anything."])
-    monkeypatch.setenv("QA_PDF_MEMORY_MB", "16")  # not even the interpreter fits: the memory limit is hit
-    with pytest.raises(UnsupportedDocument, match="big.pdf: needs more than 16 MB"):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(UnsupportedDocument, match=f"bounded.pdf: {message}"):
         read_document(pdf)
 
 

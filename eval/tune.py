@@ -49,7 +49,6 @@ def collect(engine: Engine, items) -> list[dict]:
             "rule_declined": not trace.decision.answer,
             "confidence": trace.decision.confidence,
             "answer_right": item.answerable and answer_matches(trace.answer.text, item.answers),
-            "novelty": trace.decision.novelty,
             "X": np.stack([c.features.vector() for c in trace.candidates]),
             "y": np.array([item.answerable and answer_matches(c.text, item.answers) for c in trace.candidates], dtype=bool),
             "answerable": item.answerable,

@@ -73,11 +73,15 @@ class Engine:
     def retrieve(self, question: str, k: int = 5, language: str | None = None) -> list[Passage]:
         k, language = validate_k(k), validate_language(language, self._languages())
         query = make_query(question, self.embedder)
+        return self._fresh(self._passages, query, k, language)
+
+    def _fresh(self, stage, *args):
+        """Run ``stage``; if another process changed the index while it ran, run it again on the new state."""
         try:
-            return self._passages(query, k, language)
+            return stage(*args)
         except StaleIndex:
             self.library.invalidate()
-            return self._passages(query, k, language)
+            return stage(*args)
 
     def _passages(self, query: Query, k: int, language: str | None) -> list[Passage]:
         snapshot = self.library.snapshot()
@@ -100,12 +104,7 @@ class Engine:
 
     def explain(self, question: str, history=None, k: int = 5, language: str | None = None) -> Trace:
         k, language = validate_k(k), validate_language(language, self._languages())
-        try:
-            return self._explain(question, history, k, language)
-        except StaleIndex:
-            # Another process changed the index while this answer was made: answer from the new state.
-            self.library.invalidate()
-            return self._explain(question, history, k, language)
+        return self._fresh(self._explain, question, history, k, language)
 
     def _explain(self, question: str, history, k: int, language: str | None) -> Trace:
         snapshot = self.library.snapshot()

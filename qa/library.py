@@ -129,8 +129,9 @@ class Library:
 
         files = collect_paths(list(paths))
         sources, failed, errors, seen = [], [], [], {}
+        # The document records only (not a whole snapshot with its lexical indexes): names and folders.
         known = {} if replace_from_other_folders or not self.store.exists() else {
-            d.name: d.path for d in self.snapshot().documents.values()}
+            d.name: d.path for d in self.store.documents()}
         for path in files:  # read everything before touching the index
             try:
                 source = read_document(path)

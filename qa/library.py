@@ -25,6 +25,7 @@ class Library:
         self._snapshot: Snapshot | None = None
         self._load_lock = threading.Lock()  # one snapshot load at a time
         self._write_lock_local = threading.Lock()  # one writer per process (the file lock: per index)
+        self._own_write: tuple | None = None  # the store's version after this process's last write
         self._store = None
         self._chunker = None
         self.manifest = Manifest(settings.home)
@@ -65,11 +66,18 @@ class Library:
         with self._load_lock:
             if self._snapshot is not None and self._snapshot is not current and self._unchanged(self._snapshot):
                 return self._snapshot  # another thread loaded it meanwhile
-            if current is not None:
-                self._reopen()
+            if current is not None and not self._own_version():
+                self._reopen()  # another process wrote (this process's client already sees its own writes)
             self.ensure()
             self._snapshot = Snapshot.load(self.store)
             return self._snapshot
+
+    def _own_version(self) -> bool:
+        """True when the store's version is the one this process's last write left."""
+        try:
+            return self._own_write is not None and self.store.version() == self._own_write
+        except Exception:  # an unreadable store: reopen it, and let ensure() say what is wrong
+            return False
 
     def invalidate(self) -> None:
         """Forget the loaded state: the next question reads the index again."""
@@ -117,7 +125,13 @@ class Library:
 
     def _write(self, action):
         with self._write_lock_local, self._write_lock():
-            return action()  # readers notice the new version at their next question
+            try:
+                return action()  # readers notice the new version at their next question
+            finally:
+                try:
+                    self._own_write = self.store.version()
+                except Exception:
+                    self._own_write = None
 
     def add(self, paths, progress=None, replace_from_other_folders: bool = False):
         """Index files and folders. A file that cannot be read is skipped and reported in ``failed``; the

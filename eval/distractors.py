@@ -194,10 +194,19 @@ def default_home(n: int) -> Path:
 
 def add_distractors(engine, n: int, seed: int = 0, progress=None, notify=None) -> None:
     """Index the bundled corpus (if needed) and ``n`` distractor documents into ``engine``'s library; documents
-    already there are left alone, so a second run costs nothing."""
-    engine.ensure_index(progress)
+    already there are left alone, so a second run costs nothing. The folder is a cache: an index built with
+    another configuration is rebuilt from its library."""
+    from qa.errors import IndexMismatch
+
+    try:
+        engine.ensure_index(progress)
+        known = {d.name for d in engine.documents()}
+    except IndexMismatch:
+        if notify:
+            notify(f"the distractor index in {engine.settings.home} was built with another configuration: rebuilding it...")
+        engine.library.rebuild(progress=progress)
+        known = {d.name for d in engine.documents()}
     paths = write_distractors(Path(engine.settings.home) / "distractors", n, seed)
-    known = {d.name for d in engine.documents()}
     missing = [p for p in paths if p.name not in known]
     if missing:
         if notify:

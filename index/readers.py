@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from qa.errors import NoDocuments, UnsupportedDocument
+from qa.errors import EmptyDocument, NoDocuments, UnsupportedDocument
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -216,7 +216,8 @@ def read_document(path: str | Path, name: str | None = None) -> SourceDocument:
     except OSError as exc:
         raise UnsupportedDocument(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
     if not text.strip():
-        raise UnsupportedDocument(f"{path.name}: contains no text.")
+        hint = " (a scanned PDF needs text recognition first)" if suffix == ".pdf" else ""
+        raise EmptyDocument(f"{path.name}: contains no text{hint}.")
     note = f"read as {ENCODING_NOTES[encoding]}" if encoding in ENCODING_NOTES else ""
     return SourceDocument(name=name or path.name, text=text, path=str(path.resolve()), title=title or _title(text),
                           encoding=encoding, note=note)

@@ -61,6 +61,17 @@ class IngestReport:
     embed_seconds: float = 0.0
     failed: list = field(default_factory=list)  # (path, why) of files that could not be read and were skipped
     notes: list = field(default_factory=list)  # (name, note) about how a file was read ("read as cp1251")
+    skipped: list = field(default_factory=list)  # (path, why) of files with nothing to index (empty)
+
+
+_SETTING_VARIABLES = {"qa_embedder": "QA_EMBEDDER", "qa_chunk_vectors": "QA_CHUNK_VECTORS"}
+
+
+def _build_info(metadata: dict | None) -> dict:
+    info = {k: v for k, v in (metadata or {}).items() if k.startswith("qa_")}
+    if info:
+        info.setdefault("qa_chunk_vectors", "embed")  # indexes made before the choice existed embedded chunks
+    return info
 
 
 def _chroma_failure(exc: BaseException) -> bool:
@@ -189,6 +200,7 @@ class Store:
             "qa_dimension": int(self.embedder.dimension),
             "qa_metric": METRIC,
             "qa_chunker": self.chunker_id,
+            "qa_chunk_vectors": self.settings.chunk_vectors,
         }
 
     def _collections(self, generation: int, create: bool = False) -> dict:
@@ -227,7 +239,7 @@ class Store:
 
     def stored_build_info(self) -> dict:
         chunks = self._collections(self.generation())["chunks"]
-        return {k: v for k, v in (chunks.metadata or {}).items() if k.startswith("qa_")}
+        return _build_info(chunks.metadata)
 
     def check_compatible(self) -> None:
         stored = self.stored_build_info()
@@ -236,8 +248,9 @@ class Store:
         if diffs:
             raise IndexMismatch(
                 "The index was built with another configuration (" + "; ".join(diffs) + "). "
-                "Rebuild it with `qa index rebuild` (uses the configured embedder), or set QA_EMBEDDER back to "
-                f"{stored.get('qa_embedder')!r}."
+                "Rebuild it with `qa index rebuild` (uses the current configuration)" + "".join(
+                    f", or set {variable} back to {stored.get(key)!r}" for key, variable in _SETTING_VARIABLES.items()
+                    if stored.get(key) != wanted[key]) + "."
             )
 
     def open(self) -> dict:
@@ -296,7 +309,9 @@ class Store:
                 except Exception:  # pragma: no cover - best effort cleanup
                     pass
 
-    def _embed_nodes(self, nodes, progress: Progress | None, total: int, done: int, batch: int = 32) -> int:
+    def _embed_nodes(self, nodes, progress: Progress | None = None, total: int = 0, done: int = 0,
+                     batch: int = 32) -> int:
+        """Embed ``nodes`` (their ``embed_text`` if set), in batches of the embedder's size."""
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
             texts = [n.metadata.get("embed_text") or n.text for n in part]
@@ -304,9 +319,33 @@ class Store:
             for n, v in zip(part, vectors):
                 n.embedding = v.tolist()
             done += len(part)
-            if progress:
-                progress("embedding", done, total)
         return done
+
+    def _embed_documents(self, nodes_by_doc: list[tuple[str, list]]) -> None:
+        """Vectors for the chunks and sentences of new document versions.
+
+        ``sentence-mean``: each sentence is embedded once; a chunk's vector is the normalised mean of its
+        sentences' vectors and its document title's (the title was the chunk's context when chunks were
+        embedded on their own). ``embed``: chunks are embedded as well (each token about 2.2 times).
+        """
+        if self.settings.chunk_vectors == "embed":
+            self._embed_nodes([n for _, nodes in nodes_by_doc for n in nodes])
+            return
+        sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
+        titles = sorted({title for title, _ in nodes_by_doc if title})
+        self._embed_nodes(sentences)
+        title_vectors = dict(zip(titles, self.embedder.embed_passages(titles))) if titles else {}
+        for title, nodes in nodes_by_doc:
+            sent = np.array([n.embedding for n in nodes if n.metadata["kind"] == "sentence"], dtype=np.float32)
+            for n in nodes:
+                if n.metadata["kind"] != "chunk":
+                    continue
+                n.metadata.pop("embed_text", None)
+                parts = list(sent[int(n.metadata["sent_from"]) : int(n.metadata["sent_to"])])
+                if title and not n.text.startswith(title[:40]):
+                    parts.append(np.asarray(title_vectors[title], dtype=np.float32))
+                v = np.mean(parts, axis=0)
+                n.embedding = (v / (np.linalg.norm(v) or 1.0)).tolist()
 
     @staticmethod
     def _write_nodes(collection, nodes, batch: int = 512) -> None:
@@ -320,81 +359,121 @@ class Store:
                 metadatas=metadatas,
             )
 
-    def ingest(self, sources: Iterable, chunker, progress: Progress | None = None, generation: int | None = None) -> IngestReport:
-        """Add or replace documents. Caller holds the write lock."""
+    def ingest(self, sources: Iterable, chunker, progress: Progress | None = None, generation: int | None = None,
+               before_switch: Callable | None = None, total: int | None = None) -> IngestReport:
+        """Add or replace documents, streamed in batches (``Settings.batch_chars`` / ``batch_documents``).
+
+        Each batch is chunked, embedded and written, then its document records are switched in one call,
+        so a crash leaves whole batches of whole documents visible and a rerun skips them by content hash.
+        Content already in the index (an identical file under another name) is not embedded again: both
+        names list the same chunks. ``before_switch(batch)`` runs before a batch becomes visible (the
+        library records its copies there). ``generation``: fill that (not yet active) generation instead.
+        Caller holds the write lock."""
+        import time
+
+        started = time.perf_counter()
+        live = generation is None
+        gen = generation or self.generation()
+        collections = None
+        if gen:
+            collections = self._collections(gen, create=True)
+            self.check_compatible_collections(collections)
+            self._sweep(collections)
+        known = {r.name: r for r in self.documents(collections)} if collections else {}
+        # content hash -> (language, chunk count) of the versions already in this generation
+        embedded = {r.content_hash: (r.language, r.chunks) for r in known.values()}
+        report = IngestReport(added=[], updated=[], unchanged=[])
+        if total is None and isinstance(sources, (list, tuple)):
+            total = len(sources)
+        done = 0  # documents handled: unchanged, or in a committed batch
+        batch: list = []
+        size = 0
+
+        def commit():
+            nonlocal collections, gen, batch, size, done
+            if collections is None:  # the very first documents: a generation that fills batch by batch
+                gen = 1
+                self._drop_other_generations(keep=0)  # leftovers of an interrupted first build
+                collections = self._collections(gen, create=True)
+                self._meta(create=True).modify(metadata={"generation": gen, "writes": self.version()[1] + 1})
+            self._commit(batch, collections, chunker, embedded, report, before_switch)
+            if live:
+                self._bump()
+            done += len(batch)
+            batch, size = [], 0
+            if progress:
+                progress("indexing", done, max(total or 0, done))
+
+        for src in sources:
+            old = known.get(src.name)
+            if old is not None and old.content_hash == src.content_hash:
+                report.unchanged.append(src.name)
+                done += 1
+                if progress and (done % 100 == 0 or done == total):
+                    progress("indexing", done, max(total or 0, done + len(batch)))
+            else:
+                (report.updated if old else report.added).append(src.name)
+                known[src.name] = DocumentRecord(src.name, src.content_hash, "", "", 0, "", src.path, len(src.text))
+                batch.append(src)
+                size += len(src.text)
+                if size >= self.settings.batch_chars or len(batch) >= self.settings.batch_documents:
+                    commit()
+        if batch:
+            commit()
+        if collections is not None and (report.added or report.updated):
+            self._sweep(collections)  # chunks of the replaced versions
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit(self, batch: list, collections: dict, chunker, embedded: dict, report: IngestReport,
+                before_switch: Callable | None) -> None:
+        """Chunk, embed and write one batch, then make its documents visible in one call."""
         import time
 
         from .chunking import make_document
 
-        started = time.perf_counter()
-        gen = generation or self.generation()
-        if gen == 0:  # the very first build goes through a generation switch too: nothing visible until done
-            return self.rebuild(chunker, progress, sources=list(sources))
-        collections = self._collections(gen, create=True)
-        self.check_compatible_collections(collections)
-        self._sweep(collections)
-        known = {r.name: r for r in self.documents(collections)}
-
-        report = IngestReport(added=[], updated=[], unchanged=[])
-        todo = []
-        for src in sources:
-            h = src.content_hash
-            old = known.get(src.name)
-            if old is not None and old.content_hash == h:
-                report.unchanged.append(src.name)
-                continue
-            (report.updated if old else report.added).append(src.name)
-            todo.append(src)
-        if not todo:
-            report.seconds = time.perf_counter() - started
-            return report
-
-        doc_records = []
-        all_nodes = []
-        for src in todo:
+        fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
+        for src in batch:
+            if src.content_hash in embedded or src.content_hash in fresh:
+                continue  # identical content: its chunks are shared
             doc = make_document(src.name, src.text, src.content_hash, title=src.title)
             nodes = chunker.split_document(doc)
-            chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
-            for n in chunks:
+            for n in nodes:
                 title = n.metadata.get("title", "")
                 # Context for the embedder: the document title, unless the chunk already starts with it.
-                if title and not n.text.startswith(title[:40]):
+                if n.metadata["kind"] == "chunk" and title and not n.text.startswith(title[:40]):
                     n.metadata["embed_text"] = f"{title}. {n.text}"
-            all_nodes.extend(nodes)
-            language = chunks[0].metadata["language"] if chunks else ""
-            doc_records.append((src, language, len(chunks)))
-        total = len(all_nodes)
-        if progress:
-            progress("embedding", 0, total)
+            fresh[src.content_hash] = (src.title, nodes)
         t_embed = time.perf_counter()
-        self._embed_nodes(all_nodes, progress, total, 0)
-        report.embed_seconds = time.perf_counter() - t_embed
-        chunk_nodes = [n for n in all_nodes if n.metadata["kind"] == "chunk"]
-        sentence_nodes = [n for n in all_nodes if n.metadata["kind"] == "sentence"]
+        self._embed_documents(list(fresh.values()))
+        report.embed_seconds += time.perf_counter() - t_embed
+        chunk_nodes = [n for _, nodes in fresh.values() for n in nodes if n.metadata["kind"] == "chunk"]
+        sentence_nodes = [n for _, nodes in fresh.values() for n in nodes if n.metadata["kind"] == "sentence"]
         self._write_nodes(collections["chunks"], chunk_nodes)
         self._write_nodes(collections["sentences"], sentence_nodes)
-        report.chunks, report.sentences = len(chunk_nodes), len(sentence_nodes)
-
-        # The switch: one call makes every new document version visible at once.
+        report.chunks += len(chunk_nodes)
+        report.sentences += len(sentence_nodes)
+        for h, (_, nodes) in fresh.items():
+            chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
+            embedded[h] = (chunks[0].metadata["language"] if chunks else "", len(chunks))
+        if before_switch:
+            before_switch(batch)
+        # The switch: one call makes every document of the batch visible at once.
+        latest = {src.name: src for src in batch}  # one name twice in a batch: the later file
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         collections["documents"].upsert(
-            ids=[src.name for src, _, _ in doc_records],
-            embeddings=np.ones((len(doc_records), 1), dtype=np.float32),
-            documents=[src.text for src, _, _ in doc_records],
+            ids=list(latest),
+            embeddings=np.ones((len(latest), 1), dtype=np.float32),
+            documents=[src.text for src in latest.values()],
             metadatas=[
-                {"hash": src.content_hash, "language": lang, "title": src.title, "chunks": n, "added": now,
-                 "path": src.path, "chars": len(src.text)}
-                for src, lang, n in doc_records
+                {"hash": src.content_hash, "language": embedded[src.content_hash][0], "title": src.title,
+                 "chunks": embedded[src.content_hash][1], "added": now, "path": src.path, "chars": len(src.text)}
+                for src in latest.values()
             ],
         )
-        self._sweep(collections)
-        if generation is None:
-            self._bump()
-        report.seconds = time.perf_counter() - started
-        return report
 
     def check_compatible_collections(self, collections: dict) -> None:
-        stored = {k: v for k, v in (collections["chunks"].metadata or {}).items() if k.startswith("qa_")}
+        stored = _build_info(collections["chunks"].metadata)
         wanted = self.build_info()
         if stored and any(stored.get(k) != v for k, v in wanted.items()):
             self.check_compatible()
@@ -419,14 +498,15 @@ class Store:
         return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
                 for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
-    def rebuild(self, chunker, progress: Progress | None = None, sources: list | None = None) -> IngestReport:
+    def rebuild(self, chunker, progress: Progress | None = None, sources: Iterable | None = None,
+                total: int | None = None) -> IngestReport:
         """Re-embed every document into a new generation; switch to it only when complete."""
         old = self.generation()
         if sources is None:
             sources = self.sources()
         new = old + 1
         self._drop_other_generations(keep=old)  # leftovers of an interrupted rebuild
-        report = self.ingest(sources, chunker, progress, generation=new)
+        report = self.ingest(sources, chunker, progress, generation=new, total=total)
         self._bump(new)
         self._drop_other_generations(keep=new)
         return report

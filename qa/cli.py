@@ -33,28 +33,71 @@ def _engine(args, notify=True):
 
 
 class _Bar:
-    """A tqdm progress bar on stderr for (stage, done, total) callbacks."""
+    """Progress of (stage, done, total) callbacks on stderr: a tqdm bar with rate and ETA on a terminal, and
+    otherwise (a log, a service, CI) a plain line every ``QA_PROGRESS_SECONDS`` (5) seconds and at the end."""
 
-    def __init__(self, unit: str = "texts"):
+    def __init__(self, unit: str = "documents"):
+        import os
+        import time
+
         self.bar = None
         self.stage = None
         self.unit = unit
+        self.tty = sys.stderr.isatty()
+        try:
+            self.every = float(os.environ.get("QA_PROGRESS_SECONDS", "5"))
+        except ValueError:
+            self.every = 5.0
+        self._clock = time.monotonic
+        self._started = self._last = self._clock()
+        self._state = (0, 0)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.tty:
+            return self._line(stage, done, total)
         from tqdm import tqdm
 
         if self.bar is None or self.stage != stage:
             if self.bar is not None:
                 self.bar.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, leave=False,
-                            disable=None)
+            self.bar = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr, leave=False)
+        self.bar.total = max(total, done)
         self.bar.n = done
         self.bar.refresh()
+
+    def _line(self, stage: str, done: int, total: int) -> None:
+        now = self._clock()
+        if stage != self.stage:
+            if self.stage is not None:
+                self._flush()
+                self._started = now
+            self.stage, self._last = stage, now
+        self._state = (done, total)
+        if now - self._last >= self.every:
+            self._last = now
+            self._print(now)
+
+    def _print(self, now: float) -> None:
+        done, total = self._state
+        elapsed = max(now - self._started, 1e-6)
+        rate = done / elapsed
+        line = f"{self.stage}: {done}/{total} {self.unit}" + (f" ({100 * done / total:.0f}%)" if total else "")
+        line += f", {rate:.1f} {self.unit}/s, {elapsed:.0f}s elapsed"
+        if total and done < total and rate > 0:
+            line += f", about {(total - done) / rate:.0f}s left"
+        print(line, file=sys.stderr, flush=True)
+
+    def _flush(self) -> None:
+        if self.stage is not None and self._state[0]:
+            self._print(self._clock())
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
+        if not self.tty:
+            self._flush()
+            self.stage = None
 
 
 def _print_answer(answer) -> None:
@@ -65,7 +108,8 @@ def _print_answer(answer) -> None:
     for c in answer.citations:
         from .prompts import language_name
 
-        print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})")
+        print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})"
+              + (f"; the same text as {', '.join(c.copies)}" if c.copies else ""))
         before = c.text[: c.quote_start - c.start]
         quote = c.text[c.quote_start - c.start : c.quote_end - c.start]
         after = c.text[c.quote_end - c.start :]
@@ -108,8 +152,10 @@ def cmd_index(args) -> int:
             print(f"{report.chunks} chunks, {report.sentences} sentences embedded in {report.seconds:.1f}s")
         for name, note in report.notes:
             print(f"note      {name}: {note}")
-        for path, why in report.failed:
+        for path, why in report.skipped:
             print(f"skipped   {why}", file=sys.stderr)
+        for path, why in report.failed:
+            print(f"failed    {why}", file=sys.stderr)
         if report.failed:
             print(f"qa: {len(report.failed)} file(s) could not be indexed (listed above); the others were.",
                   file=sys.stderr)

@@ -50,7 +50,7 @@ def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: 
             citations.append(Citation(
                 number=number_of[s.chunk], source=c.source, language=c.language, text=original[c.start : c.end],
                 start=c.start, end=c.end, quote=original[s.start : s.end], quote_start=s.start, quote_end=s.end,
-                score=float(s.score),
+                score=float(s.score), copies=snapshot.copies(c.doc_hash)[1:],
             ))
         else:
             cit = citations[number_of[s.chunk] - 1]

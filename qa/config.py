@@ -33,6 +33,16 @@ MAX_HISTORY_MESSAGE_CHARS = 2000  # each earlier message is cut to this length
 MAX_K = 50  # passages per question
 
 
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {raw!r})") from None
+
+
 @dataclass
 class Settings:
     home: Path = field(default_factory=data_dir)
@@ -43,10 +53,21 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     auto_build: bool = True  # build from the bundled corpus when there is no index
+    # Ingest commits in batches of at most this many source characters / documents: each batch becomes
+    # searchable when written, a crash loses at most the batch in flight, memory is bounded by it.
+    batch_chars: int = field(default_factory=lambda: _int_env("QA_BATCH_CHARS", 100_000))
+    batch_documents: int = field(default_factory=lambda: _int_env("QA_BATCH_DOCUMENTS", 100))
+    # How chunk vectors are made: "sentence-mean" (the mean of the chunk's sentence vectors plus the
+    # document title's: each token is embedded once) or "embed" (each chunk embedded on its own).
+    chunk_vectors: str = field(default_factory=lambda: os.environ.get("QA_CHUNK_VECTORS", "embed"))
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ConfigError("chunk overlap must be smaller than the chunk size")
+        if self.chunk_vectors not in ("sentence-mean", "embed"):
+            raise ConfigError(f"QA_CHUNK_VECTORS must be sentence-mean or embed (got {self.chunk_vectors!r})")
+        if self.batch_chars < 1 or self.batch_documents < 1:
+            raise ConfigError("ingest batches must hold at least one character and one document")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"QA_CHROMA_URL must look like http://host:port (got {self.chroma_url!r})")

@@ -27,6 +27,10 @@ class UnsupportedDocument(QAError):
     """A file that cannot be read as text (binary, wrong encoding, unknown type)."""
 
 
+class EmptyDocument(UnsupportedDocument):
+    """A file with no text in it: skipped, not a failure."""
+
+
 class NoDocuments(QAError):
     """A folder or list of paths with nothing the indexer can read."""
 

@@ -12,7 +12,7 @@ import threading
 from typing import Callable
 
 from .config import Settings, bundled_corpus
-from .errors import DocumentNotFound, IndexMissing, QAError, UnsupportedDocument
+from .errors import DocumentNotFound, EmptyDocument, IndexMissing, QAError, UnsupportedDocument
 from .manifest import Manifest
 from .snapshot import Snapshot
 
@@ -134,48 +134,60 @@ class Library:
                     self._own_write = None
 
     def add(self, paths, progress=None, replace_from_other_folders: bool = False):
-        """Index files and folders. A file that cannot be read is skipped and reported in ``failed``; the
-        rest are indexed. Two files with one name from different folders, or a file named like a document
-        indexed from another folder, are refused (not silently replaced) unless ``replace_from_other_folders``
-        (uploads, whose temporary folder differs every time)."""
+        """Index files and folders, streamed: files are read as the index takes them, in batches that become
+        searchable one by one (``Store.ingest``). A file that cannot be read is skipped and reported in
+        ``failed``; the rest are indexed. Two files with one name from different folders, or a file named
+        like a document indexed from another folder, are refused (not silently replaced) unless
+        ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
         from .index.readers import collect_paths, read_document
         from .index.store import IngestReport
 
         files = collect_paths(list(paths))
-        sources, failed, errors, seen = [], [], [], {}
-        # The document records only (not a whole snapshot with its lexical indexes): names and folders.
-        known = {} if replace_from_other_folders or not self.store.exists() else {
-            d.name: d.path for d in self.store.documents()}
-        for path in files:  # read everything before touching the index
-            try:
-                source = read_document(path)
-            except QAError as exc:
-                failed.append((str(path), str(exc)))
-                errors.append(exc)
-                continue
-            except OSError as exc:
-                failed.append((str(path), f"{path.name}: cannot be read ({exc.strerror or exc})."))
-                errors.append(UnsupportedDocument(failed[-1][1]))
-                continue
-            other = seen.get(source.name) or known.get(source.name)
-            if other and other != source.path:
-                failed.append((str(path), f"{source.name}: a document of this name from {other} is already "
-                                          "indexed; rename one of them (citations name documents by file name)."))
-                continue
-            seen[source.name] = source.path
-            sources.append(source)
-        if not sources:
-            if len(files) == 1 and errors:
-                raise errors[0]  # the one file asked for: its own error
-            return IngestReport(added=[], updated=[], unchanged=[], failed=failed)
-        report = self._write(lambda: self._ingest(sources, progress))
+        failed, errors, notes, skipped, seen = [], [], [], [], {}
+
+        def readable():
+            # The document records only (not a whole snapshot with its lexical indexes): names and folders.
+            known = {} if replace_from_other_folders or not self.store.exists() else {
+                d.name: d.path for d in self.store.documents()}
+            for path in files:
+                try:
+                    source = read_document(path)
+                except EmptyDocument as exc:
+                    skipped.append((str(path), str(exc)))
+                    errors.append(exc)
+                    continue
+                except QAError as exc:
+                    failed.append((str(path), str(exc)))
+                    errors.append(exc)
+                    continue
+                except OSError as exc:
+                    failed.append((str(path), f"{path.name}: cannot be read ({exc.strerror or exc})."))
+                    errors.append(UnsupportedDocument(failed[-1][1]))
+                    continue
+                other = seen.get(source.name) or known.get(source.name)
+                if other and other != source.path:
+                    failed.append((str(path), f"{source.name}: a document of this name from {other} is already "
+                                              "indexed; rename one of them (citations name documents by file name)."))
+                    continue
+                seen[source.name] = source.path
+                if source.note:
+                    notes.append((source.name, source.note))
+                yield source
+
+        def counted(stage, done, total):  # files skipped or refused are handled too
+            progress(stage, done + len(failed) + len(skipped), total)
+
+        report = self._write(lambda: self._ingest(readable(), progress and counted, total=len(files)))
+        if not seen and len(files) == 1 and errors:
+            raise errors[0]  # the one file asked for: its own error
         report.failed = failed
-        report.notes = [(src.name, src.note) for src in sources if src.note]
+        report.notes = notes
+        report.skipped = skipped
         return report
 
-    def _ingest(self, sources, progress):
-        self.manifest.record(sources)  # the truth first, then the cache
-        return self.store.ingest(sources, self.chunker, progress)
+    def _ingest(self, sources, progress, total=None):
+        # The truth first, then the cache: each batch's texts are kept in the library before it is switched.
+        return self.store.ingest(sources, self.chunker, progress, before_switch=self.manifest.record, total=total)
 
     def add_texts(self, documents, progress=None):
         """Index ``SourceDocument`` objects directly (uploads, tests)."""
@@ -197,14 +209,15 @@ class Library:
         """Chunks and vectors made again from the library's own copies of the documents (``qa/manifest.py``),
         in a new generation; an index that cannot be opened at all is moved aside first."""
         def rebuild():
-            sources = self.manifest.sources() if len(self.manifest) else None
+            count = len(self.manifest)
+            sources = self.manifest.sources if count else None  # read back one by one as the rebuild goes
             try:
-                report = self.store.rebuild(self.chunker, progress, sources=sources)
+                report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)
             except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)) or sources is None or self.settings.chroma_url:
                     raise
                 self._move_damaged_store()
-                report = self.store.rebuild(self.chunker, progress, sources=sources)
+                report = self.store.rebuild(self.chunker, progress, sources=sources(), total=count)
             if sources is None:  # an index made before the library kept its own copies: keep them from now on
                 self.manifest.record(self.store.sources())
             return report

@@ -82,15 +82,13 @@ class Manifest:
                 path.unlink(missing_ok=True)
 
     def sources(self):
-        """Every listed document as a ``SourceDocument``, its text read back from the library."""
+        """Every listed document as a ``SourceDocument``, its text read back from the library as it is taken."""
         from .index.readers import SourceDocument
 
-        out = []
         for name, entry in self.entries().items():
             text_path = self.texts / f"{entry['hash']}.txt"
             try:
                 text = text_path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise IndexCorrupted(f"The library's copy of {name} ({text_path}) cannot be read ({exc}).") from None
-            out.append(SourceDocument(name=name, text=text, path=entry.get("path", ""), title=entry.get("title", "")))
-        return out
+            yield SourceDocument(name=name, text=text, path=entry.get("path", ""), title=entry.get("title", ""))

@@ -40,6 +40,7 @@ class Citation:
     quote_start: int
     quote_end: int
     score: float = 0.0
+    copies: list[str] = field(default_factory=list)  # other listed names of the same content (identical files)
 
 
 @dataclass

@@ -78,6 +78,13 @@ class DenseHits:
     metas: list[dict | None]
 
 
+def _names_by_hash(records: dict) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for name in sorted(records):
+        names.setdefault(records[name].content_hash, []).append(name)
+    return names
+
+
 @dataclass
 class Snapshot:
     collections: dict
@@ -94,17 +101,21 @@ class Snapshot:
     _term_unions: dict = field(default_factory=dict)  # (field, value) -> union of those chunks' terms
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
+    _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
 
     @classmethod
     def load(cls, store) -> "Snapshot":
         version = store.version()
         collections = store.open()
         records = {r.name: r for r in store.documents(collections)}
-        active = [r.content_hash for r in records.values()]
+        names = _names_by_hash(records)
+        active = list(names)
         chunks: list[Chunk] = []
         if active:
             got = collections["chunks"].get(where={"doc_hash": {"$in": active}}, include=["documents", "metadatas"])
-            chunks = [Chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            # Identical files share their chunks; a chunk is cited under the first listed name of its content.
+            chunks = [Chunk(i, t, {**m, "source": names[m["doc_hash"]][0]})
+                      for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
             chunks.sort(key=lambda c: (c.source, c.meta["position"]))
         bodies = [f"{c.title} {c.text}" for c in chunks]
         stems = [tokenize(b, c.language) for b, c in zip(bodies, chunks)]
@@ -119,7 +130,7 @@ class Snapshot:
             collections=collections, documents=records, chunks=chunks, lexical=LexicalIndex(stems),
             skeleton=LexicalIndex(keys), _row={c.id: i for i, c in enumerate(chunks)},
             _terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
-            _holders=holders, _sentence_counts=counts, _store=store, version=version,
+            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
         )
 
     # -- documents -------------------------------------------------------------------------------
@@ -129,8 +140,13 @@ class Snapshot:
         return sorted({r.language for r in self.documents.values()})
 
     def active_hashes(self, language: str | None = None) -> list[str]:
-        """Content hashes of the listed document versions (in ``language`` only, if given)."""
-        return [r.content_hash for r in self.documents.values() if not language or r.language == language]
+        """Content hashes of the listed document versions (in ``language`` only, if given), each once."""
+        return list(dict.fromkeys(r.content_hash for r in self.documents.values()
+                                  if not language or r.language == language))
+
+    def copies(self, doc_hash: str) -> list[str]:
+        """Every listed name with this content (identical files share one set of chunks), sorted."""
+        return list(self._names.get(doc_hash, []))
 
     def text(self, source: str) -> str:
         """A document's original text (what quotes and offsets refer to), fetched once."""
@@ -193,7 +209,7 @@ class Snapshot:
         got = self.collections["sentences"].get(ids=ids, include=["embeddings", "documents", "metadatas"])
         emb = np.asarray(got["embeddings"], dtype=np.float32)
         return [
-            Sentence(id=i, text=t, source=m["source"], language=m["language"], doc_hash=m["doc_hash"],
+            Sentence(id=i, text=t, source=(self._names.get(m["doc_hash"]) or [m["source"]])[0], language=m["language"], doc_hash=m["doc_hash"],
                      position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
             for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
         ]

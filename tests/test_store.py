@@ -265,4 +265,4 @@ def test_the_command_line_lists_skipped_files_and_exits_nonzero(home, tmp_path):
     result = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], capture_output=True,
                             text=True, env=env, timeout=120)
     assert result.returncode == 2 and "added     malta.txt" in result.stdout
-    assert "skipped   blob.txt" in result.stderr and "Traceback" not in result.stderr
+    assert "failed    blob.txt" in result.stderr and "Traceback" not in result.stderr

@@ -89,7 +89,18 @@ class LibraryStates(RuleBasedStateMachine):
     @rule()
     def rebuild(self):
         self.engine.library.rebuild()
-        self.maybe.clear()  # a rebuild indexes what the manifest says: the intended state
+        # A rebuild indexes what the manifest says. After a crash that is the state before or after the
+        # interrupted write (a batch is recorded just before it is switched): from now on, the state.
+        listed = {d.name: d for d in self.engine.library.snapshot().documents.values()}
+        for name, allowed in self.maybe.items():
+            text = self.engine.library.snapshot().text(name) if name in listed else ""
+            version = next((v for v in range(VERSIONS) if WORDS[name, v] in text), None)
+            assert version in allowed, (name, version, allowed)
+            if version is None:
+                self.model.pop(name, None)
+            else:
+                self.model[name] = version
+        self.maybe.clear()
 
     @rule(name=st.sampled_from(NAMES), version=st.integers(0, VERSIONS - 1),
           point=st.sampled_from(["embed", "write", "after-switch"]))

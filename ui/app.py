@@ -51,7 +51,8 @@ def render_citations(answer) -> str:
         passage = _escape(c.text[:a]) + "<mark>" + _escape(c.text[a:b]) + "</mark>" + _escape(c.text[b:])
         parts.append(
             f"<div class='qa-source' id='qa-cite-{c.number}'><div class='qa-head'>[{c.number}] {_escape(c.source)} "
-            f"· {_escape(language_name(c.language, 'en'))}</div>"
+            f"· {_escape(language_name(c.language, 'en'))}"
+            + (f" · the same text as {_escape(', '.join(c.copies))}" if c.copies else "") + "</div>"
             f"<div class='qa-passage-text'>{passage}</div></div>"
         )
     parts.append("</div>")

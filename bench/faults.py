@@ -104,10 +104,17 @@ def killed_run(home: Path, args: list[str], delay: float) -> bool:
         return True
 
 
-def make_folder(folder: Path, n: int, seed: int) -> list[Path]:
-    from qa.eval.distractors import write_distractors
+def make_folder(folder: Path, n: int, seed: int, prefix: str) -> list[Path]:
+    """``n`` generated news items named ``{prefix}_…`` (names must differ between folders: a name is a document)."""
+    from qa.eval.distractors import make_distractors
 
-    return write_distractors(folder, n, seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in make_distractors(n, seed):
+        path = folder / f"{prefix}_{name}"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 def whole(st: dict) -> bool:
@@ -115,8 +122,8 @@ def whole(st: dict) -> bool:
 
 
 def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> None:
-    base_docs = make_folder(work / "base", 8, seed=11)
-    new_docs = make_folder(work / "new", 40, seed=12)
+    base_docs = make_folder(work / "base", 8, seed=11, prefix="base")
+    new_docs = make_folder(work / "new", 40, seed=12, prefix="new")
     base = work / "home-base"
     qa(base, "index", "add", str(work / "base"))
     before = state(base)

@@ -158,7 +158,7 @@ def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> Non
         results["completed"] += rerun.returncode == 0 and set(st.get("docs", {})) == all_names and whole(st) \
             and st["orphans"] == 0
         shutil.rmtree(trial)
-    table.add(f"kill -9 during `qa index add` of 40 documents (batches of 4), x{kills}",
+    kills and table.add(f"kill -9 during `qa index add` of 40 documents (batches of 4), x{kills}",
               "whole documents only, before + committed batches; rerun completes, each document once",
               f"killed mid-run {results['killed']}/{kills}; whole {results['whole']}/{kills}; "
               f"between before and after {results['subset']}/{kills} (some batches in: {results['partial']}); "
@@ -182,7 +182,7 @@ def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> Non
             after = full_names - {base_docs[0].name} if op == "remove" else full_names
             ok += whole(st) and names in (full_names, after)  # leftovers of a killed write are swept by the next one
             shutil.rmtree(trial)
-        table.add(f"kill -9 during `qa index {op}` (48 documents), x{kills}", "the state before or after, whole",
+        kills and table.add(f"kill -9 during `qa index {op}` (48 documents), x{kills}", "the state before or after, whole",
                   f"killed mid-run {killed_count}/{kills}; before-or-after and whole {ok}/{kills}", ok == kills)
 
 
@@ -343,13 +343,15 @@ def probe_inputs(table: Table, work: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="kills per operation (add, rebuild, remove)")
-    parser.add_argument("--skip-server", action="store_true", help="only the index and input probes")
+    parser.add_argument("--skip-server", action="store_true", help="only the index probes")
+    parser.add_argument("--kills-only-to-build", action="store_true",
+                        help="build the libraries the other probes need without killing anything (quick)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qa-faults-"))
     table = Table()
     try:
-        probe_kills(table, work, args.kills, random.Random(args.seed))
+        probe_kills(table, work, 0 if args.kills_only_to_build else args.kills, random.Random(args.seed))
         probe_corruption(table, work)
         if not args.skip_server:
             probe_server(table, work)

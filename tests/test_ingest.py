@@ -149,3 +149,38 @@ def test_another_way_of_making_chunk_vectors_is_refused_with_rebuild_advice(home
     make_engine(home, chunk_vectors="sentence-mean").library.add([_folder(tmp_path, 2)])
     with pytest.raises(IndexMismatch, match="rebuild.*QA_CHUNK_VECTORS back to 'sentence-mean'"):
         make_engine(home, chunk_vectors="embed").answer("Where did the delegation meet?")
+
+
+def test_a_waiting_question_goes_before_the_next_indexing_batch():
+    import threading
+    import time
+
+    from qa.embedders import Turns
+
+    turns, order = Turns(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def indexing():
+        for i in range(3):
+            with turns.turn(query=False):
+                order.append(f"batch{i}")
+                if i == 0:
+                    holding.set()
+                    release.wait(5)
+
+    def question():
+        with turns.turn(query=True):
+            order.append("question")
+
+    writer = threading.Thread(target=indexing)
+    writer.start()
+    assert holding.wait(5)
+    asker = threading.Thread(target=question)
+    asker.start()
+    deadline = time.monotonic() + 5
+    while turns._queries_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    writer.join(5)
+    asker.join(5)
+    assert order == ["batch0", "question", "batch1", "batch2"]

@@ -200,12 +200,12 @@ def add_distractors(engine, n: int, seed: int = 0, progress=None, notify=None) -
 
     try:
         engine.ensure_index(progress)
-        known = {d.name for d in engine.documents()}
+        engine.documents()  # opens the index: refused if built with another configuration
     except IndexMismatch:
         if notify:
             notify(f"the distractor index in {engine.settings.home} was built with another configuration: rebuilding it...")
         engine.library.rebuild(progress=progress)
-        known = {d.name for d in engine.documents()}
+    known = {d.name for d in engine.documents()}
     paths = write_distractors(Path(engine.settings.home) / "distractors", n, seed)
     missing = [p for p in paths if p.name not in known]
     if missing:

@@ -320,17 +320,14 @@ class Store:
                 except Exception:  # pragma: no cover - best effort cleanup
                     pass
 
-    def _embed_nodes(self, nodes, progress: Progress | None = None, total: int = 0, done: int = 0,
-                     batch: int = 32) -> int:
-        """Embed ``nodes`` (their ``embed_text`` if set), in batches of the embedder's size."""
+    def _embed_nodes(self, nodes, batch: int = 32) -> None:
+        """Embed ``nodes`` (their ``embed_text`` if set), ``batch`` at a time."""
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
             texts = [n.metadata.get("embed_text") or n.text for n in part]
             vectors = self.embedder.embed_passages(texts)
             for n, v in zip(part, vectors):
                 n.embedding = v.tolist()
-            done += len(part)
-        return done
 
     def _embed_documents(self, nodes_by_doc: list[tuple[str, list]]) -> None:
         """Vectors for the chunks and sentences of new document versions.
@@ -340,6 +337,11 @@ class Store:
         embedded on their own). ``embed``: chunks are embedded as well (each token about 2.2 times).
         """
         if self.settings.chunk_vectors == "embed":
+            for title, nodes in nodes_by_doc:
+                for n in nodes:
+                    # Context for the embedder: the document title, unless the chunk already starts with it.
+                    if n.metadata["kind"] == "chunk" and title and not n.text.startswith(title[:40]):
+                        n.metadata["embed_text"] = f"{title}. {n.text}"
             self._embed_nodes([n for _, nodes in nodes_by_doc for n in nodes])
             return
         sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
@@ -351,7 +353,6 @@ class Store:
             for n in nodes:
                 if n.metadata["kind"] != "chunk":
                     continue
-                n.metadata.pop("embed_text", None)
                 parts = list(sent[int(n.metadata["sent_from"]) : int(n.metadata["sent_to"])])
                 if title and not n.text.startswith(title[:40]):
                     parts.append(np.asarray(title_vectors[title], dtype=np.float32))
@@ -390,9 +391,10 @@ class Store:
             collections = self._collections(gen, create=True)
             self.check_compatible_collections(collections)
             self._sweep(collections)
-        known = {r.name: r for r in self.documents(collections)} if collections else {}
+        records = self.documents(collections) if collections else []
+        known = {r.name: r.content_hash for r in records}  # name -> listed version, updated as batches go
         # content hash -> (language, chunk count) of the versions already in this generation
-        embedded = {r.content_hash: (r.language, r.chunks) for r in known.values()}
+        embedded = {r.content_hash: (r.language, r.chunks) for r in records}
         report = IngestReport(added=[], updated=[], unchanged=[])
         if total is None and isinstance(sources, (list, tuple)):
             total = len(sources)
@@ -401,12 +403,11 @@ class Store:
         size = 0
 
         def commit():
-            nonlocal collections, gen, batch, size, done
-            if collections is None:  # the very first documents: a generation that fills batch by batch
-                gen = 1
+            nonlocal collections, batch, size, done
+            if collections is None:  # the very first documents: generation 1, filled batch by batch
                 self._drop_other_generations(keep=0)  # leftovers of an interrupted first build
-                collections = self._collections(gen, create=True)
-                self._meta(create=True).modify(metadata={"generation": gen, "writes": self.version()[1] + 1})
+                collections = self._collections(1, create=True)
+                self._meta(create=True).modify(metadata={"generation": 1, "writes": self.version()[1] + 1})
             self._commit(batch, collections, chunker, embedded, report, before_switch)
             if live:
                 self._bump()
@@ -417,14 +418,14 @@ class Store:
 
         for src in sources:
             old = known.get(src.name)
-            if old is not None and old.content_hash == src.content_hash:
+            if old == src.content_hash:
                 report.unchanged.append(src.name)
                 done += 1
                 if progress and (done % 100 == 0 or done == total):
                     progress("indexing", done, max(total or 0, done + len(batch)))
             else:
                 (report.updated if old else report.added).append(src.name)
-                known[src.name] = DocumentRecord(src.name, src.content_hash, "", "", 0, "", src.path, len(src.text))
+                known[src.name] = src.content_hash
                 batch.append(src)
                 size += len(src.text)
                 if size >= self.settings.batch_chars or len(batch) >= self.settings.batch_documents:
@@ -448,13 +449,7 @@ class Store:
             if src.content_hash in embedded or src.content_hash in fresh:
                 continue  # identical content: its chunks are shared
             doc = make_document(src.name, src.text, src.content_hash, title=src.title)
-            nodes = chunker.split_document(doc)
-            for n in nodes:
-                title = n.metadata.get("title", "")
-                # Context for the embedder: the document title, unless the chunk already starts with it.
-                if n.metadata["kind"] == "chunk" and title and not n.text.startswith(title[:40]):
-                    n.metadata["embed_text"] = f"{title}. {n.text}"
-            fresh[src.content_hash] = (src.title, nodes)
+            fresh[src.content_hash] = (src.title, chunker.split_document(doc))
         t_embed = time.perf_counter()
         self._embed_documents(list(fresh.values()))
         report.embed_seconds += time.perf_counter() - t_embed

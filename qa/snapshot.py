@@ -85,6 +85,12 @@ def _names_by_hash(records: dict) -> dict[str, list[str]]:
     return names
 
 
+def _cited_name(names: dict, meta: dict) -> str:
+    """Identical files share their chunks and sentences: they are cited under the first listed name of their
+    content (the name stored with them may have been removed since)."""
+    return (names.get(meta["doc_hash"]) or [meta["source"]])[0]
+
+
 @dataclass
 class Snapshot:
     collections: dict
@@ -112,9 +118,11 @@ class Snapshot:
         active = list(names)
         chunks: list[Chunk] = []
         if active:
-            got = collections["chunks"].get(where={"doc_hash": {"$in": active}}, include=["documents", "metadatas"])
-            # Identical files share their chunks; a chunk is cited under the first listed name of its content.
-            chunks = [Chunk(i, t, {**m, "source": names[m["doc_hash"]][0]})
+            from .index.store import reading
+
+            got = reading(lambda: collections["chunks"].get(where={"doc_hash": {"$in": active}},
+                                                            include=["documents", "metadatas"]))
+            chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)})
                       for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
             chunks.sort(key=lambda c: (c.source, c.meta["position"]))
         bodies = [f"{c.title} {c.text}" for c in chunks]
@@ -209,7 +217,7 @@ class Snapshot:
         got = self.collections["sentences"].get(ids=ids, include=["embeddings", "documents", "metadatas"])
         emb = np.asarray(got["embeddings"], dtype=np.float32)
         return [
-            Sentence(id=i, text=t, source=(self._names.get(m["doc_hash"]) or [m["source"]])[0], language=m["language"], doc_hash=m["doc_hash"],
+            Sentence(id=i, text=t, source=_cited_name(self._names, m), language=m["language"], doc_hash=m["doc_hash"],
                      position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
             for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
         ]

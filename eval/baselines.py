@@ -22,6 +22,9 @@ class Reply:
     cited: list[str]
     retrieved: list[str]
     reason: str = ""  # why the system answered or declined, when it says
+    written_status: str = ""  # with the llm reader: "kept" or why the written answer was not kept
+    written_seconds: float = 0.0
+    quote: str = ""  # with the llm reader: the extractive answer of the same run
 
 
 class Pipeline:
@@ -34,10 +37,14 @@ class Pipeline:
         reranker = getattr(engine, "reranker", None)
         if reranker is not None:
             self.name = f"qa (hybrid + {reranker.id})"
+        if engine.reader_name(None) == "llm":
+            spec = getattr(engine.llm, "spec", None)
+            self.name = self.name[:-1] + f" + llm {spec.label if spec else 'reader'})"
 
     def ask(self, question: str, history: list[dict]) -> Reply:
         a = self.engine.answer(question, history=history, k=self.k)
-        return Reply(a.text, a.found, [c.source for c in a.citations], [p.source for p in a.passages], a.reason)
+        return Reply(a.text, a.found, [c.source for c in a.citations], [p.source for p in a.passages], a.reason,
+                     a.written_status, a.written_seconds, a.quote)
 
 
 class DenseOnly:

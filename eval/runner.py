@@ -24,16 +24,26 @@ def run_system(system, items: list[EvalItem], k: int = 5, progress: Callable[[in
         started = time.perf_counter()
         reply: Reply = system.ask(item.question, history)
         latency = (time.perf_counter() - started) * 1000
-        results.append(judge(item, reply.text, reply.found, reply.cited, reply.retrieved[:k], latency, reply.reason))
+        results.append(judge(item, reply.text, reply.found, reply.cited, reply.retrieved[:k], latency, reply.reason,
+                             reply.written_status, reply.written_seconds, reply.quote))
         if progress:
             progress(i + 1, len(items))
     return report(results, k)
 
 
-def evaluate(engine, path: str | Path, k: int = 5, compare: bool = False, progress_factory=None) -> dict:
+def sample(items: list, n: int | None) -> list:
+    """``n`` items spread evenly over the set (its order groups languages and kinds), all when ``n`` is None."""
+    if not n or n >= len(items):
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def evaluate(engine, path: str | Path, k: int = 5, compare: bool = False, progress_factory=None,
+             limit: int | None = None) -> dict:
     """Reports keyed by system name; the first is our pipeline."""
     known = {r.name for r in engine.documents()}
-    items = load(path, known_documents=known)  # stops on the first bad line, before any work
+    items = sample(load(path, known_documents=known), limit)  # stops on the first bad line, before any work
     systems = [Pipeline(engine, k)]
     if compare:
         systems += [cls(engine, k) for cls in BASELINES]
@@ -78,6 +88,17 @@ def markdown(reports: dict, source: str) -> str:
     for reason, row in reports[main].get("by_reason", {}).items():
         parts.append(f"| {reason} | {row['answerable']} | {row['unanswerable']} | {row['correct']} |")
     parts.append("")
+    written = reports[main].get("written")
+    if written:
+        w = written
+        parts += [f"## {main}: written answers", "",
+                  f"The model was asked on {w['asked']} questions (those the decision stage answered); "
+                  f"seconds per question: mean {w['seconds_mean']}, max {w['seconds_max']}.", "",
+                  "| written answer | questions |", "|---|---|"]
+        parts += [f"| {status} | {n} |" for status, n in w["statuses"].items()]
+        parts += ["", f"On the {w['answerable_asked']} answerable questions it was asked: the quote alone right on "
+                  f"{w['quote_correct']}, what was shown right on {w['shown_correct']}; written answers kept "
+                  f"{w['kept_answerable']}, right {w['kept_correct']}.", ""]
     if len(reports) > 1:
         parts += ["## Answer accuracy by language, all systems", ""]
         langs = list(reports[main]["by_lang"])
@@ -119,7 +140,8 @@ def inspect(report: dict) -> str:
             continue
         expected = " | ".join(item["expected"]) or "(a decline)"
         lines += [f"{item['id']} [{item['lang']} {item['kind']}] {item['question']}",
-                  f"  decision: {item['reason']}; expected: {expected}",
+                  f"  decision: {item['reason']}; expected: {expected}"
+                  + (f"; written answer: {item['written_status']}" if item.get("written_status") else ""),
                   f"  said: {item['answer'][:300]}", f"  cited: {', '.join(item['cited']) or '-'}", ""]
     return "\n".join(lines) if lines else "Every question was judged correct."
 

@@ -29,6 +29,9 @@ class ItemResult:
     expected: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     reason: str = ""  # the system's decision: "answered" or why it declined
+    written_status: str = ""  # with the llm reader: "kept", or why the written answer was not kept
+    written_seconds: float = 0.0
+    quote_correct: bool | None = None  # with the llm reader: whether the extractive answer alone was right
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,16 +42,18 @@ def answer_matches(text: str, answers: list[str]) -> bool:
     return any(match_key(a) in key for a in answers if a.strip())
 
 
+def _correct(item: EvalItem, text: str, found: bool) -> bool:
+    return found and answer_matches(text, item.answers) if item.answerable else not found
+
+
 def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: list[str], latency_ms: float,
-          reason: str = "") -> ItemResult:
-    if item.answerable:
-        correct = found and answer_matches(text, item.answers)
-    else:
-        correct = not found
+          reason: str = "", written_status: str = "", written_seconds: float = 0.0, quote: str = "") -> ItemResult:
     return ItemResult(
         id=item.id, lang=item.lang, kind=item.kind, question=item.question, answer=text, found=found, cited=cited,
-        retrieved=retrieved, correct=correct, latency_ms=latency_ms, expected=item.answers, sources=item.sources,
-        reason=reason or ("answered" if found else "declined"),
+        retrieved=retrieved, correct=_correct(item, text, found), latency_ms=latency_ms, expected=item.answers,
+        sources=item.sources, reason=reason or ("answered" if found else "declined"), written_status=written_status,
+        written_seconds=written_seconds,
+        quote_correct=_correct(item, quote, bool(quote)) if written_status else None,
     )
 
 
@@ -105,10 +110,30 @@ def report(results: list[ItemResult], k: int = 5) -> dict:
         row = by_reason.setdefault(r.reason, {"answerable": 0, "unanswerable": 0, "correct": 0})
         row["answerable" if r.expected else "unanswerable"] += 1
         row["correct"] += r.correct
-    return {
+    out = {
         "overall": aggregate(results, k),
         "by_reason": dict(sorted(by_reason.items())),
         "by_lang": {lang: aggregate(rs, k) for lang, rs in sorted(by_lang.items())},
         "by_kind": {kind: aggregate(rs, k) for kind, rs in sorted(by_kind.items())},
         "items": [r.to_dict() for r in results],
     }
+    written = [r for r in results if r.written_status]
+    if written:
+        answerable = [r for r in written if r.expected]
+        statuses: dict[str, int] = {}
+        for r in written:
+            statuses[r.written_status] = statuses.get(r.written_status, 0) + 1
+        out["written"] = {
+            "asked": len(written),  # questions the decision stage answered, so the model was asked
+            "statuses": dict(sorted(statuses.items(), key=lambda kv: -kv[1])),
+            "kept_share": _ratio(statuses.get("kept", 0), len(written)),
+            "seconds_mean": round(sum(r.written_seconds for r in written) / len(written), 2),
+            "seconds_max": round(max(r.written_seconds for r in written), 2),
+            # the same questions judged on the quote alone (the extractive reader) and on what was shown
+            "answerable_asked": len(answerable),
+            "quote_correct": sum(bool(r.quote_correct) for r in answerable),
+            "shown_correct": sum(r.correct for r in answerable),
+            "kept_correct": sum(r.correct for r in answerable if r.written_status == "kept"),
+            "kept_answerable": sum(1 for r in answerable if r.written_status == "kept"),
+        }
+    return out

@@ -1,8 +1,9 @@
 """Message templates, one set per language, kept out of the code.
 
 Installed as ``qa.prompts``. ``messages.json`` holds what the answerer says
-around quoted evidence (refusals, the language note); ``generative.txt`` is the
-prompt a generative answer mode would use (not enabled by default).
+around quoted evidence (refusals, the language note); ``reader.LANG.txt`` is the
+prompt of the language-model reader for questions in that language (a system part,
+``---``, then the user part with ``{sentences}`` and ``{question}``).
 """
 
 from __future__ import annotations
@@ -32,3 +33,12 @@ def language_name(code: str, in_lang: str) -> str:
 
 def template(name: str) -> str:
     return (_HERE / name).read_text(encoding="utf-8")
+
+
+def reader_prompt(lang: str) -> tuple[str, str]:
+    """The language-model reader's (system, user) prompt for questions in ``lang`` (English if it has none)."""
+    path = _HERE / f"reader.{lang}.txt"
+    if not path.is_file():
+        path = _HERE / "reader.en.txt"
+    system, _, user = path.read_text(encoding="utf-8").partition("\n---\n")
+    return system.strip(), user.strip()

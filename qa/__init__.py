@@ -30,6 +30,7 @@ from .results import Answer, Citation, Passage
 
 __all__ = [
     "answer",
+    "stream",
     "retrieve",
     "get_engine",
     "set_engine",
@@ -72,13 +73,22 @@ def set_engine(engine) -> None:
         _engine = engine
 
 
-def answer(question: str, history=None, k: int = 5, language: str | None = None) -> Answer:
+def answer(question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None) -> Answer:
     """Answer ``question`` from the indexed documents, citing the passages it rests on.
 
     ``history``: earlier chat messages, ``[{"role": "user"|"assistant", "content": str}, ...]``.
     ``language``: only use documents in this language (``en``, ``ru``, ``uz``).
+    ``reader``: ``"extractive"`` (quote the sentences; the default, or ``$QA_READER``) or ``"llm"`` (a language
+    model, ``$QA_LLM``, writes the answer in the question's language; it is shown only if every marker, number,
+    date and name checks out against the cited sentences, else the quote is, with ``written_status`` saying why).
     """
-    return get_engine().answer(question, history=history, k=k, language=language)
+    return get_engine().answer(question, history=history, k=k, language=language, reader=reader)
+
+
+def stream(question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None):
+    """Like ``answer``, but yields the answer as it grows: with ``reader="llm"`` the quote first, then the written
+    answer as it is written (``Answer.written``), and last the checked answer."""
+    return get_engine().stream(question, history=history, k=k, language=language, reader=reader)
 
 
 def retrieve(question: str, k: int = 5, language: str | None = None) -> list[Passage]:

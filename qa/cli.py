@@ -23,7 +23,10 @@ def _engine(args, notify=True):
     from .config import Settings
     from .engine import Engine
 
-    settings = Settings(embedder=getattr(args, "embedder", None), reranker=getattr(args, "reranker", None))
+    settings = Settings(embedder=getattr(args, "embedder", None), reranker=getattr(args, "reranker", None),
+                        llm=getattr(args, "llm", None))
+    if getattr(args, "reader", None):
+        settings.reader = args.reader
     if getattr(args, "home", None):
         settings.home = os.path.abspath(os.path.expanduser(args.home))
         from pathlib import Path
@@ -101,7 +104,9 @@ class _Bar:
 
 
 def _print_answer(answer) -> None:
-    print(answer.text)
+    from .compose import labelled
+
+    print(labelled(answer))
     if not answer.citations:
         return
     print()
@@ -117,6 +122,34 @@ def _print_answer(answer) -> None:
         print("    " + " ".join(passage.split()))
 
 
+def _stream_answer(engine, question, history, args):
+    """With the language-model reader: the draft is shown on a terminal's stderr as it is written (one line,
+    rewritten); only the checked result goes to stdout. Off a terminal, one line says the model is writing."""
+    import shutil
+
+    from .compose import written_note
+
+    tty = sys.stderr.isatty()
+    width = shutil.get_terminal_size((100, 20)).columns - 1
+    answer, announced = None, False
+    for answer in engine.stream(question, history=history, k=args.k, language=args.lang):
+        if answer.written_status != "writing":
+            continue
+        if not announced:
+            print(f"writing the answer with the language model ({engine.llm.spec.label if hasattr(engine.llm, 'spec') else 'llm'})...",
+                  file=sys.stderr, end="\n" if not tty else "", flush=True)
+            announced = True
+        if tty and answer.written:
+            line = "writing: " + " ".join(answer.written.split())
+            line = line if len(line) <= width else "…" + line[-(width - 1):]
+            print("\r\033[K" + line, end="", file=sys.stderr, flush=True)
+    if tty and announced:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if answer is not None and written_note(answer):
+        print(written_note(answer), file=sys.stderr)
+    return answer
+
+
 def cmd_ask(args) -> int:
     from .query import validate_question
 
@@ -128,7 +161,10 @@ def cmd_ask(args) -> int:
     bar = _Bar()
     engine.ensure_index(progress=bar)
     bar.close()
-    answer = engine.answer(question, history=history, k=args.k, language=args.lang)
+    if engine.reader_name(None) == "llm":
+        answer = _stream_answer(engine, question, history, args)
+    else:
+        answer = engine.answer(question, history=history, k=args.k, language=args.lang)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -227,7 +263,8 @@ def cmd_eval(args) -> int:
 
         return update
 
-    reports = runner.evaluate(engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory)
+    reports = runner.evaluate(engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory,
+                              limit=args.sample)
     text = runner.markdown(reports, path)
     if args.distractors:
         text = text.replace("# Evaluation on", f"# With {args.distractors} distractor documents: evaluation on", 1)
@@ -282,6 +319,14 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _reader_options(sub) -> None:
+    sub.add_argument("--reader", choices=["extractive", "llm"],
+                     help="extractive: quote the sentences (default, or $QA_READER); llm: a language model writes the "
+                     "answer in the question's language, shown only when it checks out against the cited sentences")
+    sub.add_argument("--llm", metavar="SPEC", help="the language model: openai:http://HOST:PORT/v1#MODEL, "
+                     "gguf:/path/model.gguf or packaged:qwen2.5-1.5b (default: $QA_LLM)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -298,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="+")
+    _reader_options(ask)
     ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
     ask.add_argument("-k", type=int, default=5, help="passages to retrieve (default 5)")
     ask.add_argument("--lang", choices=["en", "ru", "uz"], help="only use documents in this language")
@@ -324,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--distractors", type=int, default=0, metavar="N",
                     help="add N unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first; "
                     "the index is kept for the next run")
+    ev.add_argument("--sample", type=int, metavar="N", help="only N questions, spread evenly over the set "
+                    "(for slow set-ups such as --reader llm on a CPU)")
+    _reader_options(ev)
     ev.add_argument("--inspect", action="store_true", help="list the questions judged wrong, with the decision behind each")
     ev.add_argument("--baseline", metavar="OLD.json", help="print the change of every metric against an earlier report")
     ev.add_argument("--fail-on-regression", action="store_true",
@@ -334,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
     srv.add_argument("--port", type=_port, default=None, help="default: $QA_PORT or 7860")
     srv.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set QA_AUTH)")
+    _reader_options(srv)
     srv.set_defaults(func=cmd_serve)
     return parser
 

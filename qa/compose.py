@@ -35,29 +35,32 @@ def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
     )
 
 
+def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, int], s: Candidate) -> int:
+    """The citation number of sentence ``s``: its passage's, added to ``citations`` if new, its quote widened."""
+    original = snapshot.text(s.source)
+    if s.chunk not in number_of:
+        number_of[s.chunk] = len(citations) + 1
+        c = snapshot.chunk(s.chunk)
+        citations.append(Citation(
+            number=number_of[s.chunk], source=c.source, language=c.language, text=original[c.start : c.end],
+            start=c.start, end=c.end, quote=original[s.start : s.end], quote_start=s.start, quote_end=s.end,
+            score=float(s.score), copies=snapshot.copies(c.doc_hash)[1:],
+        ))
+    else:
+        cit = citations[number_of[s.chunk] - 1]
+        cit.quote_start = min(cit.quote_start, s.start)
+        cit.quote_end = max(cit.quote_end, s.end)
+        cit.quote = original[cit.quote_start : cit.quote_end]
+    return number_of[s.chunk]
+
+
 def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: Decision, shown: list[Passage]) -> Answer:
     """The chosen sentences verbatim, each followed by the number of the passage it is cited from."""
     from .prompts import language_name, message
 
     citations: list[Citation] = []
     number_of: dict[str, int] = {}
-    parts = []
-    for s in chosen:
-        original = snapshot.text(s.source)
-        if s.chunk not in number_of:
-            number_of[s.chunk] = len(citations) + 1
-            c = snapshot.chunk(s.chunk)
-            citations.append(Citation(
-                number=number_of[s.chunk], source=c.source, language=c.language, text=original[c.start : c.end],
-                start=c.start, end=c.end, quote=original[s.start : s.end], quote_start=s.start, quote_end=s.end,
-                score=float(s.score), copies=snapshot.copies(c.doc_hash)[1:],
-            ))
-        else:
-            cit = citations[number_of[s.chunk] - 1]
-            cit.quote_start = min(cit.quote_start, s.start)
-            cit.quote_end = max(cit.quote_end, s.end)
-            cit.quote = original[cit.quote_start : cit.quote_end]
-        parts.append(f"{s.text} [{number_of[s.chunk]}]")
+    parts = [f"{s.text} [{_cite(snapshot, citations, number_of, s)}]" for s in chosen]
     text = " ".join(parts)
     foreign = {c.language for c in citations if c.language != query.language}
     if len(foreign) == 1:
@@ -67,3 +70,88 @@ def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: 
         resolved_question=query.retrieval_text, passages=shown, confidence=float(decision.confidence),
         reason=decision.reason,
     )
+
+
+def written(snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candidate], w, trusted: bool = False) -> Answer:
+    """The answer with the language-model reader: the written text when it passed the checks (its markers
+    renumbered to citations that follow the quote's), else the quote with the reason it was not kept. A model
+    that says the documents do not answer is obeyed only when ``trusted``."""
+    import copy
+    import re
+
+    from . import writer
+    from .decision import Decision
+    from .verify import MARKER, markers
+
+    out = copy.copy(quote)
+    out.quote = quote.text
+    out.written_status = w.status
+    out.written_detail = w.detail
+    out.written_seconds = round(w.seconds, 2)
+    if w.status == writer.MODEL_DECLINED and trusted:
+        declined_answer = declined(query, Decision(False, writer.MODEL_DECLINED, quote.confidence), quote.passages)
+        declined_answer.quote = quote.text
+        declined_answer.written_status, declined_answer.written_detail = w.status, w.detail
+        declined_answer.written_seconds, declined_answer.reader = out.written_seconds, "llm"
+        return declined_answer
+    if w.status not in (writer.WRITING, writer.KEPT):
+        return out
+    citations = [copy.copy(c) for c in quote.citations]
+    number_of = {}
+    for s in chosen:  # the quote's sentences keep their numbers
+        number_of.setdefault(s.chunk, len(number_of) + 1)
+    cited = w.cited if w.status == writer.KEPT else [n for n in markers(w.text) if 1 <= n <= len(w.evidence)]
+    renumber = {i: _cite(snapshot, citations, number_of, w.evidence[i - 1]) for i in cited}
+
+    def marker(m: re.Match) -> str:
+        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+        if not all(n in renumber for n in numbers):
+            return m.group()  # still being written, or pointing nowhere (the check will say so)
+        return "".join(f"[{n}]" for n in dict.fromkeys(renumber[n] for n in numbers))
+
+    out.written = MARKER.sub(marker, w.text)
+    out.citations = citations
+    if w.status == writer.WRITING:
+        return out
+    out.text = out.written
+    out.reader = "llm"
+    out.machine_translation = any(w.evidence[i - 1].language != query.language for i in w.cited)
+    return out
+
+
+def written_note(answer: Answer) -> str:
+    """Why the written answer was not used, in the question's language ("" when it was, or there was none)."""
+    from .prompts import message, messages
+
+    status = answer.written_status
+    if not status or status in ("kept", "writing"):
+        return ""
+    reason = messages()["written_reasons"].get(status, {})
+    detail = reason.get(answer.language) or reason.get("en") or status
+    if answer.language == "en" and answer.written_detail:
+        detail = f"{detail}: {answer.written_detail}"
+    return message("written_not_used", answer.language, detail=detail)
+
+
+def labelled(answer: Answer) -> str:
+    """The answer as people read it in the chat and on the command line: with the language-model reader, the
+    written answer under a label that says how it was made, and the quote beside it; else just the text."""
+    from .prompts import language_name, message
+
+    if not answer.quote:
+        return answer.text
+    lang = answer.language
+    quote = f"{message('quote_label', lang)} {answer.quote}"
+    if answer.written_status == "writing":
+        return f"{quote}\n\n{message('writing_label', lang)} {answer.written}".rstrip()
+    if answer.reader == "llm" and answer.found:
+        if answer.machine_translation:
+            foreign = sorted({c.language for c in answer.citations if c.language != lang})
+            names = ", ".join(language_name(f, lang) for f in foreign)
+            label = message("written_translation_label", lang, language=names)
+        else:
+            label = message("written_label", lang)
+        return f"{label} {answer.text}\n\n{quote}"
+    if not answer.found:
+        return answer.text
+    return f"{answer.text}\n\n({written_note(answer)})"

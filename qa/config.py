@@ -48,6 +48,8 @@ class Settings:
     home: Path = field(default_factory=data_dir)
     embedder: str | None = None  # None: $QA_EMBEDDER or the default
     reranker: str | None = None  # None: $QA_RERANKER or none
+    llm: str | None = None  # None: $QA_LLM or none (see qa.llm)
+    reader: str = field(default_factory=lambda: os.environ.get("QA_READER", "extractive"))  # or "llm"
     chroma_url: str | None = field(default_factory=lambda: os.environ.get("QA_CHROMA_URL") or None)
     collection_prefix: str = field(default_factory=lambda: os.environ.get("QA_COLLECTION", "qa"))
     chunk_tokens: int = 200
@@ -67,6 +69,8 @@ class Settings:
             raise ConfigError("chunk overlap must be smaller than the chunk size")
         if self.chunk_vectors not in ("sentence-mean", "embed"):
             raise ConfigError(f"QA_CHUNK_VECTORS must be sentence-mean or embed (got {self.chunk_vectors!r})")
+        if self.reader not in ("extractive", "llm"):
+            raise ConfigError(f"QA_READER must be extractive or llm (got {self.reader!r})")
         if self.batch_chars < 1 or self.batch_documents < 1:
             raise ConfigError("ingest batches must hold at least one character and one document")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):

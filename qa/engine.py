@@ -3,21 +3,25 @@
     Query ──► hybrid.retrieve ──► Retrieval ──► candidates.collect ──► [Candidate]
                                                                            │
                           Answer ◄── compose ◄── reader.read ◄── decision.decide ──► Decision
+                            │
+                            └── with reader="llm": writer.write ──► verify.check ──► compose.written ──► Answer
 
 Everything (command line, web chat, Python API, evaluation, benchmarks) goes through ``Engine.retrieve``,
-``Engine.answer`` or ``Engine.explain`` (the same stages, with every intermediate record returned).
+``Engine.answer``, ``Engine.stream`` (the answers as they are written) or ``Engine.explain`` (the same stages,
+with every intermediate record returned).
 The index itself is the ``Library`` (``engine.library``): adding, removing and rebuilding happen there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 from . import candidates as candidates_stage
 from . import compose, decision, hybrid
 from .config import Settings
-from .errors import StaleIndex
+from .errors import ConfigError, StaleIndex
 from .library import Library
 from .query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
 from .reader import ExtractiveReader
@@ -34,11 +38,14 @@ class Trace:
     candidates: list  # [Candidate], best first
     decision: decision.Decision
     answer: Answer
+    chosen: list = field(default_factory=list)  # [Candidate] the extractive reader quoted
+    written: object = None  # writer.Written, with the llm reader
+    snapshot: object = None  # the index state the answer was read from
 
 
 class Engine:
     def __init__(self, settings: Settings | None = None, embedder=None, tuning: Tuning | None = None,
-                 notify: Callable[[str], None] | None = None, reranker=None):
+                 notify: Callable[[str], None] | None = None, reranker=None, llm=None):
         from .embedders import get_embedder
         from .rerankers import get_reranker
 
@@ -47,6 +54,7 @@ class Engine:
         self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
         self.tuning = tuning or Tuning.load()
         self.library = Library(self.settings, self.embedder, notify)
+        self._llm = llm  # a qa.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
 
     @property
     def notify(self) -> Callable[[str], None]:
@@ -102,9 +110,71 @@ class Engine:
 
         return languages.codes()
 
-    def explain(self, question: str, history=None, k: int = 5, language: str | None = None) -> Trace:
+    def reader_name(self, reader: str | None) -> str:
+        name = reader or self.settings.reader
+        if name not in ("extractive", "llm"):
+            raise ConfigError(f"Unknown reader {name!r}: use extractive or llm")
+        return name
+
+    @property
+    def llm_configured(self) -> bool:
+        import os
+
+        return self._llm is not None or bool(self.settings.llm or os.environ.get("QA_LLM", "").strip() not in ("", "none"))
+
+    @property
+    def llm(self):
+        """The language model of the llm reader (made once, reused), or a ConfigError that says how to set one."""
+        if self._llm is None:
+            from .llm import get_llm
+
+            self._llm = get_llm(self.settings.llm)
+            if self._llm is None:
+                raise ConfigError("The llm reader needs a language model: set QA_LLM=openai:http://HOST:PORT/v1#MODEL, "
+                                  "gguf:/path/model.gguf or packaged:qwen2.5-1.5b (README: \"Written answers\")")
+        return self._llm
+
+    def explain(self, question: str, history=None, k: int = 5, language: str | None = None,
+                reader: str | None = None) -> Trace:
+        trace = None
+        for trace in self.traces(question, history, k, language, reader):
+            pass
+        return trace
+
+    def stream(self, question: str, history=None, k: int = 5, language: str | None = None,
+               reader: str | None = None) -> Iterator[Answer]:
+        """The answer as it grows: with the llm reader, first the quote (``written_status="writing"``), then the
+        written answer as far as it is written (``Answer.written``), then the final answer."""
+        for trace in self.traces(question, history, k, language, reader):
+            yield trace.answer
+
+    def traces(self, question: str, history=None, k: int = 5, language: str | None = None,
+               reader: str | None = None) -> Iterator[Trace]:
         k, language = validate_k(k), validate_language(language, self._languages())
-        return self._fresh(self._explain, question, history, k, language)
+        reader = self.reader_name(reader)
+        llm = self.llm if reader == "llm" else None
+        trace = self._fresh(self._explain, question, history, k, language)
+        if llm is None or not trace.decision.answer:
+            yield trace
+            return
+        yield from self._write(trace, llm)
+
+    def _write(self, trace: Trace, llm) -> Iterator[Trace]:
+        from dataclasses import replace
+
+        from .writer import WRITING, Written, WrittenReader
+
+        spec = getattr(llm, "spec", None)
+        timeout = getattr(spec, "timeout", 90.0)
+        trusted = bool(getattr(spec, "trusted", False))
+        writer = WrittenReader(llm)
+        evidence = writer.evidence(trace.chosen, trace.decision.eligible)
+        quote = trace.answer
+        first = Written(WRITING, evidence=evidence)
+        yield replace(trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first))
+        for w in writer.write(trace.query, evidence, deadline=time.monotonic() + timeout):
+            answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, trusted)
+            yield replace(trace, written=w, answer=answer)
 
     def _explain(self, question: str, history, k: int, language: str | None) -> Trace:
         snapshot = self.library.snapshot()
@@ -114,9 +184,11 @@ class Engine:
         found = candidates_stage.collect(snapshot, query, retrieval, self.tuning)
         verdict = decision.decide(snapshot, query, found, self.tuning)
         if not verdict.answer:
-            return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown))
+            return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown), snapshot=snapshot)
         chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible)
-        return Trace(query, retrieval, found, verdict, compose.quoted(snapshot, query, chosen, verdict, shown))
+        return Trace(query, retrieval, found, verdict, compose.quoted(snapshot, query, chosen, verdict, shown),
+                     chosen=chosen, snapshot=snapshot)
 
-    def answer(self, question: str, history=None, k: int = 5, language: str | None = None) -> Answer:
-        return self.explain(question, history=history, k=k, language=language).answer
+    def answer(self, question: str, history=None, k: int = 5, language: str | None = None,
+               reader: str | None = None) -> Answer:
+        return self.explain(question, history=history, k=k, language=language, reader=reader).answer

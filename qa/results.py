@@ -54,6 +54,14 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
     reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.decision)
+    # The language-model reader (``reader="llm"``); without it these keep their defaults.
+    reader: str = "extractive"  # whose words ``text`` is: "extractive" (quoted sentences) or "llm" (written, checked)
+    written: str = ""  # with the llm reader: its answer (as far as written while streaming; "" if not kept)
+    quote: str = ""  # with the llm reader: the quoted answer, always kept beside the written one
+    written_status: str = ""  # "writing", "kept", or why the written answer was not kept (see qa.writer)
+    written_detail: str = ""  # what the check found, for people
+    written_seconds: float = 0.0
+    machine_translation: bool = False  # the written answer rests on sentences in another language
 
     def to_dict(self) -> dict:
         return asdict(self)

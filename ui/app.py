@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.compose import labelled
 from qa.errors import QAError
 from qa.prompts import language_name
 
@@ -107,8 +108,9 @@ def answer_as_text(answer) -> str:
 def build_app(engine):
     import gradio as gr
 
-    def chat_turn(question: str, history: list, k: int, language: str):
-        """Stream the answer word by word; then show its sources.
+    def chat_turn(question: str, history: list, k: int, language: str, reader: str = ""):
+        """Stream the answer; then show its sources. With the language-model reader the quote appears at once and
+        the written answer streams in under it, labelled, and stays only if it passes the checks.
 
         ``history`` is the conversation as plain text (a ``gr.State``): what the core reads. The chatbot only
         shows it, escaped, with Markdown off: a document's text is displayed as the text it is.
@@ -120,20 +122,29 @@ def build_app(engine):
             return
         history.append({"role": "user", "content": question})
         earlier = history[:-1]
+        display = shown(history) + [{"role": "assistant", "content": ""}]
+        answer = None
         try:
-            answer = engine.answer(question, history=earlier, k=int(k), language=language or None)
+            if (reader or engine.settings.reader) == "llm":
+                for answer in engine.stream(question, history=earlier, k=int(k), language=language or None,
+                                            reader="llm"):
+                    if answer.written_status == "writing":
+                        display[-1]["content"] = _escape(labelled(answer))
+                        yield display, gr.update(), render_citations(answer), gr.update(), gr.update(), gr.update()
+            else:
+                answer = engine.answer(question, history=earlier, k=int(k), language=language or None,
+                                       reader="extractive")
+                words = _escape(answer.text).split(" ")
+                step = max(1, len(words) // 12)
+                for i in range(0, len(words), step):
+                    display[-1]["content"] = " ".join(words[: i + step])
+                    yield display, gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+                    time.sleep(0.02)
         except QAError as exc:
             history.append({"role": "assistant", "content": f"⚠ {exc}"})
             yield shown(history), history, "", gr.update(choices=[], value=None), [], ""
             return
-        display = shown(history) + [{"role": "assistant", "content": ""}]
-        words = _escape(answer.text).split(" ")
-        step = max(1, len(words) // 12)
-        for i in range(0, len(words), step):
-            display[-1]["content"] = " ".join(words[: i + step])
-            yield display, gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
-            time.sleep(0.02)
-        history.append({"role": "assistant", "content": answer.text})
+        history.append({"role": "assistant", "content": labelled(answer)})
         citations = [
             {"number": c.number, "source": c.source, "start": c.start, "end": c.end,
              "quote_start": c.quote_start, "quote_end": c.quote_end}
@@ -240,6 +251,10 @@ def build_app(engine):
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 10, value=5, step=1, label="Passages to retrieve")
                         language = gr.Dropdown(LANGUAGE_FILTERS, value="", label="Only documents in")
+                        reader = gr.Radio([("Quote the documents", "extractive"),
+                                           ("Written by the language model, checked", "llm")],
+                                          value=engine.settings.reader, label="Answer", elem_id="qa-reader",
+                                          visible=engine.llm_configured)
                 with gr.Column(scale=2):
                     sources = gr.HTML("<em>Sources appear here.</em>", label="Sources", elem_id="qa-sources")
                     source_pick = gr.Dropdown([], label="Open a source", elem_id="qa-open-source")
@@ -256,8 +271,8 @@ def build_app(engine):
             status = gr.Textbox(label="Status", interactive=False, lines=3)
 
         outputs = [chatbot, conversation, sources, source_pick, citations_state, question]
-        send.click(chat_turn, [question, conversation, k, language], outputs, api_name="chat", api_visibility="undocumented")
-        question.submit(chat_turn, [question, conversation, k, language], outputs, api_name="chat_submit", api_visibility="private")
+        send.click(chat_turn, [question, conversation, k, language, reader], outputs, api_name="chat", api_visibility="undocumented")
+        question.submit(chat_turn, [question, conversation, k, language, reader], outputs, api_name="chat_submit", api_visibility="private")
         clear.click(new_chat, None, outputs, api_visibility="private")
         source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(
             None, None, None, js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }"

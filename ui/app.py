@@ -251,10 +251,12 @@ def build_app(engine):
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 10, value=5, step=1, label="Passages to retrieve")
                         language = gr.Dropdown(LANGUAGE_FILTERS, value="", label="Only documents in")
-                        reader = gr.Radio([("Quote the documents", "extractive"),
-                                           ("Written by the language model, checked", "llm")],
-                                          value=engine.settings.reader, label="Answer", elem_id="qa-reader",
-                                          visible=engine.llm_configured)
+                        if engine.llm_configured:  # else the chat (and its API) has no such choice
+                            reader = gr.Radio([("Quote the documents", "extractive"),
+                                               ("Written by the language model, checked", "llm")],
+                                              value=engine.settings.reader, label="Answer", elem_id="qa-reader")
+                        else:
+                            reader = gr.State("extractive")
                 with gr.Column(scale=2):
                     sources = gr.HTML("<em>Sources appear here.</em>", label="Sources", elem_id="qa-sources")
                     source_pick = gr.Dropdown([], label="Open a source", elem_id="qa-open-source")

@@ -98,7 +98,8 @@ def markdown(reports: dict, source: str) -> str:
         parts += [f"| {status} | {n} |" for status, n in w["statuses"].items()]
         parts += ["", f"On the {w['answerable_asked']} answerable questions it was asked: the quote alone right on "
                   f"{w['quote_correct']}, what was shown right on {w['shown_correct']}; written answers kept "
-                  f"{w['kept_answerable']}, right {w['kept_correct']}.", ""]
+                  f"{w['kept_answerable']}, right {w['kept_correct']}. Right as a quote but not as shown: "
+                  f"{', '.join(w['lost']) or 'none'}; the other way: {', '.join(w['gained']) or 'none'}.", ""]
     if len(reports) > 1:
         parts += ["## Answer accuracy by language, all systems", ""]
         langs = list(reports[main]["by_lang"])

@@ -135,5 +135,8 @@ def report(results: list[ItemResult], k: int = 5) -> dict:
             "shown_correct": sum(r.correct for r in answerable),
             "kept_correct": sum(r.correct for r in answerable if r.written_status == "kept"),
             "kept_answerable": sum(1 for r in answerable if r.written_status == "kept"),
+            # where the written answer changed the verdict of the quote (the text judge cannot see a translation)
+            "lost": [r.id for r in answerable if r.quote_correct and not r.correct],
+            "gained": [r.id for r in answerable if not r.quote_correct and r.correct],
         }
     return out

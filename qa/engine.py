@@ -172,7 +172,9 @@ class Engine:
         quote = trace.answer
         first = Written(WRITING, evidence=evidence)
         yield replace(trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first))
-        for w in writer.write(trace.query, evidence, deadline=time.monotonic() + timeout):
+        chosen_ids = {c.id for c in trace.chosen}
+        quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
+        for w in writer.write(trace.query, evidence, deadline=time.monotonic() + timeout, quoted=quoted):
             answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, trusted)
             yield replace(trace, written=w, answer=answer)
 

@@ -107,7 +107,10 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
 
             if arg not in MODELS:
                 raise ConfigError(f"Unknown packaged model {arg!r}; choose one of {', '.join(MODELS)}")
-            path = models_dir() / MODELS[arg].filename
+            # Fetched into $QA_HOME/models; a model fetched with the default data directory serves every QA_HOME.
+            default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "qa" / "models"
+            path = next((d / MODELS[arg].filename for d in (models_dir(), default)
+                         if (d / MODELS[arg].filename).is_file()), models_dir() / MODELS[arg].filename)
             hint = f"fetch it with: python -m qa.models fetch {arg} (or make llm)"
         else:
             path = Path(arg).expanduser()

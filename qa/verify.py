@@ -10,7 +10,12 @@ A written answer is kept only if
    the question, compared by stem, across scripts by the transliterated consonant keys
    (``Воронков`` / ``Voronkov``), and by prefix of those keys for inflected forms (``Мальте`` / ``Malta``)
    (``unsupported_name``);
-4. it is in the asker's language (``wrong_language``); an answer with no letters ("2014 [1]") has none.
+4. it is in the asker's language (``wrong_language``); an answer with no letters ("2014 [1]") has none;
+5. it keeps the answer the quote gives (``drops_the_answer``): where the quoted sentences hold numbers or names
+   the question does not give (a date for "when", a name for "who"), the written answer must carry one of them
+   (across scripts); where they hold none, it must cite a quoted sentence. The decision stage and the extractive
+   reader chose the quote on calibrated scores; a written answer may phrase it in the asker's language, not
+   replace it with another sentence's claim.
 
 Whatever is not checked (a paraphrase's meaning) is why the quote stays beside the written answer.
 """
@@ -34,6 +39,7 @@ UNSUPPORTED_NUMBER = "unsupported_number"
 UNSUPPORTED_DATE = "unsupported_date"
 UNSUPPORTED_NAME = "unsupported_name"
 WRONG_LANGUAGE = "wrong_language"
+DROPS_THE_ANSWER = "drops_the_answer"
 EMPTY = "empty"
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -148,8 +154,10 @@ def _language_words() -> set[str]:
     return out
 
 
-def check(text: str, given: dict[int, tuple[str, str]], question: str, language: str) -> Check:
-    """``given``: sentence number -> (text, language) of the sentences the model was shown."""
+def check(text: str, given: dict[int, tuple[str, str]], question: str, language: str,
+          quoted: list[int] | None = None, answer_type: str | None = None) -> Check:
+    """``given``: sentence number -> (text, language) of the sentences the model was shown; ``quoted``: the numbers
+    of those the extractive reader quoted (the written answer must keep their answer, rule 5)."""
     text = (text or "").strip()
     if not MARKER.sub("", text).strip(" .;,"):
         return Check(EMPTY, "the model wrote no answer")
@@ -179,7 +187,47 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
     found = detect_language(plain)
     if found not in ("und", language):
         return Check(WRONG_LANGUAGE, f"written in {found}, asked in {language}", tuple(cited_all))
+    if quoted is not None:
+        missing = _dropped_answer(plain, cited_all, quoted, [given[n] for n in quoted], question, language, answer_type)
+        if missing:
+            return Check(DROPS_THE_ANSWER, missing, tuple(cited_all))
     return Check(OK, "", tuple(cited_all))
+
+
+def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list[tuple[str, str]], question: str,
+                    language: str, answer_type: str | None) -> str:
+    """What of the quote's answer the written one lacks ("" when it keeps it)."""
+    asked = _Evidence([], question, language)
+    numbers = _numbers(" ".join(t for t, _ in quote)) - asked.numbers
+    quote_names = []
+    for text, lang in quote:
+        for name in names(text, skip_first=False):
+            w = fold_apostrophes(name).casefold()
+            if w in ALL_STOPWORDS or _months(name):
+                continue
+            if not _name_supported(name, lang, asked.stems, asked.keys, asked.folded):
+                quote_names.append((name, lang))
+    if answer_type in ("date", "count"):
+        wanted = "numbers"
+    elif answer_type in ("person", "organisation", "place"):
+        wanted = "names"
+    else:
+        wanted = "either"
+    written = _Evidence([(plain, language)], "", language)
+    has_number = bool(numbers & _numbers(plain))
+    has_name = any(_name_supported(n, language, written.stems, written.keys, written.folded) or
+                   _name_supported(n, lang, written.stems, written.keys, written.folded) for n, lang in quote_names)
+    if wanted == "numbers" and numbers:
+        return "" if has_number else f"none of the quote's numbers ({', '.join(str(_fmt(n)) for n in sorted(numbers))})"
+    if wanted == "names" and quote_names:
+        return "" if has_name else f"none of the quote's names ({', '.join(n for n, _ in quote_names[:4])})"
+    if numbers or quote_names:
+        return "" if has_number or has_name else "neither a number nor a name of the quote"
+    return "" if set(cited) & set(quoted) else "it cites none of the quoted sentences"
+
+
+def _fmt(n: float):
+    return int(n) if n == int(n) else n
 
 
 def _list(numbers: list[int]) -> str:

@@ -28,7 +28,7 @@ MALFORMED = "malformed"
 # Failures of the model itself (from qa.llm): unavailable, timeout, error.
 STATUSES = (WRITING, KEPT, MODEL_DECLINED, MALFORMED, "unavailable", "timeout", "error", verify.EMPTY,
             verify.UNMARKED_SENTENCE, verify.UNKNOWN_MARKER, verify.UNSUPPORTED_NUMBER, verify.UNSUPPORTED_DATE,
-            verify.UNSUPPORTED_NAME, verify.WRONG_LANGUAGE)
+            verify.UNSUPPORTED_NAME, verify.WRONG_LANGUAGE, verify.DROPS_THE_ANSWER)
 
 _DECLINE = re.compile(r"not in the documents|do(?:es)? not (?:say|answer|contain)|no answer|"
                       r"не (?:говорится|сказано|содержится)|нет ответа|aytilmagan|javob (?:yo['‘ʻ]q|topilmadi)", re.I)
@@ -159,8 +159,10 @@ class WrittenReader:
         question = query.text if not query.is_followup else query.retrieval_text
         return system, user.replace("{sentences}", "\n".join(lines)).replace("{question}", question)
 
-    def write(self, query: Query, evidence: list[Candidate], deadline: float | None = None) -> Iterator[Written]:
-        """``Written`` records while the answer streams (status ``WRITING``), then the final one."""
+    def write(self, query: Query, evidence: list[Candidate], deadline: float | None = None,
+              quoted: int = 0) -> Iterator[Written]:
+        """``Written`` records while the answer streams (status ``WRITING``), then the final one. The first
+        ``quoted`` evidence sentences are the quote's: the written answer must keep their answer."""
         started = time.monotonic()
         system, user = self.prompt(query, evidence)
         raw, shown = "", ""
@@ -174,9 +176,10 @@ class WrittenReader:
         except LLMFailure as e:
             yield Written(e.reason, "", e.detail, evidence, seconds=time.monotonic() - started, raw=raw)
             return
-        yield self.judge(raw, query, evidence, time.monotonic() - started)
+        yield self.judge(raw, query, evidence, time.monotonic() - started, quoted)
 
-    def judge(self, raw: str, query: Query, evidence: list[Candidate], seconds: float = 0.0) -> Written:
+    def judge(self, raw: str, query: Query, evidence: list[Candidate], seconds: float = 0.0,
+              quoted: int = 0) -> Written:
         """Parse and check a complete reply."""
         parsed = parse(raw)
         if parsed is None:
@@ -189,7 +192,8 @@ class WrittenReader:
             # One sentence, its sources given beside it rather than in it: the same claim, so mark it.
             text = f"{text.rstrip()} [{', '.join(str(n) for n in dict.fromkeys(parsed.sentences))}]"
         given = {i: (c.text, c.language) for i, c in enumerate(evidence, 1)}
-        result = verify.check(text, given, query.retrieval_text, query.language)
+        result = verify.check(text, given, query.retrieval_text, query.language,
+                              quoted=list(range(1, quoted + 1)) if quoted else None, answer_type=query.answer_type)
         if not result.ok:
             return Written(result.reason, "", result.detail, evidence, result.cited, seconds, raw)
         return Written(KEPT, text, "", evidence, result.cited, seconds, raw)

@@ -225,6 +225,26 @@ def test_uzbek_and_russian_answers_pass_in_their_language_and_fail_in_another():
     assert verify.check("2014 [1]", ru, "Когда основан IIJ?", "ru").ok
 
 
+def test_a_written_answer_must_keep_the_answer_the_quote_gives():
+    quote = ("Встречу провёл Владимир Воронков в Ташкенте 10 мая 2024 года.", "ru")
+    other = ("В 2023 году семинар открыл Бахтиёр Мустафаев.", "ru")
+    src = given(quote, other)
+    # Another sentence's claim instead of the quote's: everything in it is supported, but it is not the quote's answer.
+    swapped = verify.check("Bakhtiyor Mustafaev held it [2].", src, "Who held the meeting?", "en", quoted=[1],
+                           answer_type="person")
+    assert swapped.reason == verify.DROPS_THE_ANSWER and "Воронков" in swapped.detail
+    assert verify.check("Vladimir Voronkov held the meeting [1].", src, "Who held the meeting?", "en", quoted=[1],
+                        answer_type="person").ok
+    assert verify.check("It was held in 2023 [2].", src, "When was the meeting held?", "en", quoted=[1],
+                        answer_type="date").reason == verify.DROPS_THE_ANSWER
+    assert verify.check("It was held on 10 May 2024 [1].", src, "When was the meeting held?", "en", quoted=[1],
+                        answer_type="date").ok
+    plain = given(("the council will meet every year.", "en"), ("the council has no budget.", "en"))
+    assert verify.check("It has no budget [2].", plain, "What about the council?", "en", quoted=[1]).reason \
+        == verify.DROPS_THE_ANSWER
+    assert verify.check("It meets every year [1].", plain, "What about the council?", "en", quoted=[1]).ok
+
+
 def test_markers_after_the_full_stop_belong_to_the_sentence():
     assert verify.sentences("It was 2014. [1] It was in Malta. [2]") == ["It was 2014 [1].", "It was in Malta [2]."]
     assert verify.markers("A [1, 3]. B [2][3].") == [1, 3, 2]

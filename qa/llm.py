@@ -18,6 +18,7 @@ server: ``{"type": "json_object", "schema": ...}``) or ``none``), ``QA_LLM_MAX_T
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -232,6 +233,7 @@ class LocalGGUF(LLM):
             self._format = Jinja2ChatFormatter(template=template, eos_token=token(model.token_eos()),
                                                bos_token=token(model.token_bos()))
             self._client = llm
+            atexit.register(_close, model)  # freed before the interpreter tears llama.cpp's bindings down
         return self._client
 
     def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
@@ -245,6 +247,13 @@ class LocalGGUF(LLM):
                     yield r.delta
         except Exception as e:
             raise LLMFailure("error", f"llama.cpp: {type(e).__name__}: {_short(str(e))}") from None
+
+
+def _close(model) -> None:
+    try:
+        model.close()
+    except Exception:  # already closed, or a half-loaded model
+        pass
 
 
 def _cause(e: BaseException) -> str:

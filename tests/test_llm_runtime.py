@@ -46,11 +46,14 @@ def gguf():
     return _model_path()
 
 
-def _reader_engine(real_engine, spec):
+def _reader_engine(real_engine, spec, **settings):
+    """An engine over the shared index with a model; its own copy of the settings, so nothing leaks to other tests."""
+    from dataclasses import replace
+
     from qa.engine import Engine
     from qa.llm import get_llm
 
-    return Engine(real_engine.settings, embedder=real_engine.embedder, llm=get_llm(spec))
+    return Engine(replace(real_engine.settings, **settings), embedder=real_engine.embedder, llm=get_llm(spec))
 
 
 def _check_run(updates):
@@ -138,8 +141,7 @@ def test_the_chat_streams_the_written_answer_under_the_quote(real_engine, llama_
     from qa.ui.app import launch
 
     monkeypatch.setenv("QA_LLM_FORMAT", "json_object")
-    engine = _reader_engine(real_engine, f"openai:{llama_server}#qwen")
-    engine.settings.reader = "llm"
+    engine = _reader_engine(real_engine, f"openai:{llama_server}#qwen", reader="llm")
     port = _free_port()
     demo = launch(engine, host="127.0.0.1", port=port, block=False)
     try:

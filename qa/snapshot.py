@@ -78,6 +78,35 @@ class DenseHits:
     metas: list[dict | None]
 
 
+def _chunk_rows(store, collections: dict, generation: int, active: list[str]) -> tuple[list, int]:
+    """(id, text, metadata, stems, keys) of every chunk of the listed versions, from the local chunk cache,
+    fetching and tokenising only the versions it does not hold yet; and how many versions were fetched."""
+    from .chunk_cache import FORMAT, ChunkCache
+    from .index.store import reading
+    from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
+
+    settings = store.settings
+    where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
+    identity = {"collection": str(collections["chunks"].id), "generation": generation,
+                "build": dict(collections["chunks"].metadata or {}), "terms": [TOKENIZER_VERSION, SKELETON_VERSION],
+                "format": FORMAT}
+    cache = ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
+    missing = cache.missing(active)
+    if missing:
+        got = reading(lambda: collections["chunks"].get(where={"doc_hash": {"$in": missing}},
+                                                        include=["documents", "metadatas"]))
+        fresh: dict = {h: [] for h in missing}
+        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
+            body = f"{m.get('title', '')} {t}"
+            fresh[m["doc_hash"]].append((i, t, m, tokenize(body, m["language"]), skeleton_tokens(body)))
+        for h, rows in fresh.items():
+            if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
+                cache.add(h, rows)
+        cache.fetched = len(missing)
+    cache.save(active, identity)
+    return [row for h in active for row in cache.entries.get(h, [])], len(missing)
+
+
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
     names: dict[str, list[str]] = {}
     for name in sorted(records):
@@ -108,6 +137,7 @@ class Snapshot:
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
     _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
+    fetched: int = 0  # document versions this load fetched from the index (the others came from the chunk cache)
 
     @classmethod
     def load(cls, store) -> "Snapshot":
@@ -116,18 +146,12 @@ class Snapshot:
         records = {r.name: r for r in store.documents(collections)}
         names = _names_by_hash(records)
         active = list(names)
-        chunks: list[Chunk] = []
-        if active:
-            from .index.store import reading
-
-            got = reading(lambda: collections["chunks"].get(where={"doc_hash": {"$in": active}},
-                                                            include=["documents", "metadatas"]))
-            chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)})
-                      for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
-            chunks.sort(key=lambda c: (c.source, c.meta["position"]))
-        bodies = [f"{c.title} {c.text}" for c in chunks]
-        stems = [tokenize(b, c.language) for b, c in zip(bodies, chunks)]
-        keys = [skeleton_tokens(b) for b in bodies]
+        rows, fetched = _chunk_rows(store, collections, version[0], active)
+        chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
+        stems = [r[3] for r in rows]
+        keys = [r[4] for r in rows]
+        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
+        chunks, stems, keys = [chunks[i] for i in order], [stems[i] for i in order], [keys[i] for i in order]
         holders: dict = {}
         counts: dict = {}
         for c in chunks:
@@ -138,7 +162,7 @@ class Snapshot:
             collections=collections, documents=records, chunks=chunks, lexical=LexicalIndex(stems),
             skeleton=LexicalIndex(keys), _row={c.id: i for i, c in enumerate(chunks)},
             _terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
-            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
+            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names, fetched=fetched,
         )
 
     # -- documents -------------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""The chunks of the index and their lexical terms, kept on local disk so a process starts without
+fetching and tokenising every chunk.
+
+Within one generation of the index a document version's chunks never change: their ids are made from
+its content hash, and a version already indexed is never written again. So a process keeps, per content
+hash, the chunks (id, cleaned text, metadata) and their terms (stems and cross-script keys) in
+``$QA_HOME/cache/chunks-KEY.pickle``, where KEY names the store (its folder or server URL, collection prefix,
+generation, build configuration) and the tokenizer versions. At load it fetches from the index only the
+versions it has not seen (all of them the first time, the new batch after an ingest), and it rewrites the
+file (atomically) when the listed versions changed. A rebuild starts a new generation and so a new file.
+
+The file is a cache: losing it, or finding it damaged, costs one full fetch, never an answer. With a Chroma
+server each answering machine keeps its own in its ``QA_HOME``; nothing needs to be shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+FORMAT = 1
+
+
+class ChunkCache:
+    def __init__(self, path: Path | None, entries: dict | None = None):
+        self.path = path
+        self.entries: dict = entries or {}  # content hash -> [(id, text, meta, stems, keys), ...]
+        self.fetched = 0  # versions fetched from the index by this load (for tests and benchmarks)
+
+    @classmethod
+    def open(cls, home: Path, store: dict, identity: dict) -> "ChunkCache":
+        """The cache for one store (``store``: where it is) in one state (``identity``: generation, build
+        configuration, tokenizers); empty when there is none or it cannot be read."""
+        path = Path(home) / "cache" / f"chunks-{_key(store)}-{_key(identity)}.pickle"
+        try:
+            with open(path, "rb") as f:
+                data = pickle.load(f)
+            if data.get("format") == FORMAT and data.get("identity") == identity:
+                return cls(path, data["entries"])
+        except FileNotFoundError:
+            pass
+        except Exception:  # damaged or from another version: start afresh
+            pass
+        return cls(path)
+
+    def missing(self, hashes: list[str]) -> list[str]:
+        return [h for h in hashes if h not in self.entries]
+
+    def add(self, doc_hash: str, rows: list) -> None:
+        self.entries[doc_hash] = rows
+
+    def save(self, active: list[str], identity: dict) -> None:
+        """Keep exactly the listed versions; write the file only when that changes what it holds."""
+        wanted = set(active)
+        if not self.fetched and set(self.entries) <= wanted:
+            return
+        self.entries = {h: rows for h, rows in self.entries.items() if h in wanted}
+        if self.path is None:
+            return
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            store_key = self.path.name.split("-")[1]
+            for old in folder.glob(f"chunks-{store_key}-*.pickle"):  # this store's other generations
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".chunks-", suffix=".tmp")
+        except OSError:  # a read-only or full disk: answering goes on without the cache
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump({"format": FORMAT, "identity": identity, "entries": self.entries}, f,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _key(value: dict) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]

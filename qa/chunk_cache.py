@@ -22,14 +22,18 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FORMAT = 1
+FORMAT = 2
 
 
 class ChunkCache:
-    def __init__(self, path: Path | None, entries: dict | None = None):
+    def __init__(self, path: Path | None, entries: dict | None = None, derived: dict | None = None):
         self.path = path
         self.entries: dict = entries or {}  # content hash -> [(id, text, meta, stems, keys), ...]
+        # What the snapshot builds from the entries in one order of chunks (the BM25 indexes, the terms of each
+        # chunk), under "digest": the digest of that order of chunk ids.
+        self.derived: dict = derived or {}
         self.fetched = 0  # versions fetched from the index by this load (for tests and benchmarks)
+        self._changed = False
 
     @classmethod
     def open(cls, home: Path, store: dict, identity: dict) -> "ChunkCache":
@@ -40,7 +44,7 @@ class ChunkCache:
             with open(path, "rb") as f:
                 data = pickle.load(f)
             if data.get("format") == FORMAT and data.get("identity") == identity:
-                return cls(path, data["entries"])
+                return cls(path, data["entries"], data.get("derived"))
         except FileNotFoundError:
             pass
         except Exception:  # damaged or from another version: start afresh
@@ -52,11 +56,20 @@ class ChunkCache:
 
     def add(self, doc_hash: str, rows: list) -> None:
         self.entries[doc_hash] = rows
+        self._changed = True
+
+    def derive(self, digest: str, build) -> dict:
+        """What ``build()`` makes from the chunks in the order whose digest is ``digest``: from the file when it
+        was built for that order, else built now (and saved with the next ``save``)."""
+        if self.derived.get("digest") != digest:
+            self.derived = {**build(), "digest": digest}
+            self._changed = True
+        return self.derived
 
     def save(self, active: list[str], identity: dict) -> None:
         """Keep exactly the listed versions; write the file only when that changes what it holds."""
         wanted = set(active)
-        if not self.fetched and set(self.entries) <= wanted:
+        if not self._changed and set(self.entries) <= wanted:
             return
         self.entries = {h: rows for h, rows in self.entries.items() if h in wanted}
         if self.path is None:
@@ -73,7 +86,8 @@ class ChunkCache:
             return
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump({"format": FORMAT, "identity": identity, "entries": self.entries}, f,
+                pickle.dump({"format": FORMAT, "identity": identity, "entries": self.entries,
+                             "derived": self.derived}, f,
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:

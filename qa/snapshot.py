@@ -6,6 +6,7 @@ this public API only; the Chroma collections behind it stay private.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,9 +79,9 @@ class DenseHits:
     metas: list[dict | None]
 
 
-def _chunk_rows(store, collections: dict, generation: int, active: list[str]) -> tuple[list, int]:
+def _chunk_rows(store, collections: dict, generation: int, active: list[str]):
     """(id, text, metadata, stems, keys) of every chunk of the listed versions, from the local chunk cache,
-    fetching and tokenising only the versions it does not hold yet; and how many versions were fetched."""
+    fetching and tokenising only the versions it does not hold yet; the cache (to save) and what it needs."""
     from .chunk_cache import FORMAT, ChunkCache
     from .index.store import reading
     from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
@@ -103,8 +104,7 @@ def _chunk_rows(store, collections: dict, generation: int, active: list[str]) ->
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
         cache.fetched = len(missing)
-    cache.save(active, identity)
-    return [row for h in active for row in cache.entries.get(h, [])], len(missing)
+    return [row for h in active for row in cache.entries.get(h, [])], cache, identity
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
@@ -146,12 +146,20 @@ class Snapshot:
         records = {r.name: r for r in store.documents(collections)}
         names = _names_by_hash(records)
         active = list(names)
-        rows, fetched = _chunk_rows(store, collections, version[0], active)
+        rows, cache, identity = _chunk_rows(store, collections, version[0], active)
         chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
-        stems = [r[3] for r in rows]
-        keys = [r[4] for r in rows]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
-        chunks, stems, keys = [chunks[i] for i in order], [stems[i] for i in order], [keys[i] for i in order]
+        chunks = [chunks[i] for i in order]
+
+        def build() -> dict:  # the BM25 indexes and each chunk's terms: rebuilt only when the chunks change
+            stems = [rows[i][3] for i in order]
+            keys = [rows[i][4] for i in order]
+            return {"lexical": LexicalIndex(stems), "skeleton": LexicalIndex(keys),
+                    "terms": {"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]}}
+
+        digest = hashlib.sha1("\n".join(c.id for c in chunks).encode()).hexdigest()
+        derived = cache.derive(digest, build)
+        cache.save(active, identity)
         holders: dict = {}
         counts: dict = {}
         for c in chunks:
@@ -159,10 +167,10 @@ class Snapshot:
             for pos in c.sentence_range:
                 holders.setdefault((c.doc_hash, pos), []).append(c.id)
         return cls(
-            collections=collections, documents=records, chunks=chunks, lexical=LexicalIndex(stems),
-            skeleton=LexicalIndex(keys), _row={c.id: i for i, c in enumerate(chunks)},
-            _terms={"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]},
-            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names, fetched=fetched,
+            collections=collections, documents=records, chunks=chunks, lexical=derived["lexical"],
+            skeleton=derived["skeleton"], _row={c.id: i for i, c in enumerate(chunks)}, _terms=derived["terms"],
+            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
+            fetched=cache.fetched,
         )
 
     # -- documents -------------------------------------------------------------------------------

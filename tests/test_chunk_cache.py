@@ -31,16 +31,22 @@ def _files(home):
     return sorted((home / "cache").glob("chunks-*.pickle"))
 
 
-def test_a_new_process_loads_from_the_cache_and_gets_the_same_index(home, tmp_path):
+def test_a_new_process_loads_from_the_cache_and_gets_the_same_index(home, tmp_path, monkeypatch):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     first = engine.library.snapshot()
     assert first.fetched == 5 and len(_files(home)) == 1
 
-    again = make_engine(home).library.snapshot()  # another process
-    assert again.fetched == 0
-    assert _state(again) == _state(first) == _state(_uncached(engine, tmp_path))
-    assert make_engine(home).answer("Who founded the IIJ?").text == engine.answer("Who founded the IIJ?").text
+    def no_rebuild(*_):
+        raise AssertionError("the BM25 indexes were rebuilt, not loaded")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("qa.snapshot.LexicalIndex", no_rebuild)
+        again = make_engine(home).library.snapshot()  # another process: the BM25 indexes come from the file too
+        assert again.fetched == 0
+        assert _state(again) == _state(first)
+        assert make_engine(home).answer("Who founded the IIJ?").text == engine.answer("Who founded the IIJ?").text
+    assert _state(_uncached(engine, tmp_path)) == _state(again)
 
 
 def test_only_new_versions_are_fetched_and_removed_ones_leave_the_cache(home, tmp_path):

@@ -38,8 +38,7 @@ class Pipeline:
         if reranker is not None:
             self.name = f"qa (hybrid + {reranker.id})"
         if engine.reader_name(None) == "llm":
-            spec = getattr(engine.llm, "spec", None)
-            self.name = self.name[:-1] + f" + llm {spec.label if spec else 'reader'})"
+            self.name = self.name[:-1] + f" + llm {engine.llm.spec.label})"
 
     def ask(self, question: str, history: list[dict]) -> Reply:
         a = self.engine.answer(question, history=history, k=self.k)

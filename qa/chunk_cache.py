@@ -26,8 +26,11 @@ FORMAT = 2
 
 
 class ChunkCache:
-    def __init__(self, path: Path | None, entries: dict | None = None, derived: dict | None = None):
+    def __init__(self, path: Path, identity: dict, store_key: str, entries: dict | None = None,
+                 derived: dict | None = None):
         self.path = path
+        self.identity = identity
+        self.store_key = store_key  # names this store's files (its other generations' files are removed on save)
         self.entries: dict = entries or {}  # content hash -> [(id, text, meta, stems, keys), ...]
         # What the snapshot builds from the entries in one order of chunks (the BM25 indexes, the terms of each
         # chunk), under "digest": the digest of that order of chunk ids.
@@ -39,17 +42,16 @@ class ChunkCache:
     def open(cls, home: Path, store: dict, identity: dict) -> "ChunkCache":
         """The cache for one store (``store``: where it is) in one state (``identity``: generation, build
         configuration, tokenizers); empty when there is none or it cannot be read."""
-        path = Path(home) / "cache" / f"chunks-{_key(store)}-{_key(identity)}.pickle"
+        store_key = _key(store)
+        path = Path(home) / "cache" / f"chunks-{store_key}-{_key(identity)}.pickle"
         try:
             with open(path, "rb") as f:
                 data = pickle.load(f)
             if data.get("format") == FORMAT and data.get("identity") == identity:
-                return cls(path, data["entries"], data.get("derived"))
-        except FileNotFoundError:
+                return cls(path, identity, store_key, data["entries"], data.get("derived"))
+        except Exception:  # none yet, damaged, or from another version: start afresh
             pass
-        except Exception:  # damaged or from another version: start afresh
-            pass
-        return cls(path)
+        return cls(path, identity, store_key)
 
     def missing(self, hashes: list[str]) -> list[str]:
         return [h for h in hashes if h not in self.entries]
@@ -66,19 +68,16 @@ class ChunkCache:
             self._changed = True
         return self.derived
 
-    def save(self, active: list[str], identity: dict) -> None:
+    def save(self, active: list[str]) -> None:
         """Keep exactly the listed versions; write the file only when that changes what it holds."""
         wanted = set(active)
         if not self._changed and set(self.entries) <= wanted:
             return
         self.entries = {h: rows for h, rows in self.entries.items() if h in wanted}
-        if self.path is None:
-            return
         folder = self.path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            store_key = self.path.name.split("-")[1]
-            for old in folder.glob(f"chunks-{store_key}-*.pickle"):  # this store's other generations
+            for old in folder.glob(f"chunks-{self.store_key}-*.pickle"):  # this store's other generations
                 if old != self.path:
                     old.unlink(missing_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".chunks-", suffix=".tmp")
@@ -86,9 +85,8 @@ class ChunkCache:
             return
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump({"format": FORMAT, "identity": identity, "entries": self.entries,
-                             "derived": self.derived}, f,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"format": FORMAT, "identity": self.identity, "entries": self.entries,
+                             "derived": self.derived}, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)

@@ -136,7 +136,7 @@ def _stream_answer(engine, question, history, args):
         if answer.written_status != "writing":
             continue
         if not announced:
-            print(f"writing the answer with the language model ({engine.llm.spec.label if hasattr(engine.llm, 'spec') else 'llm'})...",
+            print(f"writing the answer with the language model ({engine.llm.spec.label})...",
                   file=sys.stderr, end="\n" if not tty else "", flush=True)
             announced = True
         if tty and answer.written:

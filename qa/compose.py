@@ -104,7 +104,7 @@ def written(snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candid
     renumber = {i: _cite(snapshot, citations, number_of, w.evidence[i - 1]) for i in cited}
 
     def marker(m: re.Match) -> str:
-        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+        numbers = markers(m.group())
         if not all(n in renumber for n in numbers):
             return m.group()  # still being written, or pointing nowhere (the check will say so)
         return "".join(f"[{n}]" for n in dict.fromkeys(renumber[n] for n in numbers))

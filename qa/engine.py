@@ -118,9 +118,9 @@ class Engine:
 
     @property
     def llm_configured(self) -> bool:
-        import os
+        from .llm import spec_text
 
-        return self._llm is not None or bool(self.settings.llm or os.environ.get("QA_LLM", "").strip() not in ("", "none"))
+        return self._llm is not None or bool(spec_text(self.settings.llm))
 
     @property
     def llm(self):
@@ -164,9 +164,6 @@ class Engine:
 
         from .writer import WRITING, Written, WrittenReader
 
-        spec = getattr(llm, "spec", None)
-        timeout = getattr(spec, "timeout", 90.0)
-        trusted = bool(getattr(spec, "trusted", False))
         writer = WrittenReader(llm)
         evidence = writer.evidence(trace.chosen, trace.decision.eligible)
         quote = trace.answer
@@ -174,8 +171,9 @@ class Engine:
         yield replace(trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first))
         chosen_ids = {c.id for c in trace.chosen}
         quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
-        for w in writer.write(trace.query, evidence, deadline=time.monotonic() + timeout, quoted=quoted):
-            answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, trusted)
+        deadline = time.monotonic() + llm.spec.timeout
+        for w in writer.write(trace.query, evidence, deadline=deadline, quoted=quoted):
+            answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, llm.spec.trusted)
             yield replace(trace, written=w, answer=answer)
 
     def _explain(self, question: str, history, k: int, language: str | None) -> Trace:

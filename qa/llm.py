@@ -81,10 +81,16 @@ def _env_number(name: str, default, kind=float):
     return value
 
 
+def spec_text(spec: str | None = None) -> str:
+    """The configuration string in force: ``spec``, else ``QA_LLM``; "" when no model is configured."""
+    spec = (spec if spec is not None else os.environ.get("QA_LLM", "")).strip()
+    return "" if spec == "none" else spec
+
+
 def parse_spec(spec: str | None = None) -> LLMSpec | None:
     """``QA_LLM`` (or ``spec``) as an ``LLMSpec``; ``None`` when no model is configured."""
-    spec = (spec if spec is not None else os.environ.get("QA_LLM", "")).strip()
-    if not spec or spec == "none":
+    spec = spec_text(spec)
+    if not spec:
         return None
     kind, _, arg = spec.partition(":")
     common = dict(

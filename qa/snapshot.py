@@ -81,16 +81,15 @@ class DenseHits:
 
 def _chunk_rows(store, collections: dict, generation: int, active: list[str]):
     """(id, text, metadata, stems, keys) of every chunk of the listed versions, from the local chunk cache,
-    fetching and tokenising only the versions it does not hold yet; the cache (to save) and what it needs."""
-    from .chunk_cache import FORMAT, ChunkCache
+    fetching and tokenising only the versions it does not hold yet; and the cache (to save)."""
+    from .chunk_cache import ChunkCache
     from .index.store import reading
     from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
     identity = {"collection": str(collections["chunks"].id), "generation": generation,
-                "build": dict(collections["chunks"].metadata or {}), "terms": [TOKENIZER_VERSION, SKELETON_VERSION],
-                "format": FORMAT}
+                "build": dict(collections["chunks"].metadata or {}), "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
     cache = ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
     missing = cache.missing(active)
     if missing:
@@ -104,7 +103,7 @@ def _chunk_rows(store, collections: dict, generation: int, active: list[str]):
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
         cache.fetched = len(missing)
-    return [row for h in active for row in cache.entries.get(h, [])], cache, identity
+    return [row for h in active for row in cache.entries.get(h, [])], cache
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
@@ -146,7 +145,7 @@ class Snapshot:
         records = {r.name: r for r in store.documents(collections)}
         names = _names_by_hash(records)
         active = list(names)
-        rows, cache, identity = _chunk_rows(store, collections, version[0], active)
+        rows, cache = _chunk_rows(store, collections, version[0], active)
         chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
         chunks = [chunks[i] for i in order]
@@ -159,7 +158,7 @@ class Snapshot:
 
         digest = hashlib.sha1("\n".join(c.id for c in chunks).encode()).hexdigest()
         derived = cache.derive(digest, build)
-        cache.save(active, identity)
+        cache.save(active)
         holders: dict = {}
         counts: dict = {}
         for c in chunks:

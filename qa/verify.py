@@ -144,14 +144,15 @@ class _Evidence:
         self.folded = fold_apostrophes(joined + " " + question).casefold()
 
 
-def _language_words() -> set[str]:
+@lru_cache(maxsize=None)
+def _language_words() -> frozenset[str]:
     """Month and language names, which are not names to look for in the evidence."""
     from .prompts import messages
 
     out = set()
     for table in messages()["language_names"].values():
         out |= {fold_apostrophes(v).casefold() for v in table.values()}
-    return out
+    return frozenset(out)
 
 
 def check(text: str, given: dict[int, tuple[str, str]], question: str, language: str,
@@ -165,6 +166,7 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
     unknown = [n for n in cited_all if n not in given]
     if unknown:
         return Check(UNKNOWN_MARKER, f"marker [{unknown[0]}] points to no sentence it was given (1-{len(given)})")
+    skip = _language_words()
     for sentence in sentences(text):
         cited = markers(sentence)
         bare = MARKER.sub("", sentence).strip()
@@ -172,11 +174,9 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
             return Check(UNMARKED_SENTENCE, f"no marker on “{_short(bare)}”", tuple(cited_all))
         evidence = _Evidence([given[n] for n in cited], question, language)
         for n in sorted(_numbers(bare) - evidence.numbers):
-            shown = int(n) if n == int(n) else n
-            return Check(UNSUPPORTED_NUMBER, f"{shown} is not in the cited sentences {_list(cited)}", tuple(cited_all))
+            return Check(UNSUPPORTED_NUMBER, f"{_fmt(n)} is not in the cited sentences {_list(cited)}", tuple(cited_all))
         for month in sorted(_months(bare) - evidence.months):
             return Check(UNSUPPORTED_DATE, f"month {month} is not in the cited sentences {_list(cited)}", tuple(cited_all))
-        skip = _language_words()
         for name in names(bare):
             w = fold_apostrophes(name).casefold()
             if w in ALL_STOPWORDS or w in skip or _months(name):

@@ -125,7 +125,7 @@ def build_app(engine):
         display = shown(history) + [{"role": "assistant", "content": ""}]
         answer = None
         try:
-            if (reader or engine.settings.reader) == "llm":
+            if engine.reader_name(reader or None) == "llm":
                 for answer in engine.stream(question, history=earlier, k=int(k), language=language or None,
                                             reader="llm"):
                     if answer.written_status == "writing":

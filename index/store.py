@@ -4,13 +4,16 @@ Layout, per *generation* (a full build with one configuration):
 
 - ``{prefix}-g{N}-documents``: one record per document (id = file name), the
   full text, its content hash, language, title, chunk count, date added.
-- ``{prefix}-g{N}-chunks`` / ``-sentences``: embedded chunks and sentences,
-  each tagged with the content hash of the document version they belong to.
+- ``{prefix}-g{N}-chunks-{lang}`` / ``-sentences-{lang}``: embedded chunks and
+  sentences of the documents in one language, each tagged with the content
+  hash of the document version they belong to. One collection per language,
+  so a language-scoped dense query needs no metadata filter (a filtered query
+  costs time in proportion to the library).
 - ``{prefix}-meta``: which generation is active.
 
-The chunks collection's metadata records how it was built (embedder id,
-dimension, metric, chunker); opening it with another configuration raises
-``IndexMismatch``.
+The documents collection's metadata records how the generation was built
+(layout version, embedder id, dimension, metric, chunker); opening it with
+another configuration raises ``IndexMismatch``.
 
 Nothing is lost on a crash: an ingest first writes the new chunks and
 sentences (under new ids, invisible to queries, which only see the content
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -33,7 +37,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: chunks and sentences in one collection per document language
 METRIC = "cosine"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -154,6 +158,69 @@ class WriteLock:
         self._lock.release()
 
 
+KINDS = ("chunks", "sentences")
+
+
+def _language_part(language: str) -> str:
+    """The language code as it appears in a collection name (Chroma allows ``[a-zA-Z0-9._-]``)."""
+    return re.sub(r"[^a-z0-9]", "", (language or "").lower()) or "und"
+
+
+class Collections:
+    """The collections of one generation: the documents, and per document language its chunks and sentences.
+
+    A language's collections are opened when first asked for (created when writing); a language with none
+    yet reads as empty."""
+
+    def __init__(self, client, base: str, documents, build: dict | None = None):
+        self.client = client
+        self.base = base  # "{prefix}-g{N}"
+        self.documents = documents
+        self._build = build  # metadata for new language collections (None: read only)
+        self._parts: dict = {}
+
+    @property
+    def id(self) -> str:
+        return str(self.documents.id)
+
+    @property
+    def metadata(self) -> dict:
+        return dict(self.documents.metadata or {})
+
+    def part(self, kind: str, language: str, create: bool = False):
+        """The ``kind`` ("chunks" / "sentences") collection of ``language``; None if there is none (reading)."""
+        from chromadb.errors import NotFoundError
+
+        name = f"{self.base}-{kind}-{_language_part(language)}"
+        got = self._parts.get(name)
+        if got is None:
+            try:
+                if create:
+                    got = self.client.get_or_create_collection(
+                        name, metadata={"hnsw:space": METRIC, **(self._build or {})}, embedding_function=None)
+                else:
+                    got = self.client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                return None
+            except BaseException as exc:
+                if not _chroma_failure(exc):
+                    raise
+                raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
+                                     "Run `qa index rebuild`.") from None
+            self._parts[name] = got
+        return got
+
+    def parts(self, kind: str) -> list:
+        """Every ``kind`` collection of this generation, whatever its language."""
+        prefix = f"{self.base}-{kind}-"
+        names = sorted(n for n in (c if isinstance(c, str) else c.name for c in self.client.list_collections())
+                       if n.startswith(prefix))
+        for name in names:
+            if name not in self._parts:
+                self._parts[name] = self.client.get_collection(name, embedding_function=None)
+        return [self._parts[n] for n in names]
+
+
 class Store:
     def __init__(self, settings: Settings, embedder, chunker_id: str):
         self.settings = settings
@@ -200,10 +267,6 @@ class Store:
         gen, writes = self.version()
         self._meta(create=True).modify(metadata={"generation": generation or gen, "writes": writes + 1})
 
-    def _names(self, generation: int) -> dict[str, str]:
-        base = f"{self.prefix}-g{generation}"
-        return {kind: f"{base}-{kind}" for kind in ("documents", "chunks", "sentences")}
-
     def build_info(self) -> dict:
         return {
             "qa_schema": SCHEMA_VERSION,
@@ -214,21 +277,17 @@ class Store:
             "qa_chunk_vectors": self.settings.chunk_vectors,
         }
 
-    def _collections(self, generation: int, create: bool = False) -> dict:
+    def _collections(self, generation: int, create: bool = False) -> Collections:
         from chromadb.errors import NotFoundError
 
-        names = self._names(generation)
+        base = f"{self.prefix}-g{generation}"
         info = self.build_info() if create else None
-        out = {}
         try:
-            for kind, name in names.items():
-                if create:
-                    metadata = {"hnsw:space": "l2" if kind == "documents" else METRIC}
-                    if kind != "documents":
-                        metadata.update(info)
-                    out[kind] = self.client.get_or_create_collection(name, metadata=metadata, embedding_function=None)
-                else:
-                    out[kind] = self.client.get_collection(name, embedding_function=None)
+            if create:
+                documents = self.client.get_or_create_collection(
+                    f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None)
+            else:
+                documents = self.client.get_collection(f"{base}-documents", embedding_function=None)
         except NotFoundError:
             raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.") from None
         except BaseException as exc:
@@ -236,7 +295,7 @@ class Store:
                 raise
             raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
                                  "Run `qa index rebuild`.") from None
-        return out
+        return Collections(self.client, base, documents, info)
 
     def exists(self) -> bool:
         gen = self.generation()
@@ -249,12 +308,17 @@ class Store:
         return True
 
     def stored_build_info(self) -> dict:
-        chunks = self._collections(self.generation())["chunks"]
-        return _build_info(chunks.metadata)
+        return _build_info(self._collections(self.generation()).metadata)
 
-    def check_compatible(self) -> None:
-        stored = self.stored_build_info()
+    def check_compatible(self, stored: dict | None = None) -> None:
+        """``IndexMismatch`` unless the index (``stored``: its build info) was made with this configuration."""
+        stored = self.stored_build_info() if stored is None else stored
         wanted = self.build_info()
+        if stored.get("qa_schema") != SCHEMA_VERSION:
+            raise IndexMismatch(
+                "The index was written by another version of qa (index layout "
+                f"{stored.get('qa_schema', 1)}, this version uses {SCHEMA_VERSION}). "
+                "Rebuild it with `qa index rebuild`: it re-embeds the listed documents.")
         diffs = [f"{k[3:]}: index has {stored.get(k)!r}, configured {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
         if diffs:
             raise IndexMismatch(
@@ -264,7 +328,7 @@ class Store:
                     if stored.get(key) != wanted[key]) + "."
             )
 
-    def open(self) -> dict:
+    def open(self) -> Collections:
         """Collections of the active generation, checked against the configuration."""
         gen = self.generation()
         if gen == 0:
@@ -274,9 +338,9 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def documents(self, collections: dict | None = None) -> list[DocumentRecord]:
+    def documents(self, collections: Collections | None = None) -> list[DocumentRecord]:
         collections = collections or self.open()
-        got = reading(lambda: collections["documents"].get(include=["metadatas"]))
+        got = reading(lambda: collections.documents.get(include=["metadatas"]))
         records = [
             DocumentRecord(
                 name=i, content_hash=m["hash"], language=m.get("language", ""), title=m.get("title", ""),
@@ -286,10 +350,10 @@ class Store:
         ]
         return sorted(records, key=lambda r: r.name)
 
-    def document_text(self, name: str, collections: dict | None = None, content_hash: str | None = None) -> str:
+    def document_text(self, name: str, collections: Collections | None = None, content_hash: str | None = None) -> str:
         """A document's text; with ``content_hash``, only that version (``StaleIndex`` if it was replaced)."""
         collections = collections or self.open()
-        got = reading(lambda: collections["documents"].get(ids=[name], include=["documents", "metadatas"]))
+        got = reading(lambda: collections.documents.get(ids=[name], include=["documents", "metadatas"]))
         if not got["ids"]:
             if content_hash:
                 raise StaleIndex(f"{name} was removed from the index while this answer was being made.")
@@ -300,15 +364,15 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _sweep(self, collections: dict) -> None:
+    def _sweep(self, collections: Collections) -> None:
         """Delete chunks and sentences that no active document version owns (leftovers of a crash)."""
         active = [r.content_hash for r in self.documents(collections)]
-        for kind in ("chunks", "sentences"):
-            col = collections[kind]
-            where = {"doc_hash": {"$nin": active}} if active else None
-            got = col.get(where=where, include=[]) if where else col.get(include=[])
-            if got["ids"]:
-                col.delete(ids=got["ids"])
+        for kind in KINDS:
+            for col in collections.parts(kind):
+                where = {"doc_hash": {"$nin": active}} if active else None
+                got = col.get(where=where, include=[]) if where else col.get(include=[])
+                if got["ids"]:
+                    col.delete(ids=got["ids"])
 
     def _drop_other_generations(self, keep: int) -> None:
         prefix = f"{self.prefix}-g"
@@ -453,12 +517,13 @@ class Store:
         t_embed = time.perf_counter()
         self._embed_documents(list(fresh.values()))
         report.embed_seconds += time.perf_counter() - t_embed
-        chunk_nodes = [n for _, nodes in fresh.values() for n in nodes if n.metadata["kind"] == "chunk"]
-        sentence_nodes = [n for _, nodes in fresh.values() for n in nodes if n.metadata["kind"] == "sentence"]
-        self._write_nodes(collections["chunks"], chunk_nodes)
-        self._write_nodes(collections["sentences"], sentence_nodes)
-        report.chunks += len(chunk_nodes)
-        report.sentences += len(sentence_nodes)
+        by_part: dict = {}  # (kind, language) -> nodes
+        for _, nodes in fresh.values():
+            for n in nodes:
+                by_part.setdefault((n.metadata["kind"] + "s", n.metadata["language"]), []).append(n)
+        for (kind, language), nodes in sorted(by_part.items()):
+            self._write_nodes(collections.part(kind, language, create=True), nodes)
+            setattr(report, kind, getattr(report, kind) + len(nodes))
         for h, (_, nodes) in fresh.items():
             chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
             embedded[h] = (chunks[0].metadata["language"] if chunks else "", len(chunks))
@@ -467,7 +532,7 @@ class Store:
         # The switch: one call makes every document of the batch visible at once.
         latest = {src.name: src for src in batch}  # one name twice in a batch: the later file
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        collections["documents"].upsert(
+        collections.documents.upsert(
             ids=list(latest),
             embeddings=np.ones((len(latest), 1), dtype=np.float32),
             documents=[src.text for src in latest.values()],
@@ -478,18 +543,17 @@ class Store:
             ],
         )
 
-    def check_compatible_collections(self, collections: dict) -> None:
-        stored = _build_info(collections["chunks"].metadata)
-        wanted = self.build_info()
-        if stored and any(stored.get(k) != v for k, v in wanted.items()):
-            self.check_compatible()
+    def check_compatible_collections(self, collections: Collections) -> None:
+        stored = _build_info(collections.metadata)
+        if stored != self.build_info():
+            self.check_compatible(stored)
 
     def remove(self, name: str) -> None:
         collections = self.open()
-        got = collections["documents"].get(ids=[name], include=[])
+        got = collections.documents.get(ids=[name], include=[])
         if not got["ids"]:
             raise DocumentNotFound(f"No document named {name!r} in the index. See `qa index list`.")
-        collections["documents"].delete(ids=[name])
+        collections.documents.delete(ids=[name])
         self._bump()
         self._sweep(collections)
 
@@ -500,7 +564,7 @@ class Store:
         old = self.generation()
         if not old:
             return []
-        got = self._collections(old)["documents"].get(include=["documents", "metadatas"])
+        got = self._collections(old).documents.get(include=["documents", "metadatas"])
         return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
                 for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 

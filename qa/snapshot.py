@@ -79,26 +79,34 @@ class DenseHits:
     metas: list[dict | None]
 
 
-def _chunk_rows(store, collections: dict, generation: int, active: list[str]):
-    """(id, text, metadata, stems, keys) of every chunk of the listed versions, from the local chunk cache,
-    fetching and tokenising only the versions it does not hold yet; and the cache (to save)."""
+def _chunk_rows(store, collections, generation: int, languages: dict[str, str]):
+    """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
+    document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
+    yet; and the cache (to save)."""
     from .chunk_cache import ChunkCache
     from .index.store import reading
     from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
-    identity = {"collection": str(collections["chunks"].id), "generation": generation,
-                "build": dict(collections["chunks"].metadata or {}), "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
+    identity = {"collection": collections.id, "generation": generation,
+                "build": collections.metadata, "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
     cache = ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
+    active = list(languages)
     missing = cache.missing(active)
     if missing:
-        got = reading(lambda: collections["chunks"].get(where={"doc_hash": {"$in": missing}},
-                                                        include=["documents", "metadatas"]))
         fresh: dict = {h: [] for h in missing}
-        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
-            body = f"{m.get('title', '')} {t}"
-            fresh[m["doc_hash"]].append((i, t, m, tokenize(body, m["language"]), skeleton_tokens(body)))
+        by_language: dict = {}
+        for h in missing:
+            by_language.setdefault(languages[h], []).append(h)
+        for language, hashes in sorted(by_language.items()):
+            part = collections.part("chunks", language)
+            if part is None:
+                continue
+            got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
+                body = f"{m.get('title', '')} {t}"
+                fresh[m["doc_hash"]].append((i, t, m, tokenize(body, m["language"]), skeleton_tokens(body)))
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
@@ -121,7 +129,7 @@ def _cited_name(names: dict, meta: dict) -> str:
 
 @dataclass
 class Snapshot:
-    collections: dict
+    collections: object  # index.store.Collections of the loaded generation
     documents: dict  # name -> DocumentRecord
     chunks: list[Chunk]
     lexical: LexicalIndex  # question stems
@@ -136,6 +144,7 @@ class Snapshot:
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
     _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
+    _prefix_language: dict = field(default_factory=dict)  # sentence id prefix -> language, filled when first needed
     fetched: int = 0  # document versions this load fetched from the index (the others came from the chunk cache)
 
     @classmethod
@@ -145,7 +154,8 @@ class Snapshot:
         records = {r.name: r for r in store.documents(collections)}
         names = _names_by_hash(records)
         active = list(names)
-        rows, cache = _chunk_rows(store, collections, version[0], active)
+        languages = {records[copies[0]].content_hash: records[copies[0]].language for copies in names.values()}
+        rows, cache = _chunk_rows(store, collections, version[0], languages)
         chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
         chunks = [chunks[i] for i in order]
@@ -242,29 +252,60 @@ class Snapshot:
     # -- sentences -------------------------------------------------------------------------------
 
     def sentences(self, ids: list[str]) -> list[Sentence]:
-        """Stored sentences by id, with their embeddings, in the store's order."""
+        """Stored sentences by id (``{chunk.sentence_prefix}:s{position}`` of a loaded chunk), with their
+        embeddings, grouped by language in the store's order."""
         if not ids:
             return []
-        got = self.collections["sentences"].get(ids=ids, include=["embeddings", "documents", "metadatas"])
-        emb = np.asarray(got["embeddings"], dtype=np.float32)
-        return [
-            Sentence(id=i, text=t, source=_cited_name(self._names, m), language=m["language"], doc_hash=m["doc_hash"],
-                     position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
-            for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
-        ]
+        by_language: dict = {}
+        for i in ids:
+            language = self._sentence_language(i)
+            if language is not None:
+                by_language.setdefault(language, []).append(i)
+        out = []
+        for language, wanted in sorted(by_language.items()):
+            part = self.collections.part("sentences", language)
+            if part is None:
+                continue
+            got = part.get(ids=wanted, include=["embeddings", "documents", "metadatas"])
+            emb = np.asarray(got["embeddings"], dtype=np.float32)
+            out.extend(
+                Sentence(id=i, text=t, source=_cited_name(self._names, m), language=m["language"], doc_hash=m["doc_hash"],
+                         position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
+                for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])))
+        return out
+
+    def _sentence_language(self, sentence_id: str) -> str | None:
+        if not self._prefix_language:
+            self._prefix_language = {c.sentence_prefix: c.language for c in self.chunks}
+        return self._prefix_language.get(sentence_id.rsplit(":s", 1)[0])
 
     def sentence_texts(self) -> list[str]:
         """Every stored sentence text of the listed documents (for benchmarks)."""
-        active = self.active_hashes()
-        if not active:
-            return []
-        return self.collections["sentences"].get(where={"doc_hash": {"$in": active}}, include=["documents"])["documents"]
+        out = []
+        for language in self.languages:
+            active = self.active_hashes(language)
+            part = self.collections.part("sentences", language)
+            if active and part is not None:
+                out.extend(part.get(where={"doc_hash": {"$in": active}}, include=["documents"])["documents"])
+        return out
+
+    def vectors(self, kind: str, ids: list[str]) -> np.ndarray:
+        """The stored vectors of chunks or sentences (``kind``) by id, in the order asked."""
+        languages = {self.chunk(i).language if kind == "chunks" else self._sentence_language(i) for i in ids}
+        found: dict = {}
+        for language in languages:
+            part = self.collections.part(kind, language) if language else None
+            if part is not None:
+                got = part.get(ids=ids, include=["embeddings"])
+                found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        return np.stack([found[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
 
     # -- dense search ----------------------------------------------------------------------------
 
     def dense(self, kind: str, vector: np.ndarray, n: int, hashes: list[str], language: str | None = None,
               with_metadata: bool = False) -> DenseHits:
-        """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``.
+        """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``, in the
+        documents of ``language`` (one collection per language: no filter) or in every language.
 
         The collections hold only listed documents' vectors, except for a moment during a write (a batch
         written but not yet switched, replaced versions not yet swept) or after a crash: so the query asks
@@ -273,22 +314,27 @@ class Snapshot:
         with the exact list."""
         allowed = set(hashes)
         slack = max(8, n // 2)
-        hits = self._dense_query(kind, vector, n + slack, {"language": language} if language else None)
-        kept = [h for h in hits if h[2]["doc_hash"] in allowed]
-        if len(kept) < min(n, len(hits)):
-            where: dict = {"doc_hash": {"$in": list(allowed)}}
-            if language:
-                where = {"$and": [where, {"language": language}]}
-            kept = self._dense_query(kind, vector, n, where)
-        kept = kept[:n]
+        hits = []
+        for lang in ([language] if language else self.languages):
+            part = self.collections.part(kind, lang)
+            if part is None:
+                continue
+            found = self._dense_query(part, vector, n + slack, None)
+            kept = [h for h in found if h[2]["doc_hash"] in allowed]
+            if len(kept) < min(n, len(found)):
+                kept = self._dense_query(part, vector, n, {"doc_hash": {"$in": list(allowed)}})
+            hits.extend(kept)
+        hits.sort(key=lambda h: h[1], reverse=True)
+        kept = hits[:n]
         return DenseHits(language or "", [h[0] for h in kept], [h[1] for h in kept],
                          [h[2] for h in kept] if with_metadata else [None] * len(kept))
 
-    def _dense_query(self, kind: str, vector: np.ndarray, n: int, where: dict | None) -> list:
-        got = self.collections[kind].query(query_embeddings=[vector.tolist()], n_results=n, where=where,
-                                           include=["distances", "metadatas"])
+    @staticmethod
+    def _dense_query(collection, vector: np.ndarray, n: int, where: dict | None) -> list:
+        got = collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
+                               include=["distances", "metadatas"])
         return [(i, 1.0 - d, m) for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
 
     def stored_counts(self) -> dict[str, int]:
         """How many chunks and sentences the store holds, listed or not (crash leftovers included)."""
-        return {kind: self.collections[kind].count() for kind in ("chunks", "sentences")}
+        return {kind: sum(c.count() for c in self.collections.parts(kind)) for kind in ("chunks", "sentences")}

@@ -137,7 +137,7 @@ def test_chunk_vectors_are_the_mean_of_their_sentences_and_title(home, tmp_path)
         parts.append(embedder.embed_passages([chunk.title])[0])
     expected = np.mean(parts, axis=0)
     expected /= np.linalg.norm(expected)
-    stored = snapshot.collections["chunks"].get(ids=[chunk.id], include=["embeddings"])["embeddings"][0]
+    stored = snapshot.vectors("chunks", [chunk.id])[0]
     assert np.allclose(stored, expected, atol=1e-5)
 
 
@@ -184,3 +184,48 @@ def test_a_waiting_question_goes_before_the_next_indexing_batch():
     writer.join(5)
     asker.join(5)
     assert order == ["batch0", "question", "batch1", "batch2"]
+
+
+def test_an_index_in_the_older_layout_is_refused_with_rebuild_advice_and_rebuilds(home, tmp_path, monkeypatch):
+    import pytest
+
+    import qa.index.store as store_module
+    from qa.errors import IndexMismatch
+
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+    make_engine(home).library.add([_folder(tmp_path, 2)])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    engine = make_engine(home)
+    with pytest.raises(IndexMismatch, match=r"another version of qa \(index layout 1, this version uses 2\).*qa index rebuild"):
+        engine.answer("Where did the delegation meet?")
+    with pytest.raises(IndexMismatch, match="index layout 1"):  # adding to it is refused too, nothing mixed in
+        engine.library.add([tmp_path / "docs"])
+    engine.library.rebuild()
+    assert sorted(d.name for d in engine.documents()) == ["note00.txt", "note01.txt"]
+    snapshot = engine.library.snapshot()
+    assert len(snapshot.chunks) == snapshot.stored_counts()["chunks"] == sum(d.chunks for d in engine.documents()) > 0
+
+
+def test_each_document_language_has_its_own_collections(home, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "en.txt").write_text("The council met in Tashkent in May 2024. It adopted a plan.", encoding="utf-8")
+    (folder / "ru.txt").write_text("Совет собрался в Ташкенте в мае 2024 года. Он принял план.", encoding="utf-8")
+    (folder / "uz.txt").write_text("Kengash 2024-yil may oyida Toshkentda yig'ildi. U rejani qabul qildi.", encoding="utf-8")
+    engine = make_engine(home)
+    engine.library.add([folder])
+    snapshot = engine.library.snapshot()
+    assert snapshot.languages == ["en", "ru", "uz"]
+    counts = snapshot.stored_counts()
+    assert counts["chunks"] == 3 and counts["sentences"] == 6
+    for language in snapshot.languages:
+        vector = engine.library.embedder.embed_queries(["council plan"])[0]
+        hits = snapshot.dense("sentences", vector, 10, snapshot.active_hashes(), language=language, with_metadata=True)
+        assert len(hits.ids) == 2 and {m["language"] for m in hits.metas} == {language}
+    everything = snapshot.dense("chunks", vector, 10, snapshot.active_hashes())
+    assert len(everything.ids) == 3 and everything.similarities == sorted(everything.similarities, reverse=True)
+    # sentences by id come back from their language's collection, whatever the mix asked for
+    ids = [f"{c.sentence_prefix}:s{i}" for c in snapshot.chunks for i in c.sentence_range]
+    assert sorted(s.language for s in snapshot.sentences(ids)) == ["en", "en", "ru", "ru", "uz", "uz"]
+    engine.library.remove("ru.txt")
+    assert engine.library.snapshot().stored_counts() == {"chunks": 2, "sentences": 4}

@@ -257,15 +257,24 @@ class Store:
         return self.version()[0]
 
     def version(self) -> tuple[int, int]:
-        """(generation, number of writes to it): changes whenever any process changes what is listed."""
+        """(generation, count of writes): changes whenever any process changes what is listed; the count is
+        odd while a change is in flight (or was cut short by a crash, until the next write)."""
         meta = self._meta()
         data = (meta.metadata or {}) if meta is not None else {}
         return int(data.get("generation", 0)), int(data.get("writes", 0))
 
-    def _bump(self, generation: int | None = None) -> None:
-        """Record a write, so that every process reading this index reloads at its next question."""
+    def _begin_write(self) -> None:
+        """Mark a change of what is listed as in flight (an odd count of writes) just before it is made, so a
+        reader never keeps the document list it reads under a version that a crash could leave behind."""
         gen, writes = self.version()
-        self._meta(create=True).modify(metadata={"generation": generation or gen, "writes": writes + 1})
+        if writes % 2 == 0:
+            self._meta(create=True).modify(metadata={"generation": gen, "writes": writes + 1})
+
+    def _bump(self, generation: int | None = None) -> None:
+        """Record a finished write (an even count), so that every process reading this index reloads at its
+        next question."""
+        gen, writes = self.version()
+        self._meta(create=True).modify(metadata={"generation": generation or gen, "writes": writes + 2 - writes % 2})
 
     def build_info(self) -> dict:
         return {
@@ -455,6 +464,8 @@ class Store:
             collections = self._collections(gen, create=True)
             self.check_compatible_collections(collections)
             self._sweep(collections)
+            if live and self.version()[1] % 2:
+                self._bump()  # a write cut short by a crash: what it left listed is the state now; settle it
         records = self.documents(collections) if collections else []
         known = {r.name: r.content_hash for r in records}  # name -> listed version, updated as batches go
         # content hash -> (language, chunk count) of the versions already in this generation
@@ -471,8 +482,9 @@ class Store:
             if collections is None:  # the very first documents: generation 1, filled batch by batch
                 self._drop_other_generations(keep=0)  # leftovers of an interrupted first build
                 collections = self._collections(1, create=True)
-                self._meta(create=True).modify(metadata={"generation": 1, "writes": self.version()[1] + 1})
-            self._commit(batch, collections, chunker, embedded, report, before_switch)
+                writes = self.version()[1]
+                self._meta(create=True).modify(metadata={"generation": 1, "writes": writes + 1 + writes % 2})
+            self._commit(batch, collections, chunker, embedded, report, before_switch, live)
             if live:
                 self._bump()
             done += len(batch)
@@ -501,8 +513,8 @@ class Store:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _commit(self, batch: list, collections: dict, chunker, embedded: dict, report: IngestReport,
-                before_switch: Callable | None) -> None:
+    def _commit(self, batch: list, collections: Collections, chunker, embedded: dict, report: IngestReport,
+                before_switch: Callable | None, live: bool) -> None:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
         import time
 
@@ -530,6 +542,8 @@ class Store:
         if before_switch:
             before_switch(batch)
         # The switch: one call makes every document of the batch visible at once.
+        if live:
+            self._begin_write()
         latest = {src.name: src for src in batch}  # one name twice in a batch: the later file
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         collections.documents.upsert(
@@ -553,6 +567,7 @@ class Store:
         got = collections.documents.get(ids=[name], include=[])
         if not got["ids"]:
             raise DocumentNotFound(f"No document named {name!r} in the index. See `qa index list`.")
+        self._begin_write()
         collections.documents.delete(ids=[name])
         self._bump()
         self._sweep(collections)

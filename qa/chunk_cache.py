@@ -9,6 +9,9 @@ generation, build configuration) and the tokenizer versions. At load it fetches 
 versions it has not seen (all of them the first time, the new batch after an ingest), and it rewrites the
 file (atomically) when the listed versions changed. A rebuild starts a new generation and so a new file.
 
+It also keeps the document list (name -> record) read under one settled version of the index (an even count
+of writes: no change in flight), so a process started while nothing changed does not fetch every record.
+
 The file is a cache: losing it, or finding it damaged, costs one full fetch, never an answer. With a Chroma
 server each answering machine keeps its own in its ``QA_HOME``; nothing needs to be shared.
 """
@@ -22,12 +25,12 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FORMAT = 2
+FORMAT = 3
 
 
 class ChunkCache:
     def __init__(self, path: Path, identity: dict, store_key: str, entries: dict | None = None,
-                 derived: dict | None = None):
+                 derived: dict | None = None, records: tuple | None = None):
         self.path = path
         self.identity = identity
         self.store_key = store_key  # names this store's files (its other generations' files are removed on save)
@@ -35,6 +38,7 @@ class ChunkCache:
         # What the snapshot builds from the entries in one order of chunks (the BM25 indexes, the terms of each
         # chunk), under "digest": the digest of that order of chunk ids.
         self.derived: dict = derived or {}
+        self._records = records  # (count of writes, {name: DocumentRecord}) of a settled version
         self.fetched = 0  # versions fetched from the index by this load (for tests and benchmarks)
         self._changed = False
 
@@ -48,10 +52,22 @@ class ChunkCache:
             with open(path, "rb") as f:
                 data = pickle.load(f)
             if data.get("format") == FORMAT and data.get("identity") == identity:
-                return cls(path, identity, store_key, data["entries"], data.get("derived"))
+                return cls(path, identity, store_key, data["entries"], data.get("derived"), data.get("records"))
         except Exception:  # none yet, damaged, or from another version: start afresh
             pass
         return cls(path, identity, store_key)
+
+    def records(self, writes: int) -> dict | None:
+        """The document list kept for this count of writes, if any (never for a change in flight)."""
+        if writes % 2 == 0 and self._records and self._records[0] == writes:
+            return dict(self._records[1])
+        return None
+
+    def keep_records(self, writes: int, records: dict) -> None:
+        """Keep the document list read under ``writes`` (only a settled version: an even count)."""
+        if writes % 2 == 0 and (not self._records or self._records[0] != writes):
+            self._records = (writes, dict(records))
+            self._changed = True
 
     def missing(self, hashes: list[str]) -> list[str]:
         return [h for h in hashes if h not in self.entries]
@@ -86,7 +102,7 @@ class ChunkCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 pickle.dump({"format": FORMAT, "identity": self.identity, "entries": self.entries,
-                             "derived": self.derived}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                             "derived": self.derived, "records": self._records}, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)

@@ -79,19 +79,24 @@ class DenseHits:
     metas: list[dict | None]
 
 
-def _chunk_rows(store, collections, generation: int, languages: dict[str, str]):
-    """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
-    document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
-    yet; and the cache (to save)."""
+def _open_cache(store, collections, generation: int):
+    """The local cache of this store's generation (see ``chunk_cache``)."""
     from .chunk_cache import ChunkCache
-    from .index.store import reading
     from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
     identity = {"collection": collections.id, "generation": generation,
                 "build": collections.metadata, "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
-    cache = ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
+    return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
+
+
+def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
+    """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
+    document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
+    yet."""
+    from .index.store import reading
+
     active = list(languages)
     missing = cache.missing(active)
     if missing:
@@ -111,7 +116,7 @@ def _chunk_rows(store, collections, generation: int, languages: dict[str, str]):
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
         cache.fetched = len(missing)
-    return [row for h in active for row in cache.entries.get(h, [])], cache
+    return [row for h in active for row in cache.entries.get(h, [])]
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
@@ -151,11 +156,15 @@ class Snapshot:
     def load(cls, store) -> "Snapshot":
         version = store.version()
         collections = store.open()
-        records = {r.name: r for r in store.documents(collections)}
+        cache = _open_cache(store, collections, version[0])
+        records = cache.records(version[1])
+        if records is None:
+            records = {r.name: r for r in store.documents(collections)}
+            cache.keep_records(version[1], records)
         names = _names_by_hash(records)
         active = list(names)
         languages = {records[copies[0]].content_hash: records[copies[0]].language for copies in names.values()}
-        rows, cache = _chunk_rows(store, collections, version[0], languages)
+        rows = _chunk_rows(collections, cache, languages)
         chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
         chunks = [chunks[i] for i in order]

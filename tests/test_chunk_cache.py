@@ -111,3 +111,46 @@ def test_identical_files_share_one_cached_version(home, tmp_path):
     assert engine.library.snapshot().fetched == 1
     again = make_engine(home).library.snapshot()
     assert again.fetched == 0 and {c.source for c in again.chunks} == {"a (1).txt"}
+
+
+def test_a_settled_index_lists_its_documents_from_the_cache(home, monkeypatch):
+    engine = make_engine(home)
+    engine.library.add([CORPUS])
+    first = engine.library.snapshot()
+    assert first.version[1] % 2 == 0  # no change in flight
+
+    def no_fetch(*_, **__):
+        raise AssertionError("the document records were fetched, not read from the cache")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("qa.index.store.Store.documents", no_fetch)
+        again = make_engine(home).library.snapshot()
+    assert again.documents == first.documents and _state(again) == _state(first)
+
+
+def test_a_write_cut_short_after_its_switch_is_never_hidden_by_the_cached_list(home, tmp_path, monkeypatch):
+    """A kill between a batch's switch and the version bump leaves the version where it was; the cached
+    document list of that version must not hide the switched documents from the next processes."""
+    import pytest
+
+    engine = make_engine(home)
+    engine.library.add([CORPUS])
+    make_engine(home).library.snapshot()  # the list is cached under the settled version
+    extra = tmp_path / "new.txt"
+    extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*_, **__):
+        raise Killed()
+
+    with monkeypatch.context() as patched:
+        patched.setattr("qa.index.store.Store._bump", killed)
+        with pytest.raises(Killed):
+            make_engine(home).library.add([extra])
+    for _ in range(2):  # a process after the crash, and the next one (nothing may be cached under the odd version)
+        snapshot = make_engine(home).library.snapshot()
+        assert snapshot.version[1] % 2 == 1 and "new.txt" in snapshot.documents
+    engine.library.add([tmp_path / "new.txt"])  # the next write settles the version again
+    assert make_engine(home).library.snapshot().version[1] % 2 == 0

@@ -210,6 +210,17 @@ class Collections:
             self._parts[name] = got
         return got
 
+    def warm(self, dimension: int) -> None:
+        """Ask every chunk and sentence collection for one neighbour, so Chroma loads their vector indexes
+        (seconds for a large library; run in a thread while the process does other start-up work)."""
+        probe = [[1.0] + [0.0] * (dimension - 1)]
+        try:
+            for kind in KINDS:
+                for part in self.parts(kind):
+                    part.query(query_embeddings=probe, n_results=1, include=[])
+        except BaseException:  # best effort: a real query reports whatever is wrong
+            pass
+
     def parts(self, kind: str) -> list:
         """Every ``kind`` collection of this generation, whatever its language."""
         prefix = f"{self.base}-{kind}-"

@@ -43,11 +43,16 @@ class ChunkCache:
         self._changed = False
 
     @classmethod
-    def open(cls, home: Path, store: dict, identity: dict) -> "ChunkCache":
+    def open(cls, home: Path, store: dict, identity: dict, previous: "ChunkCache | None" = None) -> "ChunkCache":
         """The cache for one store (``store``: where it is) in one state (``identity``: generation, build
-        configuration, tokenizers); empty when there is none or it cannot be read."""
+        configuration, tokenizers); empty when there is none or it cannot be read. ``previous``: the one this
+        process loaded last, reused as it is when it is the same cache (a reload after a write does not read
+        the file again)."""
         store_key = _key(store)
         path = Path(home) / "cache" / f"chunks-{store_key}-{_key(identity)}.pickle"
+        if previous is not None and previous.path == path and previous.identity == identity:
+            previous.fetched = 0
+            return previous
         try:
             with open(path, "rb") as f:
                 data = pickle.load(f)

@@ -66,10 +66,12 @@ class Library:
         with self._load_lock:
             if self._snapshot is not None and self._snapshot is not current and self._unchanged(self._snapshot):
                 return self._snapshot  # another thread loaded it meanwhile
-            if current is not None and not self._own_version():
+            reopened = current is not None and not self._own_version()
+            if reopened:
                 self._reopen()  # another process wrote (this process's client already sees its own writes)
             self.ensure()
-            self._snapshot = Snapshot.load(self.store)
+            # A fresh client (the process's first load, or reopened) has Chroma load the vector indexes meanwhile.
+            self._snapshot = Snapshot.load(self.store, warm=current is None or reopened, previous=current)
             return self._snapshot
 
     def _own_version(self) -> bool:

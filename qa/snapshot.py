@@ -79,7 +79,7 @@ class DenseHits:
     metas: list[dict | None]
 
 
-def _open_cache(store, collections, generation: int):
+def _open_cache(store, collections, generation: int, previous=None):
     """The local cache of this store's generation (see ``chunk_cache``)."""
     from .chunk_cache import ChunkCache
     from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
@@ -88,7 +88,7 @@ def _open_cache(store, collections, generation: int):
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
     identity = {"collection": collections.id, "generation": generation,
                 "build": collections.metadata, "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
-    return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity)
+    return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity, previous)
 
 
 def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
@@ -150,13 +150,20 @@ class Snapshot:
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
     _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
     _prefix_language: dict = field(default_factory=dict)  # sentence id prefix -> language, filled when first needed
+    _cache: object = None  # the chunk cache it was loaded with (the next load of this process reuses it)
     fetched: int = 0  # document versions this load fetched from the index (the others came from the chunk cache)
 
     @classmethod
-    def load(cls, store) -> "Snapshot":
+    def load(cls, store, warm: bool = False, previous: "Snapshot | None" = None) -> "Snapshot":
+        """The index as it is now. ``warm``: have Chroma load its vector indexes meanwhile (a process's first
+        load); ``previous``: this process's last snapshot, whose in-memory chunk cache is reused."""
         version = store.version()
         collections = store.open()
-        cache = _open_cache(store, collections, version[0])
+        if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the cache
+            import threading
+
+            threading.Thread(target=collections.warm, args=(int(store.embedder.dimension),), daemon=True).start()
+        cache = _open_cache(store, collections, version[0], previous._cache if previous is not None else None)
         records = cache.records(version[1])
         if records is None:
             records = {r.name: r for r in store.documents(collections)}
@@ -188,7 +195,7 @@ class Snapshot:
             collections=collections, documents=records, chunks=chunks, lexical=derived["lexical"],
             skeleton=derived["skeleton"], _row={c.id: i for i, c in enumerate(chunks)}, _terms=derived["terms"],
             _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
-            fetched=cache.fetched,
+            fetched=cache.fetched, _cache=cache,
         )
 
     # -- documents -------------------------------------------------------------------------------

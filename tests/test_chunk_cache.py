@@ -154,3 +154,22 @@ def test_a_write_cut_short_after_its_switch_is_never_hidden_by_the_cached_list(h
         assert snapshot.version[1] % 2 == 1 and "new.txt" in snapshot.documents
     engine.library.add([tmp_path / "new.txt"])  # the next write settles the version again
     assert make_engine(home).library.snapshot().version[1] % 2 == 0
+
+
+def test_a_reload_in_the_same_process_reuses_the_cache_in_memory(home, tmp_path, monkeypatch):
+    engine = make_engine(home)
+    engine.library.add([CORPUS])
+    reader = make_engine(home)
+    first = reader.library.snapshot()
+    extra = tmp_path / "new.txt"
+    extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")
+    engine.library.add([extra])  # another process writes
+
+    def no_read(*_, **__):
+        raise AssertionError("the cache file was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("qa.chunk_cache.pickle.load", no_read)
+        again = reader.library.snapshot()
+    assert again is not first and again.fetched == 1 and "new.txt" in again.documents
+    assert _state(again) == _state(_uncached(engine, tmp_path))

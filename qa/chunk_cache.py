@@ -25,7 +25,7 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FORMAT = 3
+FORMAT = 4
 
 
 class ChunkCache:
@@ -35,8 +35,8 @@ class ChunkCache:
         self.identity = identity
         self.store_key = store_key  # names this store's files (its other generations' files are removed on save)
         self.entries: dict = entries or {}  # content hash -> [(id, text, meta, stems, keys), ...]
-        # What the snapshot builds from the entries in one order of chunks (the BM25 indexes, the terms of each
-        # chunk), under "digest": the digest of that order of chunk ids.
+        # What the snapshot builds from the entries in one order of chunks (the BM25 indexes), under "digest":
+        # the digest of that order of chunk ids.
         self.derived: dict = derived or {}
         self._records = records  # (count of writes, {name: DocumentRecord}) of a settled version
         self.fetched = 0  # versions fetched from the index by this load (for tests and benchmarks)

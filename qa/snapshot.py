@@ -7,6 +7,7 @@ this public API only; the Chroma collections behind it stay private.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,12 +112,19 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
-                fresh[m["doc_hash"]].append((i, t, m, tokenize(body, m["language"]), skeleton_tokens(body)))
+                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), tokenize(body, m["language"]),
+                                             skeleton_tokens(body)))
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
         cache.fetched = len(missing)
     return [row for h in active for row in cache.entries.get(h, [])]
+
+
+def _shared_strings(meta: dict) -> dict:
+    """The metadata with its keys and short values interned: the chunks of a document then share one copy of
+    each (the cache file pickles a shared string once, and loads faster)."""
+    return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 200 else v for k, v in meta.items()}
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
@@ -140,7 +148,7 @@ class Snapshot:
     lexical: LexicalIndex  # question stems
     skeleton: LexicalIndex  # cross-script keys: names and international words across ru / en / uz
     _row: dict = field(default_factory=dict)
-    _terms: dict = field(default_factory=dict)  # "lexical" / "skeleton" -> per chunk row, its set of terms
+    _terms: dict = field(default_factory=dict)  # "lexical" / "skeleton" -> per chunk row, its list of terms
     _holders: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
     _sentence_counts: dict = field(default_factory=dict)
     _texts: dict = field(default_factory=dict)
@@ -176,11 +184,11 @@ class Snapshot:
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
         chunks = [chunks[i] for i in order]
 
-        def build() -> dict:  # the BM25 indexes and each chunk's terms: rebuilt only when the chunks change
-            stems = [rows[i][3] for i in order]
-            keys = [rows[i][4] for i in order]
-            return {"lexical": LexicalIndex(stems), "skeleton": LexicalIndex(keys),
-                    "terms": {"lexical": [set(t) for t in stems], "skeleton": [set(k) for k in keys]}}
+        stems = [rows[i][3] for i in order]
+        keys = [rows[i][4] for i in order]
+
+        def build() -> dict:  # the BM25 indexes: rebuilt only when the chunks change
+            return {"lexical": LexicalIndex(stems), "skeleton": LexicalIndex(keys)}
 
         digest = hashlib.sha1("\n".join(c.id for c in chunks).encode()).hexdigest()
         derived = cache.derive(digest, build)
@@ -193,7 +201,7 @@ class Snapshot:
                 holders.setdefault((c.doc_hash, pos), []).append(c.id)
         return cls(
             collections=collections, documents=records, chunks=chunks, lexical=derived["lexical"],
-            skeleton=derived["skeleton"], _row={c.id: i for i, c in enumerate(chunks)}, _terms=derived["terms"],
+            skeleton=derived["skeleton"], _row={c.id: i for i, c in enumerate(chunks)}, _terms={"lexical": stems, "skeleton": keys},
             _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
             fetched=cache.fetched, _cache=cache,
         )
@@ -231,7 +239,7 @@ class Snapshot:
 
     def chunk_terms(self, index: str, chunk_id: str) -> set:
         """The terms of a chunk in the ``lexical`` (stems) or ``skeleton`` (cross-script keys) index."""
-        return self._terms[index][self._row[chunk_id]]
+        return frozenset(self._terms[index][self._row[chunk_id]])
 
     def language_terms(self, language: str) -> set:
         """Every stem and cross-script key of the chunks in ``language``."""
@@ -252,7 +260,8 @@ class Snapshot:
                 self._rows_by[field_name] = rows
             terms: set = set()
             for row in self._rows_by[field_name].get(value, []):
-                terms |= self._terms["lexical"][row] | self._terms["skeleton"][row]
+                terms.update(self._terms["lexical"][row])
+                terms.update(self._terms["skeleton"][row])
             self._term_unions[key] = terms
         return self._term_unions[key]
 

@@ -25,7 +25,7 @@ import pickle
 import tempfile
 from pathlib import Path
 
-FORMAT = 4
+FORMAT = 5
 
 
 class ChunkCache:

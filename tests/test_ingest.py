@@ -229,3 +229,17 @@ def test_each_document_language_has_its_own_collections(home, tmp_path):
     assert sorted(s.language for s in snapshot.sentences(ids)) == ["en", "en", "ru", "ru", "uz", "uz"]
     engine.library.remove("ru.txt")
     assert engine.library.snapshot().stored_counts() == {"chunks": 2, "sentences": 4}
+
+
+def test_a_write_leaves_chromas_write_batching_as_it_was_and_repairs_a_flush_cut_short(home, tmp_path):
+    """After each write the pending vectors are flushed to the on-disk vector indexes by lowering Chroma's
+    sync threshold for one rewrite; the threshold must always be put back (ingest would crawl otherwise)."""
+    engine = make_engine(home)
+    engine.library.add([_folder(tmp_path, 3)])
+    parts = [p for kind in ("chunks", "sentences") for p in engine.library.snapshot().collections.parts(kind)]
+    assert parts and all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)
+    parts[0].modify(configuration={"hnsw": {"sync_threshold": 2, "batch_size": 2}})  # a crash mid-flush
+    (tmp_path / "docs" / "note00.txt").write_text("Report zero, rewritten. The delegation met again.", encoding="utf-8")
+    engine.library.add([tmp_path / "docs"])
+    parts = [p for kind in ("chunks", "sentences") for p in make_engine(home).library.snapshot().collections.parts(kind)]
+    assert all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)

@@ -166,37 +166,62 @@ KINDS = ("chunks", "sentences")
 FLUSH_THRESHOLD = 2
 
 
+def _opened(get):
+    """A Chroma collection from ``get()``; None when it does not exist, ``IndexCorrupted`` when Chroma fails."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return get()
+    except NotFoundError:
+        return None
+    except BaseException as exc:
+        if not _chroma_failure(exc):
+            raise
+        raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
+                             "Run `qa index rebuild`.") from None
+
+
 def _language_part(language: str) -> str:
     """The language code as it appears in a collection name (Chroma allows ``[a-zA-Z0-9._-]``)."""
     return re.sub(r"[^a-z0-9]", "", (language or "").lower()) or "und"
 
 
+def _hnsw(collection) -> dict:
+    return dict((getattr(collection, "configuration_json", None) or {}).get("hnsw") or {})
+
+
+def _lowered(hnsw: dict) -> bool:
+    """Whether write batching is still at the flush setting (a flush cut short by a crash)."""
+    return int(hnsw.get("sync_threshold") or 1000) <= FLUSH_THRESHOLD or int(hnsw.get("batch_size") or 100) <= FLUSH_THRESHOLD
+
+
 def _hnsw_settings(collection) -> dict:
     """The collection's own write-batching settings, or Chroma's defaults where a flush cut short by a crash
     left them lowered."""
-    hnsw = dict((getattr(collection, "configuration_json", None) or {}).get("hnsw") or {})
-    sync = int(hnsw.get("sync_threshold") or 1000)
-    batch = int(hnsw.get("batch_size") or 100)
-    if sync <= FLUSH_THRESHOLD or batch <= FLUSH_THRESHOLD:
-        sync, batch = 1000, 100
-    return {"sync_threshold": sync, "batch_size": batch}
+    hnsw = _hnsw(collection)
+    if _lowered(hnsw):
+        return {"sync_threshold": 1000, "batch_size": 100}
+    return {"sync_threshold": int(hnsw.get("sync_threshold") or 1000), "batch_size": int(hnsw.get("batch_size") or 100)}
+
+
+def _set_hnsw(collection, settings: dict) -> None:
+    with warnings.catch_warnings():  # Chroma warns that collections made without an embedding function are "legacy"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        collection.modify(configuration={"hnsw": settings})
 
 
 def _flush(collection) -> None:
     """Rewrite one record with its own values while the threshold is at its lowest (see ``FLUSH_THRESHOLD``)."""
     got = collection.get(limit=1, include=["embeddings", "documents", "metadatas"])
-    settings = _hnsw_settings(collection)
     if not got["ids"]:
         return
-    with warnings.catch_warnings():  # Chroma warns that collections made without an embedding function are "legacy"
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            collection.modify(configuration={"hnsw": {"sync_threshold": FLUSH_THRESHOLD,
-                                                      "batch_size": FLUSH_THRESHOLD}})
-            collection.upsert(ids=got["ids"], embeddings=np.asarray(got["embeddings"], dtype=np.float32),
-                              documents=got["documents"], metadatas=got["metadatas"])
-        finally:
-            collection.modify(configuration={"hnsw": settings})
+    settings = _hnsw_settings(collection)
+    try:
+        _set_hnsw(collection, {"sync_threshold": FLUSH_THRESHOLD, "batch_size": FLUSH_THRESHOLD})
+        collection.upsert(ids=got["ids"], embeddings=np.asarray(got["embeddings"], dtype=np.float32),
+                          documents=got["documents"], metadatas=got["metadatas"])
+    finally:
+        _set_hnsw(collection, settings)
 
 
 class Collections:
@@ -222,29 +247,18 @@ class Collections:
 
     def part(self, kind: str, language: str, create: bool = False):
         """The ``kind`` ("chunks" / "sentences") collection of ``language``; None if there is none (reading)."""
-        from chromadb.errors import NotFoundError
-
         name = f"{self.base}-{kind}-{_language_part(language)}"
         got = self._parts.get(name)
         if got is None:
-            try:
-                if create:
-                    got = self.client.get_or_create_collection(
-                        name, metadata={"hnsw:space": METRIC, **(self._build or {})}, embedding_function=None)
-                    hnsw = (got.configuration_json or {}).get("hnsw") or {}
-                    if int(hnsw.get("sync_threshold") or 1000) <= FLUSH_THRESHOLD:  # a flush cut short
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", DeprecationWarning)
-                            got.modify(configuration={"hnsw": _hnsw_settings(got)})
-                else:
-                    got = self.client.get_collection(name, embedding_function=None)
-            except NotFoundError:
+            if create:
+                got = _opened(lambda: self.client.get_or_create_collection(
+                    name, metadata={"hnsw:space": METRIC, **(self._build or {})}, embedding_function=None))
+                if _lowered(_hnsw(got)):  # a flush cut short
+                    _set_hnsw(got, _hnsw_settings(got))
+            else:
+                got = _opened(lambda: self.client.get_collection(name, embedding_function=None))
+            if got is None:
                 return None
-            except BaseException as exc:
-                if not _chroma_failure(exc):
-                    raise
-                raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
-                                     "Run `qa index rebuild`.") from None
             self._parts[name] = got
         return got
 
@@ -273,8 +287,10 @@ class Collections:
                        if n.startswith(prefix))
         for name in names:
             if name not in self._parts:
-                self._parts[name] = self.client.get_collection(name, embedding_function=None)
-        return [self._parts[n] for n in names]
+                got = _opened(lambda: self.client.get_collection(name, embedding_function=None))
+                if got is not None:  # dropped since it was listed
+                    self._parts[name] = got
+        return [self._parts[n] for n in names if n in self._parts]
 
 
 class Store:
@@ -294,20 +310,11 @@ class Store:
         return self._client
 
     def _meta(self, create: bool = False):
-        from chromadb.errors import NotFoundError
-
         name = f"{self.prefix}-meta"
-        try:
-            if create:
-                return self.client.get_or_create_collection(name, embedding_function=None, metadata={"generation": 0})
-            return self.client.get_collection(name, embedding_function=None)
-        except NotFoundError:
-            return None
-        except BaseException as exc:
-            if not _chroma_failure(exc):
-                raise
-            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
-                                 "Run `qa index rebuild`.") from None
+        if create:
+            return _opened(lambda: self.client.get_or_create_collection(
+                name, embedding_function=None, metadata={"generation": 0}))
+        return _opened(lambda: self.client.get_collection(name, embedding_function=None))
 
     def generation(self) -> int:
         return self.version()[0]
@@ -343,23 +350,15 @@ class Store:
         }
 
     def _collections(self, generation: int, create: bool = False) -> Collections:
-        from chromadb.errors import NotFoundError
-
         base = f"{self.prefix}-g{generation}"
         info = self.build_info() if create else None
-        try:
-            if create:
-                documents = self.client.get_or_create_collection(
-                    f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None)
-            else:
-                documents = self.client.get_collection(f"{base}-documents", embedding_function=None)
-        except NotFoundError:
-            raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.") from None
-        except BaseException as exc:
-            if not _chroma_failure(exc):
-                raise
-            raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
-                                 "Run `qa index rebuild`.") from None
+        if create:
+            documents = _opened(lambda: self.client.get_or_create_collection(
+                f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None))
+        else:
+            documents = _opened(lambda: self.client.get_collection(f"{base}-documents", embedding_function=None))
+        if documents is None:
+            raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
         return Collections(self.client, base, documents, info)
 
     def exists(self) -> bool:

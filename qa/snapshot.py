@@ -284,18 +284,8 @@ class Snapshot:
     def sentences(self, ids: list[str]) -> list[Sentence]:
         """Stored sentences by id (``{chunk.sentence_prefix}:s{position}`` of a loaded chunk), with their
         embeddings, grouped by language in the store's order."""
-        if not ids:
-            return []
-        by_language: dict = {}
-        for i in ids:
-            language = self._sentence_language(i)
-            if language is not None:
-                by_language.setdefault(language, []).append(i)
         out = []
-        for language, wanted in sorted(by_language.items()):
-            part = self.collections.part("sentences", language)
-            if part is None:
-                continue
+        for part, wanted in self._parts_holding("sentences", ids):
             got = part.get(ids=wanted, include=["embeddings", "documents", "metadatas"])
             emb = np.asarray(got["embeddings"], dtype=np.float32)
             out.extend(
@@ -304,10 +294,21 @@ class Snapshot:
                 for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])))
         return out
 
-    def _sentence_language(self, sentence_id: str) -> str | None:
-        if not self._prefix_language:
+    def _parts_holding(self, kind: str, ids: list[str]) -> list:
+        """``[(collection, ids in it)]``: the ids of loaded chunks or their sentences, grouped by the language
+        collection that holds them."""
+        if kind == "sentences" and not self._prefix_language:
             self._prefix_language = {c.sentence_prefix: c.language for c in self.chunks}
-        return self._prefix_language.get(sentence_id.rsplit(":s", 1)[0])
+        by_language: dict = {}
+        for i in ids:
+            if kind == "chunks":
+                language = self.chunk(i).language if i in self._row else None
+            else:
+                language = self._prefix_language.get(i.rsplit(":s", 1)[0])
+            if language is not None:
+                by_language.setdefault(language, []).append(i)
+        parts = [(self.collections.part(kind, language), wanted) for language, wanted in sorted(by_language.items())]
+        return [(part, wanted) for part, wanted in parts if part is not None]
 
     def sentence_texts(self) -> list[str]:
         """Every stored sentence text of the listed documents (for benchmarks)."""
@@ -321,13 +322,10 @@ class Snapshot:
 
     def vectors(self, kind: str, ids: list[str]) -> np.ndarray:
         """The stored vectors of chunks or sentences (``kind``) by id, in the order asked."""
-        languages = {self.chunk(i).language if kind == "chunks" else self._sentence_language(i) for i in ids}
         found: dict = {}
-        for language in languages:
-            part = self.collections.part(kind, language) if language else None
-            if part is not None:
-                got = part.get(ids=ids, include=["embeddings"])
-                found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        for part, wanted in self._parts_holding(kind, ids):
+            got = part.get(ids=wanted, include=["embeddings"])
+            found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
         return np.stack([found[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
 
     # -- dense search ----------------------------------------------------------------------------

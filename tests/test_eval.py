@@ -74,6 +74,11 @@ def test_the_bundled_question_set_meets_its_specification():
     assert kinds["crosslingual"] >= 30 and kinds["followup"] >= 10 and kinds["unanswerable"] >= 15
     uz_styles = {ch for i in items if i.lang == "uz" for ch in "'‘’ʻ`" if ch in i.question}
     assert len(uz_styles) >= 3
+    for item in items:  # a right answer written in the asker's language can be matched: one string in its script
+        script = "[а-яё]" if item.lang == "ru" else "[a-z]"
+        assert not item.answers or any(
+            re.search(script, a.lower()) or not re.search(r"[^\W\d_]", a) for a in item.answers
+        ), item.id
     texts = {name: _independent_key((CORPUS / name).read_text(encoding="utf-8")) for name in DOCS}
     for item in items:  # every expected answer is really in every document said to hold it
         for source in item.sources:

@@ -239,6 +239,14 @@ def test_a_written_answer_must_keep_the_answer_the_quote_gives():
                         answer_type="date").reason == verify.DROPS_THE_ANSWER
     assert verify.check("It was held on 10 May 2024 [1].", src, "When was the meeting held?", "en", quoted=[1],
                         answer_type="date").ok
+    # The day and year kept but the month lost, or misspelt past recognition ("oktobr"), is not the quote's date.
+    assert verify.check("It was held on 10 June 2024 [1].", src, "When was the meeting held?", "en", quoted=[1],
+                        answer_type="date").reason == verify.UNSUPPORTED_DATE
+    assert verify.check("U 2024-yil 10 mayda o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1],
+                        answer_type="date").ok
+    lost = verify.check("U 2024-yil 10 moy kuni o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1],
+                        answer_type="date")
+    assert lost.reason == verify.DROPS_THE_ANSWER and "month (5)" in lost.detail
     plain = given(("the council will meet every year.", "en"), ("the council has no budget.", "en"))
     assert verify.check("It has no budget [2].", plain, "What about the council?", "en", quoted=[1]).reason \
         == verify.DROPS_THE_ANSWER

@@ -99,13 +99,15 @@ class _Focus:
         # The names a role is asked of in the question itself ("президентом Мальты", "Malta prezidenti").
         self.role_holders = self._role_holders(query)
 
-    def _role_holders(self, query: Query) -> set:
+    def _role_holders(self, query: Query) -> list[set]:
+        """The terms of each capitalised word among the three content words beside the role ("Верховный" and
+        "Узбекистана" in "возглавляет Верховный суд Узбекистана")."""
         roles = self.attributes & role_attributes()
         if not roles:
-            return set()
+            return []
         words_ = tokens(query.text)
         side = languages.get(query.language).get("holder_side", "after")
-        holders: set = set()
+        holders: list[set] = []
         for i, w in enumerate(words_):
             if names_attribute(w, roles):
                 span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
@@ -113,7 +115,7 @@ class _Focus:
                 # Capitalised even at the start of the question: "Malta prezidenti kim?"
                 for j in near:
                     if words_[j][:1].isupper():
-                        holders |= _terms(words_[j], query.language)
+                        holders.append(_terms(words_[j], query.language))
         return holders
 
     @property
@@ -135,9 +137,14 @@ class _Focus:
         if self.role_holders and len(self.attributes & role_attributes()) == len(self.attributes):
             # A role bound to another name ("Президенте Республики Узбекистан" for the president of Malta)
             # is not the role asked about.
-            is_holder = [bool(t & self.role_holders) for t in term_sets]
+            # Every holder word the sentence's language can show must be there ("Республики Узбекистан" is not
+            # "Верховный суд Узбекистана"); where it can show none (translated names), any one will do.
+            shown = self.snapshot.language_terms(c.language)
+            holders = [h for h in self.role_holders if h & shown]
+            need_all = bool(holders)
+            holder_of = [[bool(t & h) for h in (holders or self.role_holders)] for t in term_sets]
             side = languages.get(c.language).get("holder_side", "after")
-            at = [i for i in at if not self._bound_elsewhere(words_, is_holder, i, side)]
+            at = [i for i in at if not self._bound_elsewhere(words_, holder_of, i, side, need_all)]
             if not at:
                 return 0
         context = set().union(*self.context_names.values()) if self.context_names else set()
@@ -162,13 +169,15 @@ class _Focus:
         return 2 if all(self.names[n] & terms for n in checkable) else 0
 
     @staticmethod
-    def _bound_elsewhere(words_: list[str], is_name: list[bool], i: int, side: str) -> bool:
+    def _bound_elsewhere(words_: list[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
         """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
         about does not follow within a long name's reach ("руководством Международного института ... (IIJ)")."""
         span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
         content = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS]
         capitalised = [j for j in content[:3] if words_[j][:1].isupper()]
-        return bool(capitalised) and not any(is_name[j] for j in content[:HOLDER_REACH])
+        near = content[:HOLDER_REACH]
+        found = [any(holder_of[j][h] for j in near) for h in range(len(holder_of[i]))]
+        return bool(capitalised) and not (all(found) if need_all else any(found))
 
 
 def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:

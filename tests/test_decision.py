@@ -20,6 +20,10 @@ DOCS = {
                     "O‘zbekiston Prezidenti Shavkat Mirziyoyev Toshkentda yangi markaz tashkil etishni taklif qildi. "
                     "IIJ xodimlari Vallettada ishlaydi.",
 }
+COURT = {  # a role held in another body of the same country, and the body named elsewhere
+    "court_ru.txt": "Руководитель отдела Института стратегических исследований Узбекистана Тимур Ахмедов выступил. "
+                    "Судьи Верховного суда также приехали в Валлетту.",
+}
 
 
 @pytest.fixture
@@ -61,6 +65,21 @@ def test_questions_the_documents_do_not_answer_are_declined_with_the_reason(engi
     answer = engine.answer(question)
     assert not answer.found and not answer.citations, answer.text
     assert answer.reason == reason
+
+
+def test_a_role_is_asked_of_every_word_of_its_holder(home, tmp_path):
+    folder = tmp_path / "court"
+    folder.mkdir()
+    for name, text in COURT.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    engine = make_engine(home)
+    engine.library.add([folder])
+    engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
+    # "Узбекистана" alone does not make the head of an institute's department the head of the Supreme Court.
+    declined = engine.answer("Кто возглавляет Верховный суд Узбекистана?")
+    assert not declined.found and declined.reason == "missing_focus", declined.text
+    answered = engine.answer("Кто руководитель отдела Института стратегических исследований?")
+    assert answered.found and "Ахмедов" in answered.text, answered.text
 
 
 @pytest.mark.parametrize("question, expected", [

@@ -13,8 +13,8 @@ A written answer is kept only if
 4. it is in the asker's language (``wrong_language``); an answer with no letters ("2014 [1]") has none;
 5. it keeps the answer the quote gives (``drops_the_answer``): where the quoted sentences hold numbers or names
    the question does not give (a date for "when", a name for "who"), the written answer must carry one of them
-   (across scripts), and for "when" the quote's month if it gives one; where they hold none, it must cite a
-   quoted sentence. The decision stage and the extractive
+   (across scripts), and for "when" a day kept from the quote comes with the quote's month; where they hold
+   none, it must cite a quoted sentence. The decision stage and the extractive
    reader chose the quote on calibrated scores; a written answer may phrase it in the asker's language, not
    replace it with another sentence's claim.
 
@@ -221,10 +221,14 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
     if wanted == "numbers" and numbers:
         if not has_number:
             return f"none of the quote's numbers ({', '.join(str(_fmt(n)) for n in sorted(numbers))})"
-        months = _months(" ".join(t for t, _ in quote)) - asked.months
-        if answer_type == "date" and months and not months & _months(plain):
-            # "1-2 oktobr" for "1-2 октября": the day is kept, the month is lost (or misspelt past recognition).
-            return f"the quote's month ({', '.join(map(str, sorted(months)))}) is not named"
+        if answer_type == "date":
+            # "1-2 oktobr" for "1-2 октября": the days are kept, their month lost (or misspelt past recognition).
+            kept = _numbers(plain)
+            for text, _ in quote:
+                months = _months(text) - asked.months
+                days = {n for n in _numbers(text) - asked.numbers if 1 <= n <= 31 and n == int(n)}
+                if months and days & kept and not months & _months(plain):
+                    return f"the quote's month ({', '.join(map(str, sorted(months)))}) is not named with its day"
         return ""
     if wanted == "names" and quote_names:
         return "" if has_name else f"none of the quote's names ({', '.join(n for n, _ in quote_names[:4])})"

@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 
+from qa.index.store import EF_SEARCH
 from tests.conftest import make_engine
 
 
@@ -238,8 +239,11 @@ def test_a_write_leaves_chromas_write_batching_as_it_was_and_repairs_a_flush_cut
     engine.library.add([_folder(tmp_path, 3)])
     parts = [p for kind in ("chunks", "sentences") for p in engine.library.snapshot().collections.parts(kind)]
     assert parts and all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)
+    assert all(p.configuration_json["hnsw"]["ef_search"] == EF_SEARCH for p in parts)  # our search breadth
     parts[0].modify(configuration={"hnsw": {"sync_threshold": 2, "batch_size": 2}})  # a crash mid-flush
+    parts[1].modify(configuration={"hnsw": {"ef_search": 100}})  # an index written by an older version
     (tmp_path / "docs" / "note00.txt").write_text("Report zero, rewritten. The delegation met again.", encoding="utf-8")
     engine.library.add([tmp_path / "docs"])
     parts = [p for kind in ("chunks", "sentences") for p in make_engine(home).library.snapshot().collections.parts(kind)]
     assert all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)
+    assert all(p.configuration_json["hnsw"]["ef_search"] == EF_SEARCH for p in parts)

@@ -210,12 +210,11 @@ def _settled(hnsw: dict) -> bool:
 
 
 def _hnsw_settings(collection) -> dict:
-    """The collection's own write-batching settings, or Chroma's defaults where a flush cut short by a crash
-    left them lowered."""
+    """The collection's own write-batching settings (Chroma's defaults where a flush cut short by a crash left
+    them lowered) and our search breadth."""
     hnsw = _hnsw(collection)
-    if _lowered(hnsw):
-        return {"sync_threshold": 1000, "batch_size": 100, "ef_search": EF_SEARCH}
-    return {"sync_threshold": int(hnsw.get("sync_threshold") or 1000), "batch_size": int(hnsw.get("batch_size") or 100),
+    own = {} if _lowered(hnsw) else hnsw
+    return {"sync_threshold": int(own.get("sync_threshold") or 1000), "batch_size": int(own.get("batch_size") or 100),
             "ef_search": EF_SEARCH}
 
 

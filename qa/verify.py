@@ -215,7 +215,7 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
     else:
         wanted = "either"
     written = _Evidence([(plain, language)], "", language)
-    has_number = bool(numbers & _numbers(plain))
+    has_number = bool(numbers & written.numbers)
     has_name = any(_name_supported(n, language, written.stems, written.keys, written.folded) or
                    _name_supported(n, lang, written.stems, written.keys, written.folded) for n, lang in quote_names)
     if wanted == "numbers" and numbers:
@@ -223,11 +223,10 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
             return f"none of the quote's numbers ({', '.join(str(_fmt(n)) for n in sorted(numbers))})"
         if answer_type == "date":
             # "1-2 oktobr" for "1-2 октября": the days are kept, their month lost (or misspelt past recognition).
-            kept = _numbers(plain)
             for text, _ in quote:
                 months = _months(text) - asked.months
                 days = {n for n in _numbers(text) - asked.numbers if 1 <= n <= 31 and n == int(n)}
-                if months and days & kept and not months & _months(plain):
+                if months and days & written.numbers and not months & written.months:
                     return f"the quote's month ({', '.join(map(str, sorted(months)))}) is not named with its day"
         return ""
     if wanted == "names" and quote_names:

@@ -26,17 +26,20 @@ COURT = {  # a role held in another body of the same country, and the body named
 }
 
 
-@pytest.fixture
-def engine(home, tmp_path):
-    folder = tmp_path / "docs"
+def _engine_over(home, folder, docs: dict):
     folder.mkdir()
-    for name, text in DOCS.items():
+    for name, text in docs.items():
         (folder / name).write_text(text, encoding="utf-8")
     engine = make_engine(home)
     engine.library.add([folder])
     # The hashing embedder's scores are not on the calibrated scale: test the rules, not the threshold.
     engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
     return engine
+
+
+@pytest.fixture
+def engine(home, tmp_path):
+    return _engine_over(home, tmp_path / "docs", DOCS)
 
 
 @pytest.mark.parametrize("question", ["🙂🔥", "?", "12345", "\x00\x00 ?", "!!! ... ???"])
@@ -68,13 +71,7 @@ def test_questions_the_documents_do_not_answer_are_declined_with_the_reason(engi
 
 
 def test_a_role_is_asked_of_every_word_of_its_holder(home, tmp_path):
-    folder = tmp_path / "court"
-    folder.mkdir()
-    for name, text in COURT.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    engine = make_engine(home)
-    engine.library.add([folder])
-    engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
+    engine = _engine_over(home, tmp_path / "court", COURT)
     # "Узбекистана" alone does not make the head of an institute's department the head of the Supreme Court.
     declined = engine.answer("Кто возглавляет Верховный суд Узбекистана?")
     assert not declined.found and declined.reason == "missing_focus", declined.text

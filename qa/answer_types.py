@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 from . import languages
+from .text import fold_apostrophes
 
 
 def _alternation(key: str) -> str:
@@ -168,6 +169,30 @@ def names(text: str, skip_first: bool = True) -> list[str]:
         if w[:2].isupper() or not skip_first or not starts_sentence:
             out.append(w)
     return out
+
+
+@lru_cache(maxsize=None)
+def _month_patterns() -> list[tuple[re.Pattern, int, bool]]:
+    out = []
+    for data in languages.languages().values():
+        capitalised = bool(data.get("calendar_months_capitalised"))
+        for number, form in enumerate(data.get("calendar_months", []), start=1):
+            out.append((re.compile(rf"(?:{form})", re.I), number, capitalised))
+    return out
+
+
+def months(text: str) -> set[int]:
+    """The calendar months ``text`` names (1-12), in any language or as a numeric date."""
+    found = set()
+    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
+        for pattern, number, capitalised in _month_patterns():
+            if pattern.fullmatch(w.casefold()) and (not capitalised or w[:1].isupper()):
+                found.add(number)
+    for m in re.finditer(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b", text):  # 10.05.2024
+        found.add(int(m.group(2)))
+    for m in re.finditer(r"\b\d{4}-(\d{2})-\d{2}\b", text):  # 2024-05-10
+        found.add(int(m.group(1)))
+    return found
 
 
 def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:

@@ -14,12 +14,18 @@ The rules, in order (the first that applies declines):
    attribute and the names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent).
-5. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
+5. ``names_apart``: the question puts together names that no document mentions together ("When did Timur
+   Akhmedov meet Vladimir Voronkov?" where one document names Akhmedov and others Voronkov). Names are
+   compared across scripts and case forms by ``qa.lexical.name_key``. A name the documents of the question's
+   language do not hold, or that documents of another language write alike (Тимур / Timur, IIJ), is a name
+   written alike everywhere: every document is held to it. One found only in the question's language may be
+   translated in the others (Council / Совет), so their documents are not held to it. Month names are dates.
+6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where").
-6. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
+7. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
-Only candidates that pass 4 and 5 may be quoted. The decision is taken on the first-stage candidate
+Only candidates that pass 4 and 6 may be quoted. The decision is taken on the first-stage candidate
 scores, whose threshold is calibrated on the tuning part of the evaluation set; a reranker or a
 language-model reader only changes what is said, never whether.
 """
@@ -29,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import languages
-from .answer_types import can_hold, fold, names_attribute, role_attributes, tokens
+from .answer_types import can_hold, fold, months, names_attribute, role_attributes, tokens
 from .candidates import Candidate
 from .lexical import ALL_STOPWORDS, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
@@ -41,11 +47,12 @@ NO_CONTENT = "no_content"
 NO_PASSAGES = "no_passages"
 UNKNOWN_WORDS = "unknown_words"
 MISSING_FOCUS = "missing_focus"
+NAMES_APART = "names_apart"
 COUNT_MISSING = "count_missing"
 WRONG_ANSWER_TYPE = "wrong_answer_type"
 LOW_EVIDENCE = "low_evidence"
-REASONS = (ANSWERED, NO_CONTENT, NO_PASSAGES, UNKNOWN_WORDS, MISSING_FOCUS, COUNT_MISSING, WRONG_ANSWER_TYPE,
-           LOW_EVIDENCE)
+REASONS = (ANSWERED, NO_CONTENT, NO_PASSAGES, UNKNOWN_WORDS, MISSING_FOCUS, NAMES_APART, COUNT_MISSING,
+           WRONG_ANSWER_TYPE, LOW_EVIDENCE)
 
 
 @dataclass
@@ -117,6 +124,28 @@ class _Focus:
                     if words_[j][:1].isupper():
                         holders.append(_terms(words_[j], query.language))
         return holders
+
+    def names_apart(self, language: str) -> bool:
+        """No document mentions every name of the question (see rule 5 above); ``language``: the question's."""
+        if len(self.names) < 2:
+            return False
+        language_of = {r.content_hash: r.language for r in self.snapshot.documents.values()}
+        together = None
+        for name, terms in self.names.items():
+            if months(name):  # "in September": a date, not a name
+                continue
+            naming = self.snapshot.documents_naming(terms, name)
+            holding = set(naming) & set(language_of)
+            if not holding:
+                continue  # a name the documents do not know: not this rule's business
+            alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
+            in_own_language = any(language_of[d] == language for d in holding)
+            if in_own_language and not alike_elsewhere:  # perhaps translated in the other languages
+                holding |= {d for d, lang in language_of.items() if lang != language}
+            together = holding if together is None else together & holding
+            if not together:
+                return True
+        return False
 
     @property
     def subject_absent(self) -> bool:
@@ -191,6 +220,8 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     focus = _Focus(snapshot, query)
     if focus.subject_absent:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
+    if focus.names_apart(query.language):
+        return Decision(False, NAMES_APART, candidates[0].score, share_unknown)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys)]
     strength = {c.id: focus.strength(c) for c in candidates}

@@ -46,7 +46,8 @@ def _stem(word: str, script: str, lang: str) -> str:
     return _stemmer("english").stemWord(word)
 
 
-def _script(word: str) -> str:
+def script(word: str) -> str:
+    """"cyrillic" or "latin"."""
     return "cyrillic" if any("\u0400" <= c <= "\u04ff" for c in word) else "latin"
 
 
@@ -64,7 +65,7 @@ def tokenize(text: str, lang: str, drop_stopwords: bool = True) -> list[str]:
         w = w.strip("'")
         if not w:
             continue
-        out.append(_stem(w, _script(w), lang))
+        out.append(_stem(w, script(w), lang))
     return out
 
 
@@ -91,6 +92,34 @@ class LexicalIndex:
     def idf(self, term: str) -> float:
         df = self._df.get(term, 0)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def rows_with(self, terms) -> set[int]:
+        """The rows holding any of ``terms``."""
+        known = [self._vocab[t] for t in set(terms) if t in self._vocab]
+        if not known or not self.size:
+            return set()
+        import numpy as np
+
+        found: set[int] = set()
+        for term in known:  # one term at a time: a row's BM25 score for a term it holds is above 0
+            found.update(int(i) for i in np.flatnonzero(self._bm25.get_scores([term])))
+        return found
+
+    def terms_with_name_key(self, key: str) -> tuple[list[str], list[str]]:
+        """The terms whose ``name_key`` is ``key``, and those whose shorter key begins it (stemming cut them
+        short: ``валлетт`` for ``Valletta``); the vocabulary is keyed once, when first asked."""
+        by_key = getattr(self, "_by_name_key", None)
+        if by_key is None:
+            by_key = {}
+            for term in self._df:
+                k = name_key(term)
+                if k:
+                    by_key.setdefault(k, []).append(term)
+            self._by_name_key = by_key
+        if not key:
+            return [], []
+        shorter = [t for n in range(NAME_KEY_LENGTH - 1, len(key)) for t in by_key.get(key[:n], [])]
+        return list(by_key.get(key, [])), shorter
 
     def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) best first; rows with score 0 are left out."""
@@ -128,6 +157,29 @@ def skeleton(word: str, length: int = 5) -> str:
         if not out or out[-1] != c:
             out.append(c)
     return "".join(out[:length])
+
+
+NAME_KEY_LENGTH = 6
+
+
+def name_key(word: str, minimum: int = NAME_KEY_LENGTH - 1) -> str:
+    """A key a person's or place's name keeps in every script and case form, or "" for a short word:
+    transliterated, the spelling variants of _LATIN_RULES folded, ``h`` and ``y`` dropped, every vowel made
+    ``a``, doubled letters made one, cut to its first NAME_KEY_LENGTH letters (``Ахмедов``, ``Akhmedov``,
+    ``Axmedov`` -> ``amadav``; ``Комиловым``, ``Komilovga`` -> ``kamala``; ``Валлетте``, ``Vallettada`` ->
+    ``valata``). ``minimum``: the shortest key kept (a stem may have lost the end of a name: ``валлетт``)."""
+    w = fold_apostrophes(word).casefold().translate(_CYR_TO_LAT)
+    for a, b in _LATIN_RULES:
+        w = w.replace(a, b)
+    out: list[str] = []
+    for c in w:
+        if not c.isalpha() or c in "hy":
+            continue
+        c = "a" if c in "aeiou" else c
+        if not out or out[-1] != c:
+            out.append(c)
+    key = "".join(out[:NAME_KEY_LENGTH])
+    return key if len(key) >= minimum and not word.isdigit() else ""
 
 
 def skeleton_tokens(text: str) -> list[str]:

@@ -254,6 +254,20 @@ class Snapshot:
         """Every stem and cross-script key of one document version."""
         return self._terms_of("doc_hash", doc_hash)
 
+    def documents_naming(self, terms: set, name: str) -> dict[str, bool]:
+        """The document versions (content hashes) that hold one of a name's ``terms`` (stems or cross-script
+        keys) or a word with its ``qa.lexical.name_key``: True where one of those is there, or a word of the
+        other script whose key stemming cut short (``валлетт`` for ``Valletta``); False where only a word of
+        the name's own script with a cut key is (it may be another word)."""
+        from .lexical import name_key, script
+
+        same, shorter = self.lexical.terms_with_name_key(name_key(name))
+        other_script = [t for t in shorter if script(t) != script(name)]
+        exact = self.lexical.rows_with(set(terms) | set(same) | set(other_script)) | self.skeleton.rows_with(terms)
+        found = {self.chunks[row].doc_hash: False for row in self.lexical.rows_with(set(shorter) - set(other_script))}
+        found.update({self.chunks[row].doc_hash: True for row in exact})
+        return found
+
     def _terms_of(self, field_name: str, value: str) -> set:
         """The union of the terms of the chunks whose ``field_name`` is ``value``, computed once."""
         key = (field_name, value)

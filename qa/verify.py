@@ -27,8 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import languages
-from .answer_types import names
+from .answer_types import months as _months, names
 from .language import detect_language
 from .lexical import ALL_STOPWORDS, skeleton, tokenize, words
 from .text import fold_apostrophes
@@ -87,29 +86,6 @@ def sentences(text: str) -> list[str]:
 def _numbers(text: str) -> set[float]:
     text = re.sub(r"(?<=\d)[\s\u00a0\u202f,.](?=\d{3}(?!\d))", "", text)  # 2 000 / 2,000 -> 2000
     return {float(n.replace(",", ".")) for n in _NUMBER.findall(text)}
-
-
-@lru_cache(maxsize=None)
-def _month_patterns() -> list[tuple[re.Pattern, int, bool]]:
-    out = []
-    for data in languages.languages().values():
-        capitalised = bool(data.get("calendar_months_capitalised"))
-        for number, form in enumerate(data.get("calendar_months", []), start=1):
-            out.append((re.compile(rf"(?:{form})", re.I), number, capitalised))
-    return out
-
-
-def _months(text: str) -> set[int]:
-    found = set()
-    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
-        for pattern, number, capitalised in _month_patterns():
-            if pattern.fullmatch(w.casefold()) and (not capitalised or w[:1].isupper()):
-                found.add(number)
-    for m in re.finditer(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b", text):  # 10.05.2024
-        found.add(int(m.group(2)))
-    for m in re.finditer(r"\b\d{4}-(\d{2})-\d{2}\b", text):  # 2024-05-10
-        found.add(int(m.group(1)))
-    return found
 
 
 def _keys(word: str) -> set[str]:

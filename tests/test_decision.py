@@ -24,6 +24,13 @@ COURT = {  # a role held in another body of the same country, and the body named
     "court_ru.txt": "Руководитель отдела Института стратегических исследований Узбекистана Тимур Ахмедов выступил. "
                     "Судьи Верховного суда также приехали в Валлетту.",
 }
+MEETINGS = {  # two people each named in documents the other is not, in three languages and two scripts
+    "meet_en.txt": "Timur Akhmedov took part in consultations in Valletta. "
+                   "The Supreme Court building stands in Tashkent.",
+    "meet_ru.txt": "Тимур Ахмедов выступил на консультациях в Валлетте.",
+    "meet_uz.txt": "Vladimir Voronkov 13-may kuni Toshkentda Abdulaziz Komilov bilan uchrashdi. "
+                   "Oliy sud sudyalari ham Vladimir Voronkov bilan uchrashdi. Voronkov “UNGA 80, September 2025” sessiyasida so‘zladi.",
+}
 
 
 def _engine_over(home, folder, docs: dict):
@@ -77,6 +84,38 @@ def test_a_role_is_asked_of_every_word_of_its_holder(home, tmp_path):
     assert not declined.found and declined.reason == "missing_focus", declined.text
     answered = engine.answer("Кто руководитель отдела Института стратегических исследований?")
     assert answered.found and "Ахмедов" in answered.text, answered.text
+
+
+@pytest.mark.parametrize("question", [
+    "When did Timur Akhmedov meet Vladimir Voronkov?",
+    "Когда Тимур Ахмедов встретился с Владимиром Воронковым?",  # Cyrillic names against a Latin document
+    "When did Timur Axmedov meet Vladimir Voronkov?",  # another Latin spelling of the same name
+])
+def test_names_no_document_mentions_together_are_declined(home, tmp_path, question):
+    engine = _engine_over(home, tmp_path / "meet", MEETINGS)
+    answer = engine.answer(question)
+    assert not answer.found and answer.reason == "names_apart", (answer.reason, answer.text)
+
+
+@pytest.mark.parametrize("question", [
+    "Когда Воронков встретился с Комиловым?",  # both in the Uzbek document, in another script and case form
+    "Vladimir Voronkov Toshkentda kim bilan uchrashdi?",
+    "Which Supreme Court judges met Vladimir Voronkov?",  # "Supreme Court" is translated in the Uzbek document
+    "When did Timur Akhmedov speak in Valletta in September?",  # a month is a date, not a name
+])
+def test_names_one_document_mentions_together_are_not_declined_for_it(home, tmp_path, question):
+    engine = _engine_over(home, tmp_path / "meet", MEETINGS)
+    assert engine.answer(question).reason != "names_apart"
+
+
+def test_a_name_keeps_its_key_across_scripts_spellings_and_case_forms():
+    from qa.lexical import name_key
+
+    assert {name_key(w) for w in ("Ахмедов", "Akhmedov", "Axmedov")} == {"amadav"}
+    assert {name_key(w) for w in ("Комиловым", "Komilovga", "Komilov")} == {"kamala"}
+    assert {name_key(w) for w in ("Валлетте", "Vallettada", "Valletta")} == {"valata"}
+    assert {name_key(w) for w in ("Ташкент", "Toshkent", "Tashkent")} == {"taskan"}
+    assert name_key("IIJ") == name_key("2014") == ""  # too short to tell one name from another
 
 
 @pytest.mark.parametrize("question, expected", [

@@ -276,6 +276,18 @@ class Collections:
             self._parts[name] = got
         return got
 
+    def unsettled(self) -> list:
+        """The chunk and sentence collections without our search breadth or with write batching left lowered
+        (an index made by an older version, or a flush cut short)."""
+        return [part for kind in KINDS for part in self.parts(kind) if not _settled(_hnsw(part))]
+
+    def settle(self) -> int:
+        """Give every unsettled collection our settings (under the write lock); how many there were."""
+        parts = self.unsettled()
+        for part in parts:
+            _set_hnsw(part, _hnsw_settings(part))
+        return len(parts)
+
     def flush(self, kinds=KINDS) -> None:
         """Have Chroma write every vector still pending into the vector indexes on disk (after a write), so a
         new process does not replay them."""

@@ -70,6 +70,8 @@ class Library:
             if reopened:
                 self._reopen()  # another process wrote (this process's client already sees its own writes)
             self.ensure()
+            if current is None or reopened:
+                self._settle()
             # A fresh client (the process's first load, or reopened) has Chroma load the vector indexes meanwhile.
             self._snapshot = Snapshot.load(self.store, warm=current is None or reopened, previous=current)
             return self._snapshot
@@ -113,6 +115,21 @@ class Library:
             if not self.settings.auto_build:
                 raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
             self.build_bundled(progress)
+
+    def _settle(self) -> None:
+        """An index written by an older version searches with Chroma's default breadth, which misses part of
+        the nearest vectors, differently in every process: give it ours before the first question. Skipped
+        while another process writes (it settles what it writes)."""
+        from .errors import IndexLocked
+
+        try:
+            collections = self.store.open()
+            if not collections.unsettled():
+                return
+            with self._write_lock_local, self._write_lock():
+                collections.settle()
+        except IndexLocked:
+            pass
 
     def exists(self) -> bool:
         return self.store.exists()

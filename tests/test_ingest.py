@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from qa.index.store import EF_SEARCH
 from tests.conftest import make_engine
@@ -247,3 +248,30 @@ def test_a_write_leaves_chromas_write_batching_as_it_was_and_repairs_a_flush_cut
     parts = [p for kind in ("chunks", "sentences") for p in make_engine(home).library.snapshot().collections.parts(kind)]
     assert all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)
     assert all(p.configuration_json["hnsw"]["ef_search"] == EF_SEARCH for p in parts)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Chroma on modify() of a collection made without an embedding function
+def test_an_older_index_gets_the_search_breadth_before_the_first_question(home, tmp_path):
+    """An index written before EF_SEARCH searched with Chroma's default breadth, whose misses differ from one
+    process to the next: the first snapshot of a process settles it, with nothing written to the index."""
+    engine = make_engine(home)
+    engine.library.add([_folder(tmp_path, 3)])
+
+    def breadths(library) -> list:
+        return [p.configuration_json["hnsw"]["ef_search"]
+                for kind in ("chunks", "sentences") for p in library.snapshot().collections.parts(kind)]
+
+    def make_older():
+        for kind in ("chunks", "sentences"):
+            for part in engine.library.snapshot().collections.parts(kind):
+                part.modify(configuration={"hnsw": {"ef_search": 100}})
+
+    make_older()
+    version = engine.library.store.version()
+    fresh = make_engine(home).library
+    assert breadths(fresh) and set(breadths(fresh)) == {EF_SEARCH}
+    assert fresh.store.version() == version  # the documents are as they were
+    make_older()
+    with fresh._write_lock():  # another process is writing: a reader neither waits nor fails, and leaves it be
+        assert set(breadths(make_engine(home).library)) == {100}
+    assert set(breadths(make_engine(home).library)) == {EF_SEARCH}

@@ -62,6 +62,7 @@ class Decision:
     confidence: float = 0.0
     novelty: float = 0.0
     eligible: list = field(default_factory=list)  # the candidates that may be quoted, best first
+    names: list = field(default_factory=list)  # names_apart: the question's names the documents hold, as asked
 
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
@@ -125,12 +126,13 @@ class _Focus:
                         holders.append(_terms(words_[j], query.language))
         return holders
 
-    def names_apart(self, language: str) -> bool:
-        """No document mentions every name of the question (see rule 5 above); ``language``: the question's."""
+    def names_apart(self, language: str) -> list[str]:
+        """The question's names the documents hold, when no document mentions them all (see rule 5 above), else
+        an empty list; ``language``: the question's."""
         if len(self.names) < 2:
-            return False
+            return []
         language_of = {r.content_hash: r.language for r in self.snapshot.documents.values()}
-        together = None
+        together, known = None, []
         for name, terms in self.names.items():
             if months(name):  # "in September": a date, not a name
                 continue
@@ -138,14 +140,13 @@ class _Focus:
             holding = set(naming) & set(language_of)
             if not holding:
                 continue  # a name the documents do not know: not this rule's business
+            known.append(name)
             alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
             in_own_language = any(language_of[d] == language for d in holding)
             if in_own_language and not alike_elsewhere:  # perhaps translated in the other languages
                 holding |= {d for d, lang in language_of.items() if lang != language}
             together = holding if together is None else together & holding
-            if not together:
-                return True
-        return False
+        return known if together is not None and not together else []
 
     @property
     def subject_absent(self) -> bool:
@@ -220,8 +221,9 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     focus = _Focus(snapshot, query)
     if focus.subject_absent:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
-    if focus.names_apart(query.language):
-        return Decision(False, NAMES_APART, candidates[0].score, share_unknown)
+    apart = focus.names_apart(query.language)
+    if apart:
+        return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys)]
     strength = {c.id: focus.strength(c) for c in candidates}

@@ -27,7 +27,7 @@ COURT = {  # a role held in another body of the same country, and the body named
 MEETINGS = {  # two people each named in documents the other is not, in three languages and two scripts
     "meet_en.txt": "Timur Akhmedov took part in consultations in Valletta. "
                    "The Supreme Court building stands in Tashkent.",
-    "meet_ru.txt": "Тимур Ахмедов выступил на консультациях в Валлетте.",
+    "meet_ru.txt": "Тимур Ахмедов выступил на консультациях в Валлетте. Каха Имнадзе выступил в Бишкеке.",
     "meet_uz.txt": "Vladimir Voronkov 13-may kuni Toshkentda Abdulaziz Komilov bilan uchrashdi. "
                    "Oliy sud sudyalari ham Vladimir Voronkov bilan uchrashdi. Voronkov “UNGA 80, September 2025” sessiyasida so‘zladi.",
 }
@@ -95,6 +95,19 @@ def test_names_no_document_mentions_together_are_declined(home, tmp_path, questi
     engine = _engine_over(home, tmp_path / "meet", MEETINGS)
     answer = engine.answer(question)
     assert not answer.found and answer.reason == "names_apart", (answer.reason, answer.text)
+
+
+@pytest.mark.parametrize("question, says", [
+    ("When did Timur Akhmedov meet Vladimir Voronkov?",
+     "The names in the question (Timur Akhmedov and Vladimir Voronkov) occur in the documents, but never together"),
+    ("Когда Тимур Ахмедов встретился с Владимиром Воронковым?",
+     "Имена из вопроса (Тимур Ахмедов и Владимиром Воронковым) есть в документах, но ни в одном документе"),
+    ("Qachon Timur Axmedov Kaxa Imnadze bilan Bishkekda uchrashdi?",
+     "Savoldagi nomlar (Timur Axmedov, Imnadze va Bishkekda) hujjatlarda bor, lekin hech bir hujjatda birga"),
+])
+def test_a_names_apart_decline_says_which_names_in_the_askers_language(home, tmp_path, question, says):
+    answer = _engine_over(home, tmp_path / "meet", MEETINGS).answer(question)
+    assert answer.reason == "names_apart" and answer.text.startswith(says), answer.text
 
 
 @pytest.mark.parametrize("question", [

@@ -171,6 +171,25 @@ def names(text: str, skip_first: bool = True) -> list[str]:
     return out
 
 
+def name_phrases(text: str, wanted: list[str]) -> list[str]:
+    """The ``wanted`` words of ``names(text)`` as ``text`` writes them, neighbours joined into one name ("Timur
+    Akhmedov"); an acronym (IIJ, ООН) stands alone ("IIJ Toshkentda" is two names)."""
+    wanted_ = set(wanted)
+    phrases: list[list[str]] = []
+    previous_end = None
+    for m in _NAME.finditer(text):
+        w = m.group()
+        if w not in wanted_:
+            continue
+        if (phrases and not text[previous_end : m.start()].strip()
+                and not w[:2].isupper() and not phrases[-1][-1][:2].isupper()):
+            phrases[-1].append(w)
+        else:
+            phrases.append([w])
+        previous_end = m.end()
+    return [" ".join(p) for p in phrases]
+
+
 @lru_cache(maxsize=None)
 def _month_patterns() -> list[tuple[re.Pattern, int, bool]]:
     out = []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from .answer_types import name_phrases
 from .candidates import Candidate
 from .decision import Decision
 from .hybrid import Retrieval
@@ -25,30 +24,12 @@ def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> 
     return out
 
 
-def _name_phrases(question: str, names: list[str]) -> list[str]:
-    """The ``names`` as the question writes them, neighbours joined ("Timur Akhmedov", "Vladimir Voronkov")."""
-    wanted = set(names)
-    phrases: list[list[str]] = []
-    previous_end = None
-    for m in re.finditer(r"[^\W\d_][\w'‘’ʻʼ`-]*", question):
-        if m.group() not in wanted:
-            continue
-        acronym = m.group()[:2].isupper()  # IIJ, ООН: a name of its own ("IIJ Toshkentda ...")
-        if (previous_end is not None and phrases and not question[previous_end : m.start()].strip()
-                and not acronym and not phrases[-1][-1][:2].isupper()):
-            phrases[-1].append(m.group())
-        else:
-            phrases.append([m.group()])
-        previous_end = m.end()
-    return [" ".join(p) for p in phrases]
-
-
 def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
     from .decision import NAMES_APART, NO_CONTENT
     from .prompts import message
 
     if decision.reason == NAMES_APART and decision.names:
-        phrases = _name_phrases(query.text, decision.names)
+        phrases = name_phrases(query.text, decision.names)
         names = ", ".join(phrases[:-1]) + message("and", query.language) + phrases[-1] if len(phrases) > 1 else phrases[0]
         text = message("names_apart", query.language, names=names, question=query.text)
     else:

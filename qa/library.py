@@ -118,18 +118,20 @@ class Library:
 
     def _settle(self) -> None:
         """An index written by an older version searches with Chroma's default breadth, which misses part of
-        the nearest vectors, differently in every process: give it ours before the first question. Skipped
-        while another process writes (it settles what it writes)."""
+        the nearest vectors, differently in every process: give it ours before the first question. Skipped,
+        not waited for, while a write is under way in this process or another (a write settles what it writes)."""
         from .errors import IndexLocked
 
+        collections = self.store.open()
+        if not collections.unsettled() or not self._write_lock_local.acquire(blocking=False):
+            return  # settled, or this process is writing (a long ingest must not hold up the first question)
         try:
-            collections = self.store.open()
-            if not collections.unsettled():
-                return
-            with self._write_lock_local, self._write_lock():
+            with self._write_lock():
                 collections.settle()
         except IndexLocked:
             pass
+        finally:
+            self._write_lock_local.release()
 
     def exists(self) -> bool:
         return self.store.exists()

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -274,4 +275,12 @@ def test_an_older_index_gets_the_search_breadth_before_the_first_question(home, 
     make_older()
     with fresh._write_lock():  # another process is writing: a reader neither waits nor fails, and leaves it be
         assert set(breadths(make_engine(home).library)) == {100}
+    assert set(breadths(make_engine(home).library)) == {EF_SEARCH}
+    make_older()
+    writing = make_engine(home).library  # this process is writing (a long ingest holds the process's lock)
+    with writing._write_lock_local:
+        reader = threading.Thread(target=writing.snapshot, daemon=True)
+        reader.start()
+        reader.join(timeout=60)
+        assert not reader.is_alive()  # the first question did not wait for the ingest
     assert set(breadths(make_engine(home).library)) == {EF_SEARCH}

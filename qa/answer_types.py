@@ -44,6 +44,33 @@ def has_number(text: str) -> bool:
     return bool(_HAS_NUMBER.search(text))
 
 
+_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?:s|-\w+)?\b")
+_NUMERIC_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def has_date(text: str) -> bool:
+    """What a "when" answer needs: a year (1800-2099), a day with its month ("14-may", "14 мая", "May 14"), a
+    numeric date, or a month name that only a month can be ("in May", "в мае"; not "may" as a verb: a month
+    word that is also a function word of some language, or one written in lower case where its language
+    capitalises months, names a month only beside a day). An ordinal ("the 80th session") or a bare count is
+    not a date."""
+    if _YEAR.search(text) or _NUMERIC_DATE.search(text):
+        return True
+    months_ = f"(?:{_alternation('months')})"
+    if re.search(rf"\d\s*-?\s*{months_}\b|\b{months_}\s+\d", text, re.I):
+        return True
+    from .lexical import ALL_STOPWORDS
+
+    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
+        folded = w.casefold()
+        if folded in ALL_STOPWORDS and not w[:1].isupper():
+            continue
+        if any(pattern.fullmatch(folded) and (not capitalised or w[:1].isupper())
+               for pattern, _, capitalised in _month_patterns()):
+            return True
+    return False
+
+
 def has_count(text: str) -> bool:
     """A number in ``text`` that is not part of a date, a year or an ordinal."""
     return has_number(patterns()["date_number"].sub(" ", text))
@@ -221,7 +248,7 @@ def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
     if kind == "count":
         return has_count(text)
     if kind == "date":
-        return has_number(text) or bool(re.search(patterns()["date_number"].pattern, text, re.I))
+        return has_date(text)
     from .lexical import skeleton, words
 
     for name in names(text, skip_first=False):

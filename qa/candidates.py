@@ -6,7 +6,7 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
-from .answer_types import has_count, has_number
+from .answer_types import has_count, has_date
 from .hybrid import Retrieval
 from .query import Query
 from .snapshot import Snapshot
@@ -98,7 +98,7 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
         if query.expects == "count":
             type_fit = 1.0 if has_count(s.text) else -1.0
         elif query.expects == "date":
-            type_fit = 1.0 if has_number(s.text) else -1.0
+            type_fit = 1.0 if has_date(s.text) else -1.0
         passage = owner[s.id]
         features = Features(
             dense=float(dense[row]),

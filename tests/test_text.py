@@ -74,3 +74,16 @@ def test_counts_are_told_apart_from_dates_years_and_ordinals():
         assert not has_count(text), text
     for text in ["a budget of 5 million euros", "Работает 120 сотрудников", "12 ta xodim"]:
         assert has_count(text), text
+
+
+def test_a_when_answer_needs_a_year_or_a_month_not_any_number():
+    from qa.answer_types import can_hold, has_date
+
+    for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "in the 1990s",
+                 "2024-2025 yillarga", "2022-yil 3-4 mart kunlari", "10.05.2024", "в мае"]:
+        assert has_date(text), text
+        assert can_hold("date", text, set())
+    for text in ["announced at the 80th session of the UN General Assembly", "на 80-й сессии", "800 check-ups",
+                 "12 ta xodim", "It may rain"]:
+        assert not has_date(text), text
+        assert not can_hold("date", text, set())

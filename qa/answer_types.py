@@ -86,6 +86,22 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+def counted_noun(question: str, language: str) -> str | None:
+    """The word a count question counts ("players" in "How many players ...", "стран" in "Сколько стран ...",
+    "xodim" in "nechta xodim"): the word after one of the language's ``counted_noun`` cues. None when there is
+    none, or when it is a function word or an attribute the focus rule checks already ("сколько стоит")."""
+    from .lexical import ALL_STOPWORDS
+
+    for cue in languages.get(language).get("counted_noun", []):
+        m = re.search(rf"(?<!\w){cue}([^\W\d_][\w'‘’ʻʼ`-]*)", question, re.I)
+        if m:
+            word = m.group(1)
+            if fold(word) in ALL_STOPWORDS or attributes(word):
+                return None
+            return word
+    return None
+
+
 # -- the kinds of answer beyond counts and dates, and the attribute a question asks about --------------
 
 @lru_cache(maxsize=1)

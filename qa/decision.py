@@ -22,7 +22,8 @@ The rules, in order (the first that applies declines):
    translated in the others (Council / Совет), so their documents are not held to it. Month names are dates.
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
-   "who" / "where").
+   "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
+   the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files).
 7. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
 Only candidates that pass 4 and 6 may be quoted. The decision is taken on the first-stage candidate
@@ -210,6 +211,15 @@ class _Focus:
         return bool(capitalised) and not (all(found) if need_all else any(found))
 
 
+def _counts(query: Query, c: Candidate) -> bool:
+    """A count question's candidate in the question's language must name what is counted ("800 check-ups" does
+    not say how many players); one in another language may have it translated, so it cannot be held to it."""
+    if not query.counted or c.language != query.language:
+        return True
+    counted = set(tokenize(query.counted, query.language, drop_stopwords=False))
+    return bool(counted & set(tokenize(c.text, c.language, drop_stopwords=False)))
+
+
 def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:
     if not query.has_content:
         return Decision(False, NO_CONTENT)
@@ -225,7 +235,7 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     if apart:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
-    typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys)]
+    typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c)]
     strength = {c.id: focus.strength(c) for c in candidates}
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):

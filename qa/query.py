@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .answer_types import attributes, expected_type, names, question_type
+from .answer_types import attributes, counted_noun, expected_type, names, question_type
 from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
 from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from .followup import Resolution, resolve
@@ -85,6 +85,7 @@ class Query:
     retrieval_keys: list[str] = field(default_factory=list)
     content_words: list[str] = field(default_factory=list)  # the words that carry the question's content
     answer_type: str | None = None  # count, date, organisation, place, person or None: what the answer must hold
+    counted: str | None = None  # what a count question counts ("players" in "How many players ..."), as asked
     focus: set = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
     names: list[str] = field(default_factory=list)  # name-like words of the question: what the attribute is of
     context_names: list[str] = field(default_factory=list)  # name-like words of the turns a follow-up rests on
@@ -124,6 +125,7 @@ def make_query(question: str, embedder, history=None) -> Query:
         tokens=tokenize(question, lang), keys=skeleton_tokens(question),
         retrieval_tokens=tokenize(retrieval, lang), retrieval_keys=skeleton_tokens(retrieval),
         content_words=[w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
-        answer_type=question_type(question), focus=attributes(question), names=names(question),
+        answer_type=question_type(question), focus=attributes(question),
+        counted=counted_noun(question, lang) if question_type(question) == "count" else None, names=names(question),
         context_names=names(retrieval) if resolution.is_followup else [],
     )

@@ -121,6 +121,37 @@ def test_names_one_document_mentions_together_are_not_declined_for_it(home, tmp_
     assert engine.answer(question).reason != "names_apart"
 
 
+SPORT = {  # counts of one thing, and a count of another beside the thing asked about
+    "sport_en.txt": "More than 240 athletes from 4 regions took part in the competition. "
+                    "A football tournament for young players opened in Khiva. "
+                    "Doctors at the football federation carried out 800 free check-ups.",
+    "sport_ru.txt": "В соревнованиях приняли участие более 240 спортсменов. В Хиве открылся турнир по футболу для игроков.",
+    "sport_uz.txt": "Musobaqada 240 dan ortiq sportchilar ishtirok etdi. Xivada futbolchilar uchun turnir ochildi.",
+}
+
+
+@pytest.mark.parametrize("question, answerable", [
+    ("How many athletes took part in the competition?", True),
+    ("Сколько спортсменов приняли участие в соревнованиях?", True),
+    ("Musobaqada nechta sportchi ishtirok etdi?", True),
+    ("Sportchilar soni qancha?", True),
+    ("How many players are in the football tournament?", False),  # "800 check-ups" counts something else
+])
+def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, answerable):
+    from qa.answer_types import counted_noun
+
+    engine = _engine_over(home, tmp_path / "sport", SPORT)
+    # Only sentences in the question's language are held to the counted word: search those.
+    answer = engine.answer(question, language=engine.explain(question).query.language)
+    if answerable:
+        assert answer.found and "240" in answer.text, (answer.reason, answer.text)
+    else:
+        assert not answer.found and answer.reason == "count_missing", (answer.reason, answer.text)
+    assert counted_noun("How many players are there?", "en") == "players"
+    assert counted_noun("Сколько стоит билет?", "ru") is None  # a price: the focus rule's business
+    assert counted_noun("IIJda nechta xodim ishlaydi?", "uz") is None  # staff: an attribute already
+
+
 def test_a_name_keeps_its_key_across_scripts_spellings_and_case_forms():
     from qa.lexical import name_key
 

@@ -199,6 +199,13 @@ class _Focus:
             return 2 if any(self.names[n] & terms for n in self.known_names) else 1
         return 2 if all(self.names[n] & terms for n in checkable) else 0
 
+    def checkable(self, language: str) -> bool:
+        """Whether a sentence in ``language`` can show every name and role holder the question gives: its
+        documents hold them all (none is translated there)."""
+        shown = self.snapshot.language_terms(language)
+        return (all(self.names[n] & shown for n in self.known_names)
+                and all(h & shown for h in self.role_holders))
+
     @staticmethod
     def _bound_elsewhere(words_: list[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
         """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
@@ -209,6 +216,25 @@ class _Focus:
         near = content[:HOLDER_REACH]
         found = [any(holder_of[j][h] for j in near) for h in range(len(holder_of[i]))]
         return bool(capitalised) and not (all(found) if need_all else any(found))
+
+
+def _judge_translations_by_originals(focus: _Focus, candidates: list[Candidate], strength: dict,
+                                     tuning: Tuning) -> None:
+    """A sentence whose language cannot show all the question's names ("Верховный" in English) takes the
+    verdict of its translation among the candidates where they can all be checked: "Head of Department ...
+    of Uzbekistan" is judged by «Руководитель отдела ...», which shows that the head is not the Supreme
+    Court's. A translation: embeddings at least ``equivalent_similarity`` apart, in another language."""
+    if not (focus.known_names or focus.role_holders):
+        return
+    checkable = {lang: focus.checkable(lang) for lang in {c.language for c in candidates}}
+    originals = [c for c in candidates if checkable[c.language]]
+    for c in candidates:
+        if checkable[c.language]:
+            continue
+        same = [o for o in originals if o.language != c.language
+                and float(c.embedding @ o.embedding) >= tuning.equivalent_similarity]
+        if same:
+            strength[c.id] = strength[max(same, key=lambda o: float(c.embedding @ o.embedding)).id]
 
 
 def _counts(query: Query, c: Candidate) -> bool:
@@ -237,6 +263,7 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c)]
     strength = {c.id: focus.strength(c) for c in candidates}
+    _judge_translations_by_originals(focus, candidates, strength, tuning)
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):
             return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

@@ -179,7 +179,9 @@ class _Focus:
             if not at:
                 return 0
         context = set().union(*self.context_names.values()) if self.context_names else set()
-        in_context = not context or any(t & context for t in term_sets)
+        # The earlier turn's names need only be in the sentence's document: the answer to "А кто его организовал?"
+        # after a question on a seminar in Tashkent may follow the sentence that names Tashkent.
+        in_context = not context or bool(context & self.snapshot.document_terms(c.doc_hash))
         if not self.known_names:
             return 2 if in_context else 1
         name_terms = set().union(*(self.names[n] for n in self.known_names))

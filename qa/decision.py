@@ -7,7 +7,8 @@ The rules, in order (the first that applies declines):
 3. ``unknown_words``: (almost) none of the question's content words occur in the documents, in any language.
 4. ``missing_focus``: the question asks for an attribute (a mayor, an area, a birth date, a price ...) of
    something, and no candidate sentence speaks of that attribute in any language, or the thing it is asked
-   of is named nowhere in the documents, or in no sentence that speaks of the attribute. A role bound to
+   of is named nowhere in the documents, or in no sentence that speaks of the attribute (nor in the sentence
+   before it: "... a seminar in Tashkent. The event was organised by ..."). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it; but where some sentences show the
@@ -154,7 +155,7 @@ class _Focus:
         """An attribute is asked of names none of which the documents mention (UNODC's founding date)."""
         return bool(self.attributes) and bool(self.names) and not self.known_names
 
-    def strength(self, c: Candidate) -> int:
+    def strength(self, c: Candidate, before: str = "") -> int:
         """0: the sentence does not speak of the asked-for attribute of the asked-about names; 1: it speaks of
         the attribute, and the names cannot be checked in its language (translated names); 2: attribute and
         names are both there (or no attribute is asked for)."""
@@ -185,7 +186,8 @@ class _Focus:
         if not self.known_names:
             return 2 if in_context else 1
         name_terms = set().union(*(self.names[n] for n in self.known_names))
-        if any(t & name_terms for t in term_sets):
+        # The names may stand in the sentence before ("... a seminar in Tashkent. The event was organised by ...").
+        if any(t & name_terms for t in term_sets) or any(_terms(w, c.language) & name_terms for w in tokens(before)):
             return 2 if in_context else 1
         checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
         return 0 if checkable else 1
@@ -264,7 +266,8 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c)]
-    strength = {c.id: focus.strength(c) for c in candidates}
+    text_at = {(c.doc_hash, c.position): c.text for c in candidates}
+    strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
     _judge_translations_by_originals(focus, candidates, strength, tuning)
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):

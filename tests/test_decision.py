@@ -306,3 +306,18 @@ def test_a_followup_needs_the_earlier_turns_names_in_the_document_not_the_senten
     # The organiser's sentence does not repeat "Ташкент"; its document does. It is not set aside for a sentence
     # that names the city and an organiser of something else.
     assert answer.found and "УНП ООН" in answer.text, (answer.reason, answer.text)
+
+
+@pytest.mark.parametrize("question", [
+    "Who organised the seminar in Tashkent?",
+    "Кто организовал семинар в Ташкенте?",
+    "Toshkentdagi seminarni kim tashkil qildi?",
+])
+def test_the_names_an_attribute_is_asked_of_may_stand_in_the_sentence_before(home, tmp_path, question):
+    docs = {"seminar_en.txt": "A seminar on prevention took place in Tashkent on 23 September. "
+                              "The event was organised by the UNODC office together with the ISRS."}
+    engine = _engine_over(home, tmp_path / "seminar", docs)
+    answer = engine.answer(question)
+    assert answer.found and "UNODC" in answer.text, (answer.reason, answer.text)
+    # Not any sentence: the mayor of Tashkent is still not in the documents.
+    assert engine.answer("Who is the mayor of Tashkent?").reason == "missing_focus"

@@ -128,6 +128,23 @@ def attribute_forms() -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
+def attribute_exceptions() -> dict[str, tuple[str, ...]]:
+    """Attribute -> the beginnings of words its forms begin but that do not name it ("directorate" is not a
+    director): each language's ``"not"`` list."""
+    out: dict[str, list[str]] = {}
+    for data in languages.languages().values():
+        for concept, entry in data.get("attributes", {}).items():
+            out.setdefault(concept, []).extend(entry.get("not", []))
+    return {c: tuple(v) for c, v in out.items()}
+
+
+def _naming(concept: str, words: list[str]) -> list[str]:
+    """``words`` without those the concept's exceptions begin."""
+    excepted = attribute_exceptions().get(concept, ())
+    return [w for w in words if not w.startswith(excepted)] if excepted else words
+
+
+@lru_cache(maxsize=1)
 def attribute_types() -> dict[str, str]:
     out: dict[str, str] = {}
     for data in languages.languages().values():
@@ -173,7 +190,7 @@ def tokens(text: str) -> list[str]:
 def names_attribute(token: str, wanted: set[str]) -> bool:
     """Whether one word names one of the ``wanted`` attributes."""
     folded = fold(token)
-    return any(_matches(f, [folded], f" {folded} ") for c in wanted for f in attribute_forms().get(c, []))
+    return any(_matches(f, _naming(c, [folded]), f" {folded} ") for c in wanted for f in attribute_forms().get(c, []))
 
 
 def attributes(text: str) -> set[str]:
@@ -182,7 +199,8 @@ def attributes(text: str) -> set[str]:
 
     words = _folded_words(text)
     folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
-    return {concept for concept, forms in attribute_forms().items() if any(_matches(f, words, folded) for f in forms)}
+    return {concept for concept, forms in attribute_forms().items()
+            if any(_matches(f, _naming(concept, words), folded) for f in forms)}
 
 
 def question_type(question: str) -> str | None:

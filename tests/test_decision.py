@@ -321,3 +321,12 @@ def test_the_names_an_attribute_is_asked_of_may_stand_in_the_sentence_before(hom
     assert answer.found and "UNODC" in answer.text, (answer.reason, answer.text)
     # Not any sentence: the mayor of Tashkent is still not in the documents.
     assert engine.answer("Who is the mayor of Tashkent?").reason == "missing_focus"
+
+
+def test_a_word_an_attribute_form_begins_is_not_always_the_attribute():
+    from qa.answer_types import names_attribute
+
+    for word in ["director", "директором", "direktori", "Director"]:
+        assert names_attribute(word, {"leader"}) and attributes(f"the {word} spoke") == {"leader"}, word
+    for word in ["directorate", "директората", "direktorati"]:  # a body, not its head
+        assert not names_attribute(word, {"leader"}) and not attributes(f"the {word} spoke"), word

@@ -67,6 +67,9 @@ def test_content_free_questions_are_declined_with_a_hint(engine, question):
     ("When was Shavkat Mirziyoyev born?", "missing_focus"),
     ("Shavkat Mirziyoyev qachon tug‘ilgan?", "missing_focus"),
     ("What is the population of Tashkent?", "missing_focus"),  # no population anywhere
+    ("Which university did Shavkat Mirziyoyev graduate from?", "missing_focus"),  # education, award, citizenship
+    ("Какую награду получил Шавкат Мирзиёев?", "missing_focus"),
+    ("Shavkat Mirziyoyev qaysi davlat fuqarosi?", "missing_focus"),
     ("How many people work at the IIJ?", "count_missing"),
     ("Сколько сотрудников работает в IIJ?", "count_missing"),
     ("IIJda nechta xodim ishlaydi?", "count_missing"),

@@ -189,8 +189,14 @@ def tokens(text: str) -> list[str]:
 
 def names_attribute(token: str, wanted: set[str]) -> bool:
     """Whether one word names one of the ``wanted`` attributes."""
-    folded = fold(token)
-    return any(_matches(f, _naming(c, [folded]), f" {folded} ") for c in wanted for f in attribute_forms().get(c, []))
+    return bool(_attributes_named(fold(token)) & wanted)
+
+
+@lru_cache(maxsize=65536)
+def _attributes_named(folded: str) -> frozenset[str]:
+    """Every attribute one folded word names (the decision asks this of each word of each candidate)."""
+    return frozenset(c for c, forms in attribute_forms().items()
+                     if any(_matches(f, _naming(c, [folded]), f" {folded} ") for f in forms))
 
 
 def attributes(text: str) -> set[str]:

@@ -236,6 +236,8 @@ def test_a_date_question_never_quotes_a_sentence_without_a_date(engine):
     ("When was it founded?", "date"), ("Когда он был основан?", "date"), ("U qachon tashkil etilgan?", "date"),
     ("Who founded it?", "person"), ("Кто его основал?", "person"), ("Uni kim tashkil qildi?", "person"),
     ("Where is it?", "place"), ("Где он находится?", "place"), ("U qayerda joylashgan?", "place"),
+    ("Which Middle Eastern countries sent experts?", "place"), ("Какие страны прислали экспертов?", "place"),
+    ("Qaysi davlatlar ekspert yubordi?", "place"),
     ("Which organisation hosted it?", "organisation"), ("Какая организация его провела?", "organisation"),
     ("Qaysi tashkilot uni o‘tkazdi?", "organisation"),
     ("What is the area of Uzbekistan?", "count"),  # an amount, from the attribute

@@ -11,7 +11,10 @@ The rules, in order (the first that applies declines):
    before it: "... a seminar in Tashkent. The event was organised by ..."). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
-   language cannot show (translated ones) are not held against it; but where some sentences show the
+   language cannot show (translated ones) are not held against it, unless its translation is among the
+   candidates in a language that shows them all: then it takes that translation's verdict ("Head of
+   Department ... of Uzbekistan" is judged by «Руководитель отдела ...» for a question on the Верховный суд);
+   a follow-up's earlier names need only be in the sentence's document. Where some sentences show the
    attribute and the names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent).

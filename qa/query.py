@@ -120,12 +120,13 @@ def make_query(question: str, embedder, history=None) -> Query:
     texts = [question] if not resolution.is_followup else [question, resolution.retrieval_query]
     vectors = embedder.embed_queries(texts)
     retrieval = resolution.retrieval_query
+    kind = question_type(question)
     return Query(
         text=question, language=lang, resolution=resolution, vectors=vectors, expects=expected_type(question),
         tokens=tokenize(question, lang), keys=skeleton_tokens(question),
         retrieval_tokens=tokenize(retrieval, lang), retrieval_keys=skeleton_tokens(retrieval),
         content_words=[w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
-        answer_type=question_type(question), focus=attributes(question),
-        counted=counted_noun(question, lang) if question_type(question) == "count" else None, names=names(question),
+        answer_type=kind, focus=attributes(question), counted=counted_noun(question, lang) if kind == "count" else None,
+        names=names(question),
         context_names=names(retrieval) if resolution.is_followup else [],
     )

@@ -23,7 +23,9 @@ The rules, in order (the first that applies declines):
    compared across scripts and case forms by ``qa.lexical.name_key``. A name the documents of the question's
    language do not hold, or that documents of another language write alike (Тимур / Timur, IIJ), is a name
    written alike everywhere: every document is held to it. One found only in the question's language may be
-   translated in the others (Council / Совет), so their documents are not held to it. Month names are dates.
+   translated in the others (Council / Совет), so their documents are not held to it, unless it is a person's
+   name: one of two names side by side, neither a title nor a word of a body's name ("Supreme Court"), neither
+   ever written in lower case ("Kaxa Imnadze" is spelt, not translated, in any language). Month names are dates.
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
@@ -40,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import languages
-from .answer_types import can_hold, fold, months, names_attribute, role_attributes, tokens
+from .answer_types import attributes, can_hold, fold, months, names_attribute, role_attributes, tokens
 from .candidates import Candidate
 from .lexical import ALL_STOPWORDS, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
@@ -74,6 +76,12 @@ HOLDER_REACH = 12  # content words within which a long name's short form (an acr
 MIN_NAME_KEY = 4  # cross-script keys of 3 consonants collide too often to identify a name
 
 
+def _institution_word(word: str) -> bool:
+    """A word of a body's name (court, council, суд, kengash ...: ``institution_words`` in the language files)."""
+    folded = fold(word)
+    return any(folded.startswith(w) for w in languages.union("institution_words"))
+
+
 def _terms(word: str, language: str) -> set[str]:
     """A word's stems and its cross-script keys long enough to identify it."""
     stems = tokenize(word, language, drop_stopwords=False)
@@ -103,6 +111,12 @@ class _Focus:
         self.snapshot = snapshot
         self.attributes = query.focus
         self.names = {name: _terms(name, query.language) for name in query.names}
+        words_ = self._question_words = tokens(query.text)
+        # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
+        # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
+        # begins like one of the language files' institution words is not part of a person's name.
+        person = [w in self.names and not attributes(w) and not _institution_word(w) for w in words_]
+        self.paired = {w for i in range(len(words_) - 1) if person[i] and person[i + 1] for w in words_[i:i + 2]}
         # Known: its stem, or a cross-script key long enough to identify a name (3 consonants collide).
         self.known_names = {n for n, t in self.names.items()
                             if any(snapshot.lexical.knows(x) or snapshot.skeleton.knows(x) for x in t)}
@@ -148,10 +162,21 @@ class _Focus:
             known.append(name)
             alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
             in_own_language = any(language_of[d] == language for d in holding)
-            if in_own_language and not alike_elsewhere:  # perhaps translated in the other languages
+            # Perhaps translated in the other languages ("Council" / «Совет»), unless it is a person's name: one of
+            # two names side by side, neither ever written in lower case ("Kaxa Imnadze" is spelt, not translated).
+            translatable = name not in self.paired or any(
+                self.snapshot.written_lowercase(set(tokenize(n, language, drop_stopwords=False)))
+                for n in self._pair_of(name))
+            if in_own_language and not alike_elsewhere and translatable:
                 holding |= {d for d, lang in language_of.items() if lang != language}
             together = holding if together is None else together & holding
         return known if together is not None and not together else []
+
+    def _pair_of(self, name: str) -> list[str]:
+        """``name`` and the name beside it in the question."""
+        words_ = self._question_words
+        return [w for i, w in enumerate(words_) if w in self.paired and any(
+            words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))]
 
     @property
     def subject_absent(self) -> bool:

@@ -268,6 +268,21 @@ class Snapshot:
         found.update({self.chunks[row].doc_hash: True for row in exact})
         return found
 
+    def written_lowercase(self, stems: set, limit: int = 200) -> bool:
+        """Whether a word with one of ``stems`` is written in lower case somewhere in the documents (a common
+        word, "council", "kengash"), not only capitalised (a personal name: "Imnadze"). Looks at the first
+        ``limit`` chunks that hold the stems."""
+        import re
+
+        stems = {s for s in stems if s}
+        if not stems:
+            return False
+        for row in sorted(self.lexical.rows_with(stems))[:limit]:
+            for w in re.findall(r"(?<![\w'‘’ʻʼ`])[^\W\d_][\w'‘’ʻʼ`-]*", self.chunks[row].text):
+                if w[:1].islower() and any(w.casefold().startswith(s) for s in stems):
+                    return True
+        return False
+
     def _terms_of(self, field_name: str, value: str) -> set:
         """The union of the terms of the chunks whose ``field_name`` is ``value``, computed once."""
         key = (field_name, value)

@@ -8,6 +8,7 @@ misdetected on short questions; the cues of one language do not occur in another
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from . import languages
@@ -45,7 +46,8 @@ def has_number(text: str) -> bool:
 
 
 _YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?:s|-\w+)?\b")
-_NUMERIC_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b")  # 10.05.2024
+_ISO_DATE = re.compile(r"\b\d{4}-(\d{2})-\d{2}\b")  # 2024-05-10
 
 
 def has_date(text: str) -> bool:
@@ -54,21 +56,12 @@ def has_date(text: str) -> bool:
     word that is also a function word of some language, or one written in lower case where its language
     capitalises months, names a month only beside a day). An ordinal ("the 80th session") or a bare count is
     not a date."""
-    if _YEAR.search(text) or _NUMERIC_DATE.search(text):
+    if _YEAR.search(text) or _DAY_MONTH_YEAR.search(text) or _ISO_DATE.search(text):
         return True
     months_ = f"(?:{_alternation('months')})"
     if re.search(rf"\d\s*-?\s*{months_}\b|\b{months_}\s+\d", text, re.I):
         return True
-    from .lexical import ALL_STOPWORDS
-
-    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
-        folded = w.casefold()
-        if folded in ALL_STOPWORDS and not w[:1].isupper():
-            continue
-        if any(pattern.fullmatch(folded) and (not capitalised or w[:1].isupper())
-               for pattern, _, capitalised in _month_patterns()):
-            return True
-    return False
+    return any(True for _ in _month_names(text, skip_function_words=True))
 
 
 def has_count(text: str) -> bool:
@@ -267,17 +260,25 @@ def _month_patterns() -> list[tuple[re.Pattern, int, bool]]:
     return out
 
 
+def _month_names(text: str, skip_function_words: bool = False) -> Iterator[int]:
+    """The calendar months (1-12) ``text`` names in words, in any language; ``skip_function_words``: not a word
+    that is also a function word of some language, unless capitalised ("may" as a verb)."""
+    if skip_function_words:
+        from .lexical import ALL_STOPWORDS
+    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
+        folded = w.casefold()
+        if skip_function_words and folded in ALL_STOPWORDS and not w[:1].isupper():
+            continue
+        for pattern, number, capitalised in _month_patterns():
+            if pattern.fullmatch(folded) and (not capitalised or w[:1].isupper()):
+                yield number
+
+
 def months(text: str) -> set[int]:
     """The calendar months ``text`` names (1-12), in any language or as a numeric date."""
-    found = set()
-    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
-        for pattern, number, capitalised in _month_patterns():
-            if pattern.fullmatch(w.casefold()) and (not capitalised or w[:1].isupper()):
-                found.add(number)
-    for m in re.finditer(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b", text):  # 10.05.2024
-        found.add(int(m.group(2)))
-    for m in re.finditer(r"\b\d{4}-(\d{2})-\d{2}\b", text):  # 2024-05-10
-        found.add(int(m.group(1)))
+    found = set(_month_names(text))
+    found.update(int(m.group(2)) for m in _DAY_MONTH_YEAR.finditer(text))
+    found.update(int(m.group(1)) for m in _ISO_DATE.finditer(text))
     return found
 
 

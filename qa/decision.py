@@ -164,19 +164,20 @@ class _Focus:
             in_own_language = any(language_of[d] == language for d in holding)
             # Perhaps translated in the other languages ("Council" / «Совет»), unless it is a person's name: one of
             # two names side by side, neither ever written in lower case ("Kaxa Imnadze" is spelt, not translated).
-            translatable = name not in self.paired or any(
-                self.snapshot.written_lowercase(set(tokenize(n, language, drop_stopwords=False)))
-                for n in self._pair_of(name))
-            if in_own_language and not alike_elsewhere and translatable:
+            if in_own_language and not alike_elsewhere and self._translatable(name, language):
                 holding |= {d for d, lang in language_of.items() if lang != language}
             together = holding if together is None else together & holding
         return known if together is not None and not together else []
 
-    def _pair_of(self, name: str) -> list[str]:
-        """``name`` and the name beside it in the question."""
+    def _translatable(self, name: str, language: str) -> bool:
+        """Not a person's name: not paired, or it or a name beside it is written in lower case somewhere (the
+        chunk scan runs only for names that need it)."""
+        if name not in self.paired:
+            return True
         words_ = self._question_words
-        return [w for i, w in enumerate(words_) if w in self.paired and any(
+        beside = [w for i, w in enumerate(words_) if w in self.paired and any(
             words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))]
+        return any(self.snapshot.written_lowercase(set(tokenize(n, language, drop_stopwords=False))) for n in beside)
 
     @property
     def subject_absent(self) -> bool:

@@ -282,6 +282,35 @@ def months(text: str) -> set[int]:
     return found
 
 
+@lru_cache(maxsize=1)
+def _ordinal_words() -> list[tuple[str, int, tuple[str, ...]]]:
+    """(folded stem, number, endings) of every language's ordinal words; ``*`` among the endings: any suffix."""
+    return [(fold(stem), number, tuple(data.get("ordinal_word_endings", [""])))
+            for data in languages.languages().values() for stem, number in data.get("ordinal_words", {}).items()]
+
+
+@lru_cache(maxsize=1)
+def _numbered() -> re.Pattern:
+    """A number with an ordinal ending ("2nd", "81-й", "3-chi") or joined to a word by a hyphen ("80-sessiyasida")."""
+    return re.compile(rf"\b(\d+)(?:{'|'.join(languages.get('en')['ordinal_suffixes'])})\b|\b(\d+)-([^\W\d_]+)", re.I)
+
+
+def ordinals(text: str) -> set[int]:
+    """The ordinal numbers ``text`` names, in any language: words ("second", «второе», "ikkinchi") or numbers
+    ("80th", "81-й", "80-sessiyasida"). A number joined to a month is a date, and one of four digits a year."""
+    found: set[int] = set()
+    for m in _numbered().finditer(text):
+        digits = m.group(1) or m.group(2)
+        if len(digits) < 4 and not (m.group(3) and months(m.group(3))):
+            found.add(int(digits))
+    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", text):
+        folded = fold(w)
+        for stem, number, endings in _ordinal_words():
+            if folded.startswith(stem) and ("*" in endings or folded[len(stem):] in endings):
+                found.add(number)
+    return found
+
+
 def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
     """Whether a sentence can hold an answer of ``kind``: a count, a date, or a name the question does not give."""
     if kind is None:

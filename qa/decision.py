@@ -17,7 +17,9 @@ The rules, in order (the first that applies declines):
    a follow-up's earlier names need only be in the sentence's document. Where some sentences show the
    attribute and the names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in
-   Valletta?" is not answered from a document about Tashkent).
+   Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
+   ordinal above one, in words or digits: "the second meeting", «81-й сессии») must be numbered so in the
+   sentence's document, in any language: a document on the first meeting does not speak of the second.
 5. ``names_apart``: the question puts together names that no document mentions together ("When did Timur
    Akhmedov meet Vladimir Voronkov?" where one document names Akhmedov and others Voronkov). Names are
    compared across scripts and case forms by ``qa.lexical.name_key``. A name the documents of the question's
@@ -42,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import languages
-from .answer_types import attributes, can_hold, fold, months, names_attribute, role_attributes, tokens
+from .answer_types import attributes, can_hold, fold, months, names_attribute, ordinals, role_attributes, tokens
 from .candidates import Candidate
 from .lexical import ALL_STOPWORDS, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
@@ -270,6 +272,21 @@ def _judge_translations_by_originals(focus: _Focus, candidates: list[Candidate],
             strength[c.id] = strength[max(same, key=lambda o: float(c.embedding @ o.embedding)).id]
 
 
+def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candidate], strength: dict) -> None:
+    """A candidate whose document never names the question's ordinal ("the second meeting": 2, as "second",
+    «второе», "ikkinchi", "2nd" ...) does not speak of the thing asked. The first needs no number: a document
+    may speak of a first meeting without calling it so."""
+    asked = {n for n in query.ordinals if n > 1}
+    if not asked:
+        return
+    numbered: dict[str, bool] = {}
+    for c in candidates:
+        if c.source not in numbered:
+            numbered[c.source] = bool(ordinals(snapshot.text(c.source)) & asked)
+        if not numbered[c.source]:
+            strength[c.id] = 0
+
+
 def _counts(query: Query, c: Candidate) -> bool:
     """A count question's candidate in the question's language must name what is counted ("800 check-ups" does
     not say how many players); one in another language may have it translated, so it cannot be held to it."""
@@ -298,6 +315,7 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     text_at = {(c.doc_hash, c.position): c.text for c in candidates}
     strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
     _judge_translations_by_originals(focus, candidates, strength, tuning)
+    _hold_to_ordinals(snapshot, query, candidates, strength)
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):
             return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

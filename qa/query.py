@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .answer_types import attributes, counted_noun, expected_type, names, question_type
+from .answer_types import attributes, counted_noun, expected_type, names, ordinals, question_type
 from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
 from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from .followup import Resolution, resolve
@@ -89,6 +89,7 @@ class Query:
     focus: set = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
     names: list[str] = field(default_factory=list)  # name-like words of the question: what the attribute is of
     context_names: list[str] = field(default_factory=list)  # name-like words of the turns a follow-up rests on
+    ordinals: set = field(default_factory=set)  # the ordinal numbers it names ("the second meeting": {2})
 
     @property
     def retrieval_text(self) -> str:
@@ -129,4 +130,5 @@ def make_query(question: str, embedder, history=None) -> Query:
         answer_type=kind, focus=attributes(question), counted=counted_noun(question, lang) if kind == "count" else None,
         names=names(question),
         context_names=names(retrieval) if resolution.is_followup else [],
+        ordinals=ordinals(question),
     )

@@ -365,3 +365,46 @@ def test_a_title_before_a_name_is_not_a_first_name(home, tmp_path):
             "proposal_ru.txt": "Шавкат Мирзиёев предложил создать Совет в мае 2024 года."}
     answer = _engine_over(home, tmp_path / "proposal", docs).answer("When did President Mirziyoyev propose the council?")
     assert answer.reason != "names_apart", answer.text
+
+
+SESSIONS = {  # a first meeting and an 80th session, each in one language, numbered in words or digits
+    "sessions_uz.txt": "Kengashning birinchi yig‘ilishi 14-may kuni Toshkentda bo‘lib o‘tadi. "
+                       "Yig‘ilishda BMT va YEXHT vakillari ishtirok etadi.",
+    "sessions_en.txt": "The initiative was announced at the 80th session of the UN General Assembly in New York. "
+                       "Officials of the UN and the OSCE will take part in the first meeting of the Council.",
+    "sessions_ru.txt": "Инициатива была озвучена на 80-й сессии Генеральной Ассамблеи ООН в Нью-Йорке. "
+                       "Первое заседание Совета состоится 14 мая в Ташкенте.",
+}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Who will attend the second meeting?", {2}), ("the 80th session", {80}), ("на 81-й сессии", {81}),
+    ("Когда состоится третье заседание?", {3}), ("второго", {2}), ("Kengashning uchinchi yig'ilishi", {3}),
+    ("ikkinchi yig‘ilishida", {2}), ("Assambleyaning 80-sessiyasida", {80}), ("иккинчи йиғилиш", {2}),
+    # dates, years, counts and look-alike words are not ordinals
+    ("14-may kuni, 2024-yil", set()), ("3-4 mart kunlari", set()), ("пятница, пять, вторник", set()),
+    ("the meeting of 14 May", set()),
+])
+def test_ordinals_are_read_in_every_language(text, expected):
+    from qa.answer_types import ordinals
+
+    assert ordinals(text) == expected
+
+
+@pytest.mark.parametrize("question, answerable", [
+    ("Who will take part in the first meeting of the Council?", True),  # a first needs no number
+    ("Kengashning birinchi yig'ilishida kimlar ishtirok etadi?", True),
+    ("At which session of the UN General Assembly was the initiative announced?", True),
+    ("Who will take part in the second meeting of the Council?", False),
+    ("Когда состоится третье заседание Совета?", False),
+    ("Kengashning ikkinchi yig'ilishi qayerda bo'ladi?", False),
+    ("What initiative was announced at the 79th session of the UN General Assembly?", False),
+    ("Какая инициатива была озвучена на 81-й сессии Генеральной Ассамблеи ООН?", False),
+])
+def test_a_numbered_thing_must_be_numbered_so_in_the_document(home, tmp_path, question, answerable):
+    engine = _engine_over(home, tmp_path / "sessions", SESSIONS)
+    answer = engine.answer(question)
+    if answerable:
+        assert answer.found, (answer.reason, answer.text)
+    else:
+        assert not answer.found and answer.reason == "missing_focus", (answer.reason, answer.text)

@@ -130,3 +130,25 @@ def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp
     assert "1: Who founded the IIJ?" in text and "first answer-bearing sentence at rank" in text
     assert "2: Who founded the IIJ?\n  no answer-bearing sentence among the candidates" in text
     assert any(line.lstrip().startswith("+ #") and "Valletta" in line for line in lines)
+
+
+def test_ceiling_bounds_what_reweighting_and_the_rules_could_reach(fake_engine, tmp_path):
+    from qa.eval import ceiling, tune
+    from qa.eval.dataset import load
+
+    fake_engine.library.add([CORPUS])
+    path = _write(tmp_path, [
+        json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["GCTF"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
+        json.dumps({"id": "2", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["zzzz-nowhere"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
+        json.dumps({"id": "3", "question": "What is the capital of Australia?", "lang": "en", "kind": "unanswerable",
+                    "answers": [], "sources": []}),
+    ])
+    rows = tune.collect(fake_engine, load(path))
+    b = ceiling.bounds(rows, fake_engine.tuning.weight_vector())
+    assert b["all"]["questions"] == 2 == b["en"]["questions"]  # the unanswerable one is not counted
+    assert b["all"]["in_candidates"] == 0.5  # "zzzz-nowhere" is in no candidate
+    for key in ("quotable", "first_now", "first_refitted"):
+        assert 0 <= b["all"][key] <= b["all"]["in_candidates"]
+    assert b["all"]["first_refitted"] >= b["all"]["first_now"]

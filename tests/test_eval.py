@@ -112,19 +112,28 @@ def test_eval_command_is_deterministic_and_writes_reports(fake_engine, tmp_path)
     assert runner.diff(saved, worse)[1]  # a drop of more than 0.05 is flagged
 
 
-def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp_path):
-    from qa.eval import inspect, tune
+def _collected(engine, tmp_path, questions):
+    """``tune.collect`` rows for (id, question, answers) items on the bundled corpus (no answers: unanswerable)."""
+    from qa.eval import tune
     from qa.eval.dataset import load
 
-    fake_engine.library.add([CORPUS])
+    engine.library.add([CORPUS])
     path = _write(tmp_path, [
-        # "Valletta" is in the corpus, but not in the sentence that best matches this question
-        json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["Valletta"],
-                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
-        json.dumps({"id": "2", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["zzzz-nowhere"],
-                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
+        json.dumps({"id": qid, "question": question, "lang": "en", "kind": "factoid" if answers else "unanswerable",
+                    "answers": answers, "sources": ["001_06ab6ed67bf2d3c2.txt"] if answers else []})
+        for qid, question, answers in questions
     ])
-    rows = tune.collect(fake_engine, load(path))
+    return tune.collect(engine, load(path))
+
+
+def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp_path):
+    from qa.eval import inspect
+
+    rows = _collected(fake_engine, tmp_path, [
+        # "Valletta" is in the corpus, but not in the sentence that best matches this question
+        ("1", "Who founded the IIJ?", ["Valletta"]),
+        ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
+    ])
     lines = inspect.report(rows)
     text = "\n".join(lines)
     assert "1: Who founded the IIJ?" in text and "first answer-bearing sentence at rank" in text
@@ -133,19 +142,13 @@ def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp
 
 
 def test_ceiling_bounds_what_reweighting_and_the_rules_could_reach(fake_engine, tmp_path):
-    from qa.eval import ceiling, tune
-    from qa.eval.dataset import load
+    from qa.eval import ceiling
 
-    fake_engine.library.add([CORPUS])
-    path = _write(tmp_path, [
-        json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["GCTF"],
-                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
-        json.dumps({"id": "2", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["zzzz-nowhere"],
-                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
-        json.dumps({"id": "3", "question": "What is the capital of Australia?", "lang": "en", "kind": "unanswerable",
-                    "answers": [], "sources": []}),
+    rows = _collected(fake_engine, tmp_path, [
+        ("1", "Who founded the IIJ?", ["GCTF"]),
+        ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
+        ("3", "What is the capital of Australia?", []),
     ])
-    rows = tune.collect(fake_engine, load(path))
     b = ceiling.bounds(rows, fake_engine.tuning.weight_vector())
     assert b["all"]["questions"] == 2 == b["en"]["questions"]  # the unanswerable one is not counted
     assert b["all"]["in_candidates"] == 0.5  # "zzzz-nowhere" is in no candidate

@@ -14,7 +14,8 @@ The rules, in order (the first that applies declines):
    language cannot show (translated ones) are not held against it, unless its translation is among the
    candidates in a language that shows them all: then it takes that translation's verdict ("Head of
    Department ... of Uzbekistan" is judged by «Руководитель отдела ...» for a question on the Верховный суд);
-   a follow-up's earlier names need only be in the sentence's document. Where some sentences show the
+   and they are, when the attribute stands beside a Latin name that documents of two languages write alike and
+   the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's earlier names need only be in the sentence's document. Where some sentences show the
    attribute and the names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field
 from . import languages
 from .answer_types import attributes, can_hold, fold, months, names_attribute, ordinals, role_attributes, tokens
 from .candidates import Candidate
-from .lexical import ALL_STOPWORDS, skeleton, skeleton_tokens, tokenize, words
+from .lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
 from .snapshot import Snapshot
 from .tuning import Tuning
@@ -127,6 +128,7 @@ class _Focus:
                               if name not in self.names}
         # The names a role is asked of in the question itself ("президентом Мальты", "Malta prezidenti").
         self.role_holders = self._role_holders(query)
+        self._alike: dict[str, bool] = {}  # a sentence's word -> written alike in two languages' documents
 
     def _role_holders(self, query: Query) -> list[set]:
         """The terms of each capitalised word among the three content words beside the role ("Верховный" and
@@ -221,7 +223,34 @@ class _Focus:
         if any(t & name_terms for t in term_sets) or any(_terms(w, c.language) & name_terms for w in tokens(before)):
             return 2 if in_context else 1
         checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
-        return 0 if checkable else 1
+        if checkable or self._held_by_another(words_, at, c.language):
+            return 0
+        return 1
+
+    def _held_by_another(self, words_: list[str], at: list[int], language: str) -> bool:
+        """Each attribute word of a sentence whose language cannot show the question's names stands beside a name
+        written alike in the documents of two languages (a Latin name or acronym: "IIJ был основан ..."), which
+        the question, written in any of them, would have given as it is: the attribute is that name's ("When
+        was the OSCE founded?" is not answered by the IIJ's founding). Within two content words either side."""
+        question_terms = set().union(*self.names.values()) if self.names else set()
+        for i in at:
+            near = [j for j in range(i - 1, -1, -1) if fold(words_[j]) not in ALL_STOPWORDS][:2]
+            near += [j for j in range(i + 1, len(words_)) if fold(words_[j]) not in ALL_STOPWORDS][:2]
+            if not any(self._alike_name(words_[j], j, language) and not _terms(words_[j], language) & question_terms
+                       for j in near):
+                return False
+        return bool(at)
+
+    def _alike_name(self, word: str, position: int, language: str) -> bool:
+        """A name (capitalised, not only for starting the sentence; or an acronym) in Latin letters whose stem
+        documents of two or more languages hold."""
+        if not word[:1].isupper() or script(word) != "latin" or (position == 0 and not word.isupper()):
+            return False
+        stems = set(tokenize(word, language, drop_stopwords=False))
+        if word not in self._alike:
+            rows = self.snapshot.lexical.rows_with(stems) if stems else set()
+            self._alike[word] = len({self.snapshot.chunks[r].language for r in rows}) >= 2
+        return self._alike[word]
 
     def _names_in_document(self, c: Candidate) -> int:
         """For a question with no attribute: every name it gives that the document's language can show must be

@@ -408,3 +408,27 @@ def test_a_numbered_thing_must_be_numbered_so_in_the_document(home, tmp_path, qu
         assert answer.found, (answer.reason, answer.text)
     else:
         assert not answer.found and answer.reason == "missing_focus", (answer.reason, answer.text)
+
+
+FOUNDED = {  # the IIJ's founding in two languages; a body only the Uzbek document names, never dated
+    "founded_en.txt": "The IIJ was founded in 2014 at the initiative of the GCTF. Its headquarters are in Valletta.",
+    "founded_ru.txt": "IIJ был основан в 2014 году по инициативе GCTF. Штаб-квартира находится в Валлетте.",
+    "founded_uz.txt": "Seminar YEXHT loyihalari muvofiqlashtiruvchisi hamkorligida o‘tkazildi. Toshkentda ekspertlar uchrashuvi tashkil etildi.",
+}
+
+
+@pytest.mark.parametrize("question, answerable", [
+    ("IIJ qachon tashkil etilgan?", True),
+    ("Когда был основан IIJ?", True),
+    # YEXHT cannot be shown in Russian or English, but the founding there stands beside "IIJ", which documents
+    # of both languages write alike and the question would have written so too: it is the IIJ's founding.
+    ("YEXHT qachon tashkil etilgan?", False),
+    ("YEXHT qaysi yilda tashkil topgan?", False),
+])
+def test_an_attribute_beside_a_name_written_alike_is_that_names(home, tmp_path, question, answerable):
+    engine = _engine_over(home, tmp_path / "founded", FOUNDED)
+    answer = engine.answer(question)
+    if answerable:
+        assert answer.found and "2014" in answer.text, (answer.reason, answer.text)
+    else:
+        assert not answer.found, (answer.reason, answer.text)

@@ -64,6 +64,22 @@ def has_date(text: str) -> bool:
     return any(True for _ in _month_names(text, skip_function_words=True))
 
 
+def dateline(text: str) -> bool:
+    """Whether a sentence is only names and a date ("Toshkent/Nyu-York/Vena, 2024-yil 10-may.", "TASHKENT, 10 May
+    2024"): the dateline heading a press release, which dates the text, and says nothing of what a question asks
+    (every word capitalised, a function word, a month or a date unit: ``date_units`` in the language files)."""
+    if not has_date(text):
+        return False
+    units = {fold(u) for u in languages.union("date_units")}
+    from .lexical import ALL_STOPWORDS
+
+    for w in tokens(text):
+        folded = fold(w)
+        if w[:1].islower() and folded not in ALL_STOPWORDS and folded not in units and not months(w):
+            return False
+    return True
+
+
 def has_count(text: str) -> bool:
     """A number in ``text`` that is not part of a date, a year or an ordinal."""
     return has_number(patterns()["date_number"].sub(" ", text))

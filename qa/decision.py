@@ -32,7 +32,9 @@ The rules, in order (the first that applies declines):
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
-   the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files).
+   the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files). A dateline
+   (names and a date only: "Toshkent/Nyu-York/Vena, 2024-yil 10-may.") holds no answer of any kind: it dates
+   the text it heads.
 7. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
 Only candidates that pass 4 and 6 may be quoted. The decision is taken on the first-stage candidate
@@ -45,7 +47,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import languages
-from .answer_types import attributes, can_hold, fold, months, names_attribute, ordinals, role_attributes, tokens
+from .answer_types import (attributes, can_hold, dateline, fold, months, names_attribute, ordinals, role_attributes,
+                           tokens)
 from .candidates import Candidate
 from .lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
@@ -340,7 +343,8 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     if apart:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
-    typed = [c for c in candidates if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c)]
+    typed = [c for c in candidates
+             if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c) and not dateline(c.text)]
     text_at = {(c.doc_hash, c.position): c.text for c in candidates}
     strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
     _judge_translations_by_originals(focus, candidates, strength, tuning)

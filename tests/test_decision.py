@@ -432,3 +432,26 @@ def test_an_attribute_beside_a_name_written_alike_is_that_names(home, tmp_path, 
         assert answer.found and "2014" in answer.text, (answer.reason, answer.text)
     else:
         assert not answer.found, (answer.reason, answer.text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Toshkent/Nyu-York/Vena, 2024-yil 10-may.", True), ("TASHKENT, 10 May 2024", True),
+    ("Ташкент, 10 мая 2024 г.", True), ("Тошкент, 2024 йил 10 май.", True),
+    ("Joriy yil 14-may kuni Toshkentda Kengashning birinchi yig‘ilishi bo‘lib o‘tadi.", False),
+    ("The IIJ was founded in 2014.", False), ("23–25 сентября 2025 года в Ташкенте проходит семинар", False),
+    ("Headquarters In Valletta", False),  # no date: a headline, not a dateline
+])
+def test_a_dateline_is_names_and_a_date(text, expected):
+    from qa.answer_types import dateline
+
+    assert dateline(text) is expected
+
+
+DATELINE = {"release_uz.txt": "Toshkent/Nyu-York/Vena, 2024-yil 10-may. Toshkentda ekspertlar yig‘ilishi bo‘lib o‘tadi."}
+
+
+@pytest.mark.parametrize("question", ["Toshkentda yangi kutubxona qachon ochiladi?", "When will the library in Tashkent open?"])
+def test_a_dateline_answers_no_when_question(home, tmp_path, question):
+    engine = _engine_over(home, tmp_path / "release", DATELINE)
+    answer = engine.answer(question)
+    assert not answer.found and answer.reason == "wrong_answer_type", (answer.reason, answer.text)

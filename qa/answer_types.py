@@ -148,9 +148,18 @@ def attribute_exceptions() -> dict[str, tuple[str, ...]]:
 
 
 def _naming(concept: str, words: list[str]) -> list[str]:
-    """``words`` without those the concept's exceptions begin."""
-    excepted = attribute_exceptions().get(concept, ())
+    """``words`` without those the concept's exceptions begin (one-word exceptions)."""
+    excepted = tuple(e for e in attribute_exceptions().get(concept, ()) if " " not in e)
     return [w for w in words if not w.startswith(excepted)] if excepted else words
+
+
+def _unexcepted(concept: str, folded: str) -> str:
+    """The folded text without the concept's phrase exceptions: "ishchi guruhlari" (working groups) does not
+    name staff ("ishchi", workers)."""
+    for phrase in attribute_exceptions().get(concept, ()):
+        if " " in phrase:
+            folded = re.sub(rf"(?<!\w){re.escape(phrase)}\w*", " ", folded)
+    return folded
 
 
 @lru_cache(maxsize=1)
@@ -212,10 +221,14 @@ def attributes(text: str) -> set[str]:
     """The attributes ``text`` speaks of, in any language (``{"mayor", "birth"}``)."""
     from .text import fold_apostrophes
 
-    words = _folded_words(text)
     folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
-    return {concept for concept, forms in attribute_forms().items()
-            if any(_matches(f, _naming(concept, words), folded) for f in forms)}
+    words = _folded_words(text)
+    found = set()
+    for concept, forms in attribute_forms().items():
+        kept = _unexcepted(concept, folded)
+        if any(_matches(f, _naming(concept, words if kept == folded else _folded_words(kept)), kept) for f in forms):
+            found.add(concept)
+    return found
 
 
 def question_type(question: str) -> str | None:

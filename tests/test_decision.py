@@ -335,6 +335,10 @@ def test_a_word_an_attribute_form_begins_is_not_always_the_attribute():
         assert names_attribute(word, {"leader"}) and attributes(f"the {word} spoke") == {"leader"}, word
     for word in ["directorate", "директората", "direktorati"]:  # a body, not its head
         assert not names_attribute(word, {"leader"}) and not attributes(f"the {word} spoke"), word
+    # A phrase can be excepted too: "ishchi guruhlari" are working groups, not workers ("nechta ishchi": staff).
+    assert attributes("IIJ ekspertlari qaysi kengashning ishchi guruhlari tadbirlarida qatnashdi?") == set()
+    assert question_type("IIJ ekspertlari qaysi kengashning ishchi guruhlari tadbirlarida qatnashdi?") != "count"
+    assert attributes("Kengashning ishchi guruhida nechta ishchi bor?") == {"staff"}
 
 
 PEOPLE_EN = {  # a person named only in the English documents, a city only in the Russian ones

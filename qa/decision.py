@@ -15,8 +15,9 @@ The rules, in order (the first that applies declines):
    candidates in a language that shows them all: then it takes that translation's verdict ("Head of
    Department ... of Uzbekistan" is judged by «Руководитель отдела ...» for a question on the Верховный суд);
    and they are, when the attribute stands beside a Latin name that documents of two languages write alike and
-   the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's earlier names need only be in the sentence's document. Where some sentences show the
-   attribute and the names together, only those may be quoted. A question that asks no attribute still
+   the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
+   earlier names need only be in the sentence's document. Where some sentences show the attribute and the
+   names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
    ordinal above one, in words or digits: "the second meeting", «81-й сессии») must be numbered so in the
@@ -249,8 +250,8 @@ class _Focus:
         documents of two or more languages hold."""
         if not word[:1].isupper() or script(word) != "latin" or (position == 0 and not word.isupper()):
             return False
-        stems = set(tokenize(word, language, drop_stopwords=False))
         if word not in self._alike:
+            stems = set(tokenize(word, language, drop_stopwords=False))
             rows = self.snapshot.lexical.rows_with(stems) if stems else set()
             self._alike[word] = len({self.snapshot.chunks[r].language for r in rows}) >= 2
         return self._alike[word]

@@ -1,9 +1,9 @@
 """Language knowledge as data: one JSON file per language (``en.json``, ``ru.json``, ``uz.json``).
 
 Each file holds what the pipeline knows about its language: stopwords, the words that mark a
-count or a date question, month names and date units, ordinal suffixes and words, anaphora for follow-ups, abbreviations
-that do not end a sentence, letters for the cross-script keys, and the cues language detection
-uses. Adding a fourth language is one new file here plus its messages in ``prompts/messages.json``.
+count or a date question, month names and date units, ordinal suffixes and words, anaphora for
+follow-ups, abbreviations that do not end a sentence, letters for the cross-script keys, and the cues
+language detection uses. Adding a fourth language is one new file here plus its messages in ``prompts/messages.json``.
 
 Everything is read once; the rest of the code asks this module, never the files.
 """

@@ -406,12 +406,16 @@ def test_ordinals_are_read_in_every_language(text, expected):
     ("Какая инициатива была озвучена на 81-й сессии Генеральной Ассамблеи ООН?", False),
 ])
 def test_a_numbered_thing_must_be_numbered_so_in_the_document(home, tmp_path, question, answerable):
-    engine = _engine_over(home, tmp_path / "sessions", SESSIONS)
+    _answered_or_declined(_engine_over(home, tmp_path / "sessions", SESSIONS), question, answerable, reason="missing_focus")
+
+
+def _answered_or_declined(engine, question: str, answerable: bool, holding: str = "", reason: str | None = None):
+    """Answered with ``holding`` in the answer, or declined (for ``reason`` if given)."""
     answer = engine.answer(question)
     if answerable:
-        assert answer.found, (answer.reason, answer.text)
+        assert answer.found and holding in answer.text, (answer.reason, answer.text)
     else:
-        assert not answer.found and answer.reason == "missing_focus", (answer.reason, answer.text)
+        assert not answer.found and reason in (None, answer.reason), (answer.reason, answer.text)
 
 
 FOUNDED = {  # the IIJ's founding in two languages; a body only the Uzbek document names, never dated
@@ -430,12 +434,7 @@ FOUNDED = {  # the IIJ's founding in two languages; a body only the Uzbek docume
     ("YEXHT qaysi yilda tashkil topgan?", False),
 ])
 def test_an_attribute_beside_a_name_written_alike_is_that_names(home, tmp_path, question, answerable):
-    engine = _engine_over(home, tmp_path / "founded", FOUNDED)
-    answer = engine.answer(question)
-    if answerable:
-        assert answer.found and "2014" in answer.text, (answer.reason, answer.text)
-    else:
-        assert not answer.found, (answer.reason, answer.text)
+    _answered_or_declined(_engine_over(home, tmp_path / "founded", FOUNDED), question, answerable, holding="2014")
 
 
 @pytest.mark.parametrize("text, expected", [

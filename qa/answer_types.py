@@ -45,6 +45,7 @@ def has_number(text: str) -> bool:
     return bool(_HAS_NUMBER.search(text))
 
 
+_WORD = re.compile(r"[^\W\d_][\w'‘’ʻʼ`]*")  # a word, apostrophes inside, hyphens not
 _YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?:s|-\w+)?\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b")  # 10.05.2024
 _ISO_DATE = re.compile(r"\b\d{4}-(\d{2})-\d{2}\b")  # 2024-05-10
@@ -294,7 +295,7 @@ def _month_names(text: str, skip_function_words: bool = False) -> Iterator[int]:
     that is also a function word of some language, unless capitalised ("may" as a verb)."""
     if skip_function_words:
         from .lexical import ALL_STOPWORDS
-    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", fold_apostrophes(text)):
+    for w in _WORD.findall(fold_apostrophes(text)):
         folded = w.casefold()
         if skip_function_words and folded in ALL_STOPWORDS and not w[:1].isupper():
             continue
@@ -332,7 +333,7 @@ def ordinals(text: str) -> set[int]:
         digits = m.group(1) or m.group(2)
         if len(digits) < 4 and not (m.group(3) and months(m.group(3))):
             found.add(int(digits))
-    for w in re.findall(r"[^\W\d_][\w'‘’ʻʼ`]*", text):
+    for w in _WORD.findall(text):
         folded = fold(w)
         for stem, number, endings in _ordinal_words():
             if folded.startswith(stem) and ("*" in endings or folded[len(stem):] in endings):

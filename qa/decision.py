@@ -89,6 +89,13 @@ def _institution_word(word: str) -> bool:
     return any(folded.startswith(w) for w in languages.union("institution_words"))
 
 
+def _content_beside(words_: list[str], i: int, side: str) -> list[int]:
+    """The positions of the content words after word ``i`` (``side`` "after") or before it ("before"), nearest
+    first."""
+    span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
+    return [j for j in span if fold(words_[j]) not in ALL_STOPWORDS]
+
+
 def _terms(word: str, language: str) -> set[str]:
     """A word's stems and its cross-script keys long enough to identify it."""
     stems = tokenize(word, language, drop_stopwords=False)
@@ -145,8 +152,7 @@ class _Focus:
         holders: list[set] = []
         for i, w in enumerate(words_):
             if names_attribute(w, roles):
-                span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
-                near = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS][:3]
+                near = _content_beside(words_, i, side)[:3]
                 # Capitalised even at the start of the question: "Malta prezidenti kim?"
                 for j in near:
                     if words_[j][:1].isupper():
@@ -238,8 +244,7 @@ class _Focus:
         was the OSCE founded?" is not answered by the IIJ's founding). Within two content words either side."""
         question_terms = set().union(*self.names.values()) if self.names else set()
         for i in at:
-            near = [j for j in range(i - 1, -1, -1) if fold(words_[j]) not in ALL_STOPWORDS][:2]
-            near += [j for j in range(i + 1, len(words_)) if fold(words_[j]) not in ALL_STOPWORDS][:2]
+            near = _content_beside(words_, i, "before")[:2] + _content_beside(words_, i, "after")[:2]
             if not any(self._alike_name(words_[j], j, language) and not _terms(words_[j], language) & question_terms
                        for j in near):
                 return False
@@ -278,8 +283,7 @@ class _Focus:
     def _bound_elsewhere(words_: list[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
         """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
         about does not follow within a long name's reach ("руководством Международного института ... (IIJ)")."""
-        span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
-        content = [j for j in span if fold(words_[j]) not in ALL_STOPWORDS]
+        content = _content_beside(words_, i, side)
         capitalised = [j for j in content[:3] if words_[j][:1].isupper()]
         near = content[:HOLDER_REACH]
         found = [any(holder_of[j][h] for j in near) for h in range(len(holder_of[i]))]

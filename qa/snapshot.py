@@ -158,7 +158,6 @@ class Snapshot:
     _sentence_counts: dict = field(default_factory=dict)
     _texts: dict = field(default_factory=dict)
     _rows_by: dict = field(default_factory=dict)  # "language" / "doc_hash" -> value -> chunk rows
-    _language_of: dict = field(default_factory=dict)  # content hash -> document language, filled when first needed
     _term_unions: dict = field(default_factory=dict)  # (field, value) -> union of those chunks' terms
     _store: object = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
@@ -386,8 +385,8 @@ class Snapshot:
             if len(kept) < min(n, len(found)):
                 kept = self._dense_query(part, vector, n, {"doc_hash": {"$in": list(allowed)}})
             if len(found) < n + slack:  # Chroma gave all it found: a small collection, so check it gave them all
-                listed = self._listed(kind, lang, allowed)
-                if len(kept) < min(n, len(listed)):
+                listed, count = self._listed(kind, lang, allowed)
+                if len(kept) < min(n, count):
                     kept = self._exact(part, vector, n, listed)
             hits.extend(kept)
         hits.sort(key=lambda h: h[1], reverse=True)
@@ -395,21 +394,20 @@ class Snapshot:
         return DenseHits(language or "", [h[0] for h in kept], [h[1] for h in kept],
                          [h[2] for h in kept] if with_metadata else [None] * len(kept))
 
-    def _listed(self, kind: str, language: str, allowed: set) -> list[str]:
-        """The content hashes, among ``allowed``, of the listed documents in ``language`` that hold ``kind``."""
-        if not self._language_of:
-            self._language_of.update({r.content_hash: r.language for r in self.documents.values()})
-        hashes = [h for h in allowed if self._language_of.get(h) == language]
+    def _listed(self, kind: str, language: str, allowed: set) -> tuple[list[str], int]:
+        """The content hashes, among ``allowed``, of the listed documents in ``language``, and how many ``kind``
+        records they hold."""
+        hashes = [h for h in self.active_hashes(language) if h in allowed]
         if kind == "sentences":
-            return [h for h in hashes for _ in range(self._sentence_counts.get(h, 0))]
-        return [self.chunks[row].doc_hash for h in hashes for row in self._rows_where("doc_hash", h)]
+            return hashes, sum(self._sentence_counts.get(h, 0) for h in hashes)
+        return hashes, sum(len(self._rows_where("doc_hash", h)) for h in hashes)
 
     @staticmethod
     def _exact(collection, vector: np.ndarray, n: int, listed: list[str]) -> list:
-        """The ``n`` nearest of a small collection's listed records, compared one by one. Chroma's vector index
+        """The ``n`` nearest of a small collection's records of the ``listed`` documents, compared one by one. Chroma's vector index
         has been seen to leave out a record in some processes (one of 17, for every query of that process), so a
         search that returns fewer than the collection lists is done again this way."""
-        got = collection.get(where={"doc_hash": {"$in": sorted(set(listed))}}, include=["embeddings", "metadatas"])
+        got = collection.get(where={"doc_hash": {"$in": sorted(listed)}}, include=["embeddings", "metadatas"])
         if not got["ids"]:
             return []
         vectors = np.asarray(got["embeddings"], dtype=np.float32)

@@ -1,6 +1,12 @@
 """Choose the answer-selection weights and the refusal threshold on the tuning set (never the test set).
 
     python -m qa.eval.tune [eval/tune.jsonl] [--write] [--distractors N]
+    python -m qa.eval.tune --offsets [--write]
+
+``--offsets`` measures the language offsets retrieval removes (``qa.hybrid``): for every tuning question,
+each document language's mean similarity over its best hits in the bundled corpus (whose five documents say
+the same things in three languages), averaged per question language. Measured once here, they stay the same
+however many documents a library holds.
 
 1. Every tuning question is asked (follow-ups with their real earlier answers); the candidate sentences
    and their features are collected, each labelled by whether it contains an expected answer.
@@ -135,6 +141,22 @@ def best_threshold(rows, max_false_refusals: float = MAX_FALSE_REFUSALS) -> tupl
     return best
 
 
+def measure_offsets(engine: Engine, items) -> dict:
+    """Question language -> document language -> mean measured offset, over the questions of ``items``."""
+    engine.tuning = dataclasses.replace(engine.tuning, language_offsets={})
+    seen: dict[str, list[dict]] = {}
+    for item in items:
+        if item.history:
+            continue
+        trace = engine.explain(item.question)
+        seen.setdefault(trace.query.language, []).append(trace.retrieval.background_offsets)
+    table = {}
+    for lang, rows in seen.items():
+        documents = sorted({d for row in rows for d in row})
+        table[lang] = {d: round(float(np.mean([row.get(d, 0.0) for row in rows])), 4) for d in documents}
+    return table
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -143,8 +165,21 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/tuning.json")
     parser.add_argument("--distractors", type=int, default=500, metavar="N",
                         help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)")
+    parser.add_argument("--offsets", action="store_true",
+                        help="measure the language offsets on the bundled corpus instead (stored with --write)")
     args = parser.parse_args(argv)
     path, write = args.file, args.write
+    if args.offsets:
+        engine = Engine()
+        table = measure_offsets(engine, load(path, {r.name for r in engine.documents()}))
+        embedder = str(getattr(engine.embedder, "id", ""))
+        print(f"language offsets for {embedder} (question language -> document language):")
+        for lang, row in table.items():
+            print(f"  {lang}: " + ", ".join(f"{d} {v:.4f}" for d, v in row.items()))
+        if write:
+            chosen = dataclasses.replace(Tuning.load(), language_offsets=table, language_offsets_embedder=embedder)
+            print(f"wrote {chosen.save()}")
+        return 0
     if args.distractors:
         from qa.config import Settings
 

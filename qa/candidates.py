@@ -18,7 +18,7 @@ class Features:
     """What the score of a candidate sentence is made of (the order is ``qa.tuning.FEATURES``)."""
 
     dense: float  # similarity to the question (mean over question and resolved question for follow-ups)
-    dense_centered: float  # the same less its document language's offset
+    dense_centered: float  # the same less its document language's offset measured on this question's hits
     stem_overlap: float  # idf share of the question's stems present in the sentence
     key_overlap: float  # idf share of the question's cross-script keys present in the sentence
     passage_fused: float  # fused score of the passage that brought it in, relative to the best passage
@@ -102,7 +102,7 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
         passage = owner[s.id]
         features = Features(
             dense=float(dense[row]),
-            dense_centered=float(dense[row]) - retrieval.language_offsets.get(s.language, 0.0),
+            dense_centered=float(dense[row]) - retrieval.background_offsets.get(s.language, 0.0),
             stem_overlap=sum(snapshot.lexical.idf(x) for x in q_tokens if x in s_tokens) / q_weight,
             key_overlap=sum(snapshot.skeleton.idf(x) for x in q_keys if x in s_keys) / k_weight,
             passage_fused=retrieval.fused[passage] / top_fused,

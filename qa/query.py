@@ -90,6 +90,7 @@ class Query:
     names: list[str] = field(default_factory=list)  # name-like words of the question: what the attribute is of
     context_names: list[str] = field(default_factory=list)  # name-like words of the turns a follow-up rests on
     ordinals: set = field(default_factory=set)  # the ordinal numbers it names ("the second meeting": {2})
+    embedder: str = ""  # the id of the embedder that made ``vectors``
 
     @property
     def retrieval_text(self) -> str:
@@ -131,4 +132,5 @@ def make_query(question: str, embedder, history=None) -> Query:
         names=names(question),
         context_names=names(retrieval) if resolution.is_followup else [],
         ordinals=ordinals(question),
+        embedder=str(getattr(embedder, "id", "")),
     )

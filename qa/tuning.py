@@ -27,6 +27,11 @@ class Tuning:
     fusion_weights: dict = field(default_factory=lambda: {"dense_chunk": 1.0, "dense_sentence": 1.0,
                                                           "lexical": 1.0, "skeleton": 1.0})
     language_centering: float = 1.5  # how much of each language's mean dense similarity to remove
+    # question language -> document language -> the similarity retrieval removes, measured once on the bundled
+    # corpus (``python -m qa.eval.tune --offsets``) for the embedder named here; other embedders, and languages
+    # the table lacks, measure it on the library's best hits per question (``language_centering``).
+    language_offsets: dict = field(default_factory=dict)
+    language_offsets_embedder: str = ""
     answer_passages: int = 4  # passages whose sentences compete for the answer
     sentence_window: int = 2  # neighbouring sentences of those passages that compete too
     sentence_weights: dict = field(default_factory=lambda: dict.fromkeys(FEATURES, 0.0))

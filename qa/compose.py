@@ -29,7 +29,7 @@ def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
     from .prompts import message
 
     if decision.reason == NAMES_APART and decision.names:
-        phrases = name_phrases(query.text, decision.names)
+        phrases = name_phrases(query.reading, decision.names)
         names = ", ".join(phrases[:-1]) + message("and", query.language) + phrases[-1] if len(phrases) > 1 else phrases[0]
         text = message("names_apart", query.language, names=names, question=query.text)
     else:

@@ -125,7 +125,7 @@ class _Focus:
         self.snapshot = snapshot
         self.attributes = query.focus
         self.names = {name: _terms(name, query.language) for name in query.names}
-        words_ = self._question_words = tokens(query.text)
+        words_ = self._question_words = tokens(query.reading)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
         # begins like one of the language files' institution words is not part of a person's name.
@@ -147,7 +147,7 @@ class _Focus:
         roles = self.attributes & role_attributes()
         if not roles:
             return []
-        words_ = tokens(query.text)
+        words_ = tokens(query.reading)
         side = languages.get(query.language).get("holder_side", "after")
         holders: list[set] = []
         for i, w in enumerate(words_):

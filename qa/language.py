@@ -20,9 +20,22 @@ _UZ_CYRILLIC = set(_UZ["cyrillic_letters"])
 _UZ_WORDS = set(_UZ["detect_words"])
 _UZ_SUFFIXES = tuple(_UZ["detect_suffixes"])
 _UZ_STRONG_SUFFIXES = tuple(_UZ["detect_strong_suffixes"])
+_UZ_LONG_SUFFIXES = tuple(s for s in _UZ["detect_suffixes"] if len(s) >= 4)  # "-larni", not "-da" (Russian "когда")
+_RU_STOPWORDS = languages.stopwords("ru")
 _EN = languages.get("en")
 _EN_WORDS = set(_EN["detect_words"])
 _EN_PATTERN = re.compile("|".join(_EN["detect_patterns"]))
+
+
+def _uzbek_in_cyrillic(text: str) -> bool:
+    """Uzbek written in Cyrillic without its own letters (ў қ ғ ҳ): more of its words, read in Latin, are Uzbek
+    function and question words ("СМТИ директори ким?") than are Russian stopwords ("Кто такой Ким Чен Ын?")."""
+    words = [w.casefold() for w in _WORD_RE.findall(text)]
+    russian = sum(1 for w in words if w in _RU_STOPWORDS)
+    latin = _WORD_RE.findall(fold_apostrophes(languages.to_latin("uz", text).casefold()))
+    uzbek = sum(1 for w in latin if len(w) >= 3 and w in _UZ_WORDS)
+    uzbek += sum(1 for w in latin if len(w) > 5 and w.endswith(_UZ_LONG_SUFFIXES))
+    return uzbek > russian
 
 
 def detect_language(text: str) -> str:
@@ -35,7 +48,7 @@ def detect_language(text: str) -> str:
     if cyrillic >= latin:
         if cyrillic == 0:
             return "und"
-        return "uz" if any(c in _UZ_CYRILLIC for c in text) else "ru"
+        return "uz" if any(c in _UZ_CYRILLIC for c in text) or _uzbek_in_cyrillic(text) else "ru"
     if latin < 0.5 * len(letters):
         return "und"
     words = [w.casefold() for w in _WORD_RE.findall(fold_apostrophes(text))]

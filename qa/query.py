@@ -11,6 +11,7 @@ from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_
 from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from .followup import Resolution, resolve
 from .language import detect_language
+from .languages import to_latin
 from .lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
 
 SUPPORTED = ("en", "ru", "uz")
@@ -75,6 +76,7 @@ def validate_history(history) -> list:
 @dataclass
 class Query:
     text: str  # as asked
+    reading: str  # as the stages read it: Uzbek in Cyrillic is read in Latin (``reading_form``)
     language: str  # en / ru / uz: the language answers and messages are given in
     resolution: Resolution  # the follow-up resolved against the history
     vectors: np.ndarray  # the question's embedding; for a follow-up also the resolved question's (last row)
@@ -111,26 +113,51 @@ class Query:
         return any(not w.isdigit() and w not in ALL_STOPWORDS for w in words(self.retrieval_text))
 
 
+def reading_form(text: str, lang: str | None = None) -> str:
+    """The text the stages read: a language written in two scripts is read in its Latin one (Uzbek Cyrillic
+    "СМТИ директори ким?" is read as "SMTI direktori kim?"), so its words, question words and vectors are the
+    ones the language data and the Latin documents use. Anything else as is."""
+    lang = lang or detect_language(text)
+    if lang in SUPPORTED and sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
+        return to_latin(lang, text)
+    return text
+
+
+def _read_history(history: list) -> list:
+    """Earlier questions in their reading form (the answers stay as they were given)."""
+    out = []
+    for message in history:
+        if isinstance(message, str):
+            out.append(reading_form(message))
+        elif message.get("role") == "user" and isinstance(message.get("content"), str):
+            out.append({**message, "content": reading_form(message["content"])})
+        else:
+            out.append(message)
+    return out
+
+
 def make_query(question: str, embedder, history=None) -> Query:
     question = validate_question(question)
     lang = detect_language(question)
-    resolution = resolve(question, lang, validate_history(history))
+    reading = reading_form(question, lang)
+    resolution = resolve(reading, lang, _read_history(validate_history(history)))
     if lang == "und" and resolution.previous:
         lang = detect_language(resolution.previous[-1].question)
     if lang not in SUPPORTED:
         lang = "en"
-    texts = [question] if not resolution.is_followup else [question, resolution.retrieval_query]
+    texts = [reading] if not resolution.is_followup else [reading, resolution.retrieval_query]
     vectors = embedder.embed_queries(texts)
     retrieval = resolution.retrieval_query
-    kind = question_type(question)
+    kind = question_type(reading)
     return Query(
-        text=question, language=lang, resolution=resolution, vectors=vectors, expects=expected_type(question),
-        tokens=tokenize(question, lang), keys=skeleton_tokens(question),
+        text=question, reading=reading, language=lang, resolution=resolution, vectors=vectors,
+        expects=expected_type(reading),
+        tokens=tokenize(reading, lang), keys=skeleton_tokens(reading),
         retrieval_tokens=tokenize(retrieval, lang), retrieval_keys=skeleton_tokens(retrieval),
-        content_words=[w for w in words(question) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
-        answer_type=kind, focus=attributes(question), counted=counted_noun(question, lang) if kind == "count" else None,
-        names=names(question),
+        content_words=[w for w in words(reading) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
+        answer_type=kind, focus=attributes(reading), counted=counted_noun(reading, lang) if kind == "count" else None,
+        names=names(reading),
         context_names=names(retrieval) if resolution.is_followup else [],
-        ordinals=ordinals(question),
+        ordinals=ordinals(reading),
         embedder=str(getattr(embedder, "id", "")),
     )

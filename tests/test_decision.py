@@ -458,3 +458,13 @@ def test_a_dateline_answers_no_when_question(home, tmp_path, question):
     engine = _engine_over(home, tmp_path / "release", DATELINE)
     answer = engine.answer(question)
     assert not answer.found and answer.reason == "wrong_answer_type", (answer.reason, answer.text)
+
+
+@pytest.mark.parametrize("latin, cyrillic", [
+    ("Shavkat Mirziyoyev Toshkentda nimani taklif qildi?", "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?"),
+    ("IIJ xodimlari qayerda ishlaydi?", "ИИЖ ходимлари қаерда ишлайди?"),
+])
+def test_an_uzbek_question_in_cyrillic_gets_the_answer_it_gets_in_latin(engine, latin, cyrillic):
+    a, b = engine.answer(latin), engine.answer(cyrillic)
+    assert b.language == "uz" and b.question == cyrillic
+    assert a.found and a.text == b.text and [c.source for c in a.citations] == [c.source for c in b.citations]

@@ -34,6 +34,8 @@ def _check(answer, expected_any, sources):
         ("ru->uz", "Кто такой Каха Имнадзе?", ["MOPDMM rahbari"], {COUNCIL}),
         ("en->uz", "Who did Vladimir Voronkov meet in Tashkent on 13 May?", ["Komilov", "Aripov"], {VORONKOV}),
         ("uz->uz", "Vladimir Voronkov Toshkentda kim bilan uchrashdi?", ["Komilov", "Aripov"], {VORONKOV}),
+        ("uz Cyrillic->uz", "Владимир Воронков Тошкентда ким билан учрашди?", ["Komilov", "Aripov"], {VORONKOV}),
+        ("uz Cyrillic->ru", "ИИЖ қачон ташкил этилган?", ["2014"], IIJ),
     ],
 )
 def test_language_paths(real_engine, path, question, expected, sources):

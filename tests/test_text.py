@@ -87,3 +87,24 @@ def test_a_when_answer_needs_a_year_or_a_month_not_any_number():
                  "12 ta xodim", "It may rain"]:
         assert not has_date(text), text
         assert not can_hold("date", text, set())
+
+
+def test_uzbek_cyrillic_is_read_in_latin():
+    from qa.languages import to_latin
+    from qa.query import reading_form
+
+    assert to_latin("uz", "Йўл харитаси нималарни назарда тутади?") == "Yo‘l xaritasi nimalarni nazarda tutadi?"
+    assert to_latin("uz", "Ўзбекистон Республикаси Президенти") == "O‘zbekiston Respublikasi Prezidenti"
+    assert to_latin("uz", "ШАВКАТ Мирзиёев ёшлар билан, объект, Елдор") == "SHAVKAT Mirziyoyev yoshlar bilan, ob’yekt, Yeldor"
+    assert to_latin("ru", "Кто основал IIJ?") == "Кто основал IIJ?"  # Russian has one script
+    assert reading_form("СМТИ директори ким?") == "SMTI direktori kim?"
+    assert reading_form("Кто основал IIJ?") == "Кто основал IIJ?"
+    assert reading_form("IIJ qachon tashkil etilgan?") == "IIJ qachon tashkil etilgan?"
+
+
+def test_uzbek_in_cyrillic_without_its_own_letters_is_told_from_russian():
+    for uzbek in ("СМТИ директори ким?", "Владимир Воронков кимга миннатдорлик билдирди?",
+                  "ИИЖнинг миссияси нимадан иборат?", "Элдор Арипов неча ёшда?"):
+        assert detect_language(uzbek) == "uz", uzbek
+    for russian in ("Кто такой Ким Чен Ын?", "Когда это было?", "Кто руководит СМТИ?", "Бор ли там?"):
+        assert detect_language(russian) == "ru", russian

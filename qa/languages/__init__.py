@@ -60,3 +60,36 @@ def transliteration() -> dict[str, str]:
     for data in languages().values():
         table.update(data.get("transliteration", {}))
     return table
+
+
+_CYRILLIC_WORD = None
+
+
+def to_latin(code: str, text: str) -> str:
+    """``text`` in the Latin script of a language written in both (``from_cyrillic`` in its file), else as is.
+
+    Uzbek: "Йўл харитаси нималарни назарда тутади?" -> "Yo‘l xaritasi nimalarni nazarda tutadi?".
+    A word in capitals stays in capitals ("ШАВКАТ" -> "SHAVKAT").
+    """
+    global _CYRILLIC_WORD
+    table = get(code).get("from_cyrillic") if code in languages() else None
+    if not table:
+        return text
+    if _CYRILLIC_WORD is None:
+        import re
+
+        _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+    letters, special, vowels = table["letters"], table.get("after_vowel_or_initial", {}), table.get("vowels", "")
+
+    def word(match) -> str:
+        w = match.group(0)
+        out = []
+        for i, ch in enumerate(w):
+            if ch in special and (i == 0 or w[i - 1].lower() in vowels):
+                out.append(special[ch])
+            else:
+                out.append(letters.get(ch, ch))
+        latin = "".join(out)
+        return latin.upper() if len(w) > 1 and w.isupper() else latin
+
+    return _CYRILLIC_WORD.sub(word, text)

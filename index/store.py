@@ -38,7 +38,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
 
-SCHEMA_VERSION = 2  # 2: chunks and sentences in one collection per document language
+SCHEMA_VERSION = 3  # 2: chunks and sentences in one collection per document language; 3: Uzbek Cyrillic embedded in Latin
 METRIC = "cosine"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -475,10 +475,13 @@ class Store:
                     pass
 
     def _embed_nodes(self, nodes, batch: int = 32) -> None:
-        """Embed ``nodes`` (their ``embed_text`` if set), ``batch`` at a time."""
+        """Embed ``nodes`` (their ``embed_text`` if set) in their reading form (Uzbek Cyrillic in Latin, as
+        questions are read: ``qa.language.reading_form``), ``batch`` at a time."""
+        from qa.language import reading_form
+
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
-            texts = [n.metadata.get("embed_text") or n.text for n in part]
+            texts = [reading_form(n.metadata.get("embed_text") or n.text, n.metadata["language"]) for n in part]
             vectors = self.embedder.embed_passages(texts)
             for n, v in zip(part, vectors):
                 n.embedding = v.tolist()
@@ -499,9 +502,13 @@ class Store:
             self._embed_nodes([n for _, nodes in nodes_by_doc for n in nodes])
             return
         sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
-        titles = sorted({title for title, _ in nodes_by_doc if title})
+        from qa.language import reading_form
+
+        languages = {title: nodes[0].metadata["language"] for title, nodes in nodes_by_doc if title and nodes}
+        titles = sorted(languages)
         self._embed_nodes(sentences)
-        title_vectors = dict(zip(titles, self.embedder.embed_passages(titles))) if titles else {}
+        title_vectors = dict(zip(titles, self.embedder.embed_passages(
+            [reading_form(t, languages[t]) for t in titles]))) if titles else {}
         for title, nodes in nodes_by_doc:
             sent = np.array([n.embedding for n in nodes if n.metadata["kind"] == "sentence"], dtype=np.float32)
             for n in nodes:

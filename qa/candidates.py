@@ -49,6 +49,11 @@ class Candidate:
     embedding: np.ndarray
     features: Features
     score: float
+    reading: str = ""  # the text as the stages read it (Uzbek Cyrillic in Latin); ``text`` is what is quoted
+
+    def __post_init__(self) -> None:
+        if not self.reading:
+            self.reading = self.text
 
 
 def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) -> tuple[list[str], dict[str, str]]:
@@ -88,17 +93,19 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
     previous = " ".join(query.resolution.previous_answers)
     weights = tuning.weight_vector()
 
+    from .language import reading_form
     from .lexical import skeleton_tokens, tokenize
 
     out = []
     for row, s in enumerate(sentences):
-        s_tokens = set(tokenize(s.text, s.language))
+        reading = reading_form(s.text, s.language)
+        s_tokens = set(tokenize(reading, s.language))
         s_keys = set(skeleton_tokens(s.text))
         type_fit = 0.0
         if query.expects == "count":
-            type_fit = 1.0 if has_count(s.text) else -1.0
+            type_fit = 1.0 if has_count(reading) else -1.0
         elif query.expects == "date":
-            type_fit = 1.0 if has_date(s.text) else -1.0
+            type_fit = 1.0 if has_date(reading) else -1.0
         passage = owner[s.id]
         features = Features(
             dense=float(dense[row]),
@@ -115,7 +122,7 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
         out.append(Candidate(
             id=s.id, text=s.text, source=s.source, language=s.language, doc_hash=s.doc_hash, position=s.position, start=s.start, end=s.end,
             chunk=passage if passage in holders or not holders else holders[0], passage=passage,
-            embedding=s.embedding, features=features, score=float(features.vector() @ weights),
+            embedding=s.embedding, features=features, score=float(features.vector() @ weights), reading=reading,
         ))
     out.sort(key=lambda c: c.score, reverse=True)
     return out

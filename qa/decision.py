@@ -51,6 +51,7 @@ from . import languages
 from .answer_types import (attributes, can_hold, dateline, fold, months, names_attribute, ordinals, role_attributes,
                            tokens)
 from .candidates import Candidate
+from .language import reading_form
 from .lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
 from .query import Query
 from .snapshot import Snapshot
@@ -204,7 +205,7 @@ class _Focus:
         names are both there (or no attribute is asked for)."""
         if not self.attributes:
             return self._names_in_document(c)
-        words_ = tokens(c.text)
+        words_ = tokens(c.reading)
         at = [i for i, w in enumerate(words_) if names_attribute(w, self.attributes)]
         if not at:
             return 0
@@ -319,7 +320,7 @@ def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candida
     numbered: dict[str, bool] = {}
     for c in candidates:
         if c.source not in numbered:
-            numbered[c.source] = bool(ordinals(snapshot.text(c.source)) & asked)
+            numbered[c.source] = bool(ordinals(reading_form(snapshot.text(c.source), c.language)) & asked)
         if not numbered[c.source]:
             strength[c.id] = 0
 
@@ -330,7 +331,7 @@ def _counts(query: Query, c: Candidate) -> bool:
     if not query.counted or c.language != query.language:
         return True
     counted = set(tokenize(query.counted, query.language, drop_stopwords=False))
-    return bool(counted & set(tokenize(c.text, c.language, drop_stopwords=False)))
+    return bool(counted & set(tokenize(c.reading, c.language, drop_stopwords=False)))
 
 
 def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:
@@ -349,8 +350,8 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [c for c in candidates
-             if can_hold(query.answer_type, c.text, question_keys) and _counts(query, c) and not dateline(c.text)]
-    text_at = {(c.doc_hash, c.position): c.text for c in candidates}
+             if can_hold(query.answer_type, c.reading, question_keys) and _counts(query, c) and not dateline(c.reading)]
+    text_at = {(c.doc_hash, c.position): c.reading for c in candidates}
     strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
     _judge_translations_by_originals(focus, candidates, strength, tuning)
     _hold_to_ordinals(snapshot, query, candidates, strength)

@@ -71,3 +71,13 @@ def detect_language(text: str) -> str:
         if w.endswith(_UZ_STRONG_SUFFIXES):
             uz += 0.5
     return "uz" if uz > en else "en"
+
+
+def reading_form(text: str, lang: str | None = None) -> str:
+    """The text the stages read: a language written in two scripts is read in its Latin one (Uzbek Cyrillic
+    "СМТИ директори ким?" is read as "SMTI direktori kim?"), so its words, question words and vectors are the
+    ones the language data and the Latin documents use. Anything else as is."""
+    lang = lang or detect_language(text)
+    if lang in languages.codes() and sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
+        return languages.to_latin(lang, text)
+    return text

@@ -10,8 +10,7 @@ from .answer_types import attributes, counted_noun, expected_type, names, ordina
 from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
 from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from .followup import Resolution, resolve
-from .language import detect_language
-from .languages import to_latin
+from .language import detect_language, reading_form
 from .lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
 
 SUPPORTED = ("en", "ru", "uz")
@@ -111,16 +110,6 @@ class Query:
     def has_content(self) -> bool:
         """Whether the question (or the conversation it follows) names anything to look for."""
         return any(not w.isdigit() and w not in ALL_STOPWORDS for w in words(self.retrieval_text))
-
-
-def reading_form(text: str, lang: str | None = None) -> str:
-    """The text the stages read: a language written in two scripts is read in its Latin one (Uzbek Cyrillic
-    "СМТИ директори ким?" is read as "SMTI direktori kim?"), so its words, question words and vectors are the
-    ones the language data and the Latin documents use. Anything else as is."""
-    lang = lang or detect_language(text)
-    if lang in SUPPORTED and sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
-        return to_latin(lang, text)
-    return text
 
 
 def _read_history(history: list) -> list:

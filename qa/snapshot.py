@@ -97,6 +97,7 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
     yet."""
     from .index.store import reading
+    from .language import reading_form
 
     active = list(languages)
     missing = cache.missing(active)
@@ -112,7 +113,8 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
-                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(tokenize(body, m["language"])),
+                stems = tokenize(reading_form(body, m["language"]), m["language"])  # Uzbek Cyrillic read in Latin
+                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(stems),
                                              _shared(skeleton_tokens(body))))
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
@@ -277,8 +279,11 @@ class Snapshot:
         stems = {s for s in stems if s}
         if not stems:
             return False
+        from .language import reading_form
+
         for row in sorted(self.lexical.rows_with(stems))[:limit]:
-            for w in re.findall(r"(?<![\w'‘’ʻʼ`])[^\W\d_][\w'‘’ʻʼ`-]*", self.chunks[row].text):
+            chunk = self.chunks[row]
+            for w in re.findall(r"(?<![\w'‘’ʻʼ`])[^\W\d_][\w'‘’ʻʼ`-]*", reading_form(chunk.text, chunk.language)):
                 if w[:1].islower() and any(w.casefold().startswith(s) for s in stems):
                     return True
         return False

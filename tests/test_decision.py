@@ -468,3 +468,19 @@ def test_an_uzbek_question_in_cyrillic_gets_the_answer_it_gets_in_latin(engine, 
     a, b = engine.answer(latin), engine.answer(cyrillic)
     assert b.language == "uz" and b.question == cyrillic
     assert a.found and a.text == b.text and [c.source for c in a.citations] == [c.source for c in b.citations]
+
+
+def test_an_uzbek_document_in_cyrillic_is_read_as_its_latin_form(tmp_path):
+    from qa.eval.cyrillic import cyrillic
+
+    latin = {"uz.txt": DOCS["malta_uz.txt"]}
+    a = _engine_over(tmp_path / "home-latin", tmp_path / "latin", latin)
+    b = _engine_over(tmp_path / "home-cyrillic", tmp_path / "cyrillic", {"uz.txt": cyrillic(DOCS["malta_uz.txt"])})
+    for question in ("Shavkat Mirziyoyev Toshkentda nimani taklif qildi?", "IIJ xodimlari qayerda ishlaydi?",
+                     "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?"):
+        x, y = a.explain(question), b.explain(question)
+        assert x.answer.found and y.answer.found
+        assert [c.position for c in x.chosen] == [c.position for c in y.chosen]
+        assert [c.reading for c in x.chosen] == [c.reading for c in y.chosen]  # the same words, read in Latin
+        assert all(c.text != c.reading and "\u0400" <= c.text[0] <= "\u04ff" for c in y.chosen)  # quoted as written
+        assert [round(c.score, 5) for c in x.candidates] == [round(c.score, 5) for c in y.candidates]

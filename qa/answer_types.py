@@ -112,6 +112,30 @@ def counted_noun(question: str, language: str) -> str | None:
     return None
 
 
+
+@lru_cache(maxsize=1)
+def _counted_things() -> dict[str, tuple[str, ...]]:
+    """Each kind of counted thing ("countries") and the word beginnings that name it, in every language."""
+    things: dict[str, list[str]] = {}
+    for data in languages.languages().values():
+        for thing, forms in data.get("counted_things", {}).items():
+            things.setdefault(thing, []).extend(fold_apostrophes(f).casefold() for f in forms)
+    return {thing: tuple(forms) for thing, forms in things.items()}
+
+
+def counted_things(word: str) -> set[str]:
+    """The kinds of thing a counted noun names ("стран" -> {"countries"}; ``counted_things`` in the language files)."""
+    folded = fold_apostrophes(word).casefold()
+    return {thing for thing, forms in _counted_things().items() if folded.startswith(forms)}
+
+
+def names_counted(text: str, things: set[str]) -> bool:
+    """Whether ``text`` has a word naming one of ``things``, in any language ("150 спортсменов" names athletes)."""
+    from .lexical import words
+
+    forms = tuple(f for thing in things for f in _counted_things().get(thing, ()))
+    return any(w.startswith(forms) for w in words(text))
+
 # -- the kinds of answer beyond counts and dates, and the attribute a question asks about --------------
 
 @lru_cache(maxsize=1)

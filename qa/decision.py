@@ -48,8 +48,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import languages
-from .answer_types import (attributes, can_hold, dateline, fold, months, names_attribute, ordinals, role_attributes,
-                           tokens)
+from .answer_types import (attributes, can_hold, counted_things, dateline, fold, months, names_attribute,
+                           names_counted, ordinals, role_attributes, tokens)
 from .candidates import Candidate
 from .language import reading_form
 from .lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
@@ -327,9 +327,13 @@ def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candida
 
 def _counts(query: Query, c: Candidate) -> bool:
     """A count question's candidate in the question's language must name what is counted ("800 check-ups" does
-    not say how many players); one in another language may have it translated, so it cannot be held to it."""
-    if not query.counted or c.language != query.language:
+    not say how many players). One in another language must name it in its own words when the language files
+    know the kind of thing counted ("150 спортсменов" does not say how many experts); else it cannot be held to it."""
+    if not query.counted:
         return True
+    if c.language != query.language:
+        things = counted_things(query.counted)
+        return not things or names_counted(c.reading, things)
     counted = set(tokenize(query.counted, query.language, drop_stopwords=False))
     return bool(counted & set(tokenize(c.reading, c.language, drop_stopwords=False)))
 

@@ -202,6 +202,39 @@ def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, a
     assert counted_noun("IIJda nechta xodim ishlaydi?", "uz") is None  # staff: an attribute already
 
 
+NUMBERLESS = {  # the question's words in its own language, and no count
+    "en": {"plain_en.txt": "Athletes, wrestlers, experts and many people took part in the competition in Khiva."},
+    "ru": {"plain_ru.txt": "В Хиве открылся турнир для игроков из разных стран. Спортсмены приняли участие в соревнованиях."},
+    "uz": {"plain_uz.txt": "Musobaqada sportchilar va ekspertlar ishtirok etdi. Seminarda ekspertlar qatnashdi."},
+}
+
+
+@pytest.mark.parametrize("question, count_in, answerable", [
+    # in another language the count must name the kind of thing counted, in its own words
+    ("Seminarda nechta ekspert qatnashdi?", "sport_ru.txt", False),
+    ("How many people took part in the competition?", "sport_uz.txt", False),
+    ("Сколько стран участвует в турнире?", "sport_uz.txt", False),
+    ("How many athletes took part in the competition?", "sport_ru.txt", True),
+    ("Musobaqada nechta sportchi ishtirok etdi?", "sport_ru.txt", True),
+    ("Сколько спортсменов приняли участие в соревнованиях?", "sport_uz.txt", True),
+    # a kind of thing the language files do not know cannot be checked across languages
+    ("How many wrestlers took part in the competition?", "sport_ru.txt", True),
+])
+def test_a_count_in_another_language_must_name_the_kind_of_thing_counted(home, tmp_path, question, count_in,
+                                                                          answerable):
+    from qa.answer_types import counted_things
+    from qa.language import detect_language
+
+    docs = {count_in: SPORT[count_in], **NUMBERLESS[detect_language(question)]}
+    answer = _engine_over(home, tmp_path / "sport", docs).answer(question)
+    if answerable:
+        assert answer.found and "240" in answer.text, (answer.reason, answer.text)
+    else:
+        assert not answer.found and answer.reason == "count_missing", (answer.reason, answer.text)
+    assert counted_things("стран") == {"countries"} and counted_things("o‘yinchilar") == {"athletes"}
+    assert counted_things("wrestlers") == set()
+
+
 def test_a_name_keeps_its_key_across_scripts_spellings_and_case_forms():
     from qa.lexical import name_key
 

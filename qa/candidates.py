@@ -100,7 +100,7 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
     for row, s in enumerate(sentences):
         reading = reading_form(s.text, s.language)
         s_tokens = set(tokenize(reading, s.language))
-        s_keys = set(skeleton_tokens(s.text))
+        s_keys = set(skeleton_tokens(reading))
         type_fit = 0.0
         if query.expects == "count":
             type_fit = 1.0 if has_count(reading) else -1.0

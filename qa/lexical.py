@@ -16,7 +16,7 @@ from functools import lru_cache
 from . import languages
 from .text import fold_apostrophes
 
-TOKENIZER_VERSION = "tok-v2"  # v2: the chunks of Uzbek Cyrillic documents are stemmed in Latin
+TOKENIZER_VERSION = "tok-v3"  # v3: the chunks of Uzbek Cyrillic documents are stemmed and keyed in Latin
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")
 

@@ -113,8 +113,8 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
-                stems = tokenize(reading_form(body, m["language"]), m["language"])  # Uzbek Cyrillic read in Latin
-                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(stems),
+                body = reading_form(body, m["language"])  # Uzbek Cyrillic read in Latin
+                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(tokenize(body, m["language"])),
                                              _shared(skeleton_tokens(body))))
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time

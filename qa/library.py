@@ -29,6 +29,7 @@ class Library:
         self._store = None
         self._chunker = None
         self.manifest = Manifest(settings.home)
+        self._layout_checked = False  # whether this process has checked the index's layout (``ensure``)
 
     @property
     def chunker(self):
@@ -115,6 +116,34 @@ class Library:
             if not self.settings.auto_build:
                 raise IndexMissing("There is no index yet. Run `qa index add PATH...` or `qa index rebuild`.")
             self.build_bundled(progress)
+        elif not self._layout_checked:
+            self._upgrade_bundled(progress)
+            self._layout_checked = True
+
+    def _upgrade_bundled(self, progress=None) -> None:
+        """An index of the bundled corpus alone, written by another version of qa (another index layout), is rebuilt
+        on first use (about 15 s; nothing of the user's is at stake). Any other library, or another configuration
+        (``QA_EMBEDDER``), keeps ``IndexMismatch``, which says how to rebuild: a large library takes long, and the
+        user chooses when."""
+        from .errors import IndexMismatch
+        from .index.store import SCHEMA_VERSION
+
+        try:
+            self.store.check_compatible()
+        except IndexMismatch:
+            older = self.store.stored_build_info().get("qa_schema") != SCHEMA_VERSION
+            if not (older and self.settings.auto_build and self._only_bundled()):
+                raise
+            self.notify("The index of the bundled documents was written by an older version of qa; rebuilding it ...")
+            self.rebuild(progress)
+
+    def _only_bundled(self) -> bool:
+        """Whether the library holds exactly the bundled documents, unchanged."""
+        from .index.readers import collect_paths, read_document
+
+        entries = self.manifest.entries()
+        bundled = {p.name: read_document(p).content_hash for p in collect_paths([bundled_corpus()])}
+        return bool(entries) and {name: e.get("hash") for name, e in entries.items()} == bundled
 
     def _settle(self) -> None:
         """An index written by an older version searches with Chroma's default breadth, which misses part of

@@ -60,3 +60,26 @@ def test_a_removed_document_stays_removed_after_a_rebuild(home, tmp_path):
     assert "page.html" not in listing and "malta.txt" in listing
     texts = list((home / "library" / "texts").glob("*.txt"))
     assert len(texts) == 2  # the removed document's copy is gone too
+
+
+def test_an_index_of_the_bundled_corpus_from_an_older_version_is_rebuilt_on_first_use(home, tmp_path, monkeypatch):
+    from qa.errors import IndexMismatch
+    from qa.index import store
+
+    from .conftest import make_engine
+
+    make_engine(home).ensure_index()  # written with this layout
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)  # ... which a newer version finds old
+    said = []
+    engine = make_engine(home)
+    engine.notify = said.append
+    assert engine.retrieve("Where are the headquarters of the IIJ?")[0].source.startswith(("000_", "001_"))
+    assert any("older version" in s for s in said)
+    assert engine.library.store.stored_build_info()["qa_schema"] == store.SCHEMA_VERSION
+
+    # a library with a document of the user's is not rebuilt behind their back: they are told how
+    folder = _docs(tmp_path)
+    make_engine(home).library.add([folder])
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
+    with pytest.raises(IndexMismatch, match="qa index rebuild"):
+        make_engine(home).retrieve("Where are the headquarters of the IIJ?")

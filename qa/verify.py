@@ -6,7 +6,8 @@ A written answer is kept only if
    (``unknown_marker``);
 2. every number in a sentence occurs in the sentences its markers cite, or in the question
    (``unsupported_number``); a month named must be a month of those sentences (``unsupported_date``);
-3. every name in a sentence (a capitalised word not opening it, an acronym) occurs in the sentences it cites or in
+3. every name in a sentence (a capitalised word not opening it, the word opening it when a capitalised word follows,
+   an acronym) occurs in the sentences it cites or in
    the question, compared by stem, across scripts by the transliterated consonant keys
    (``Воронков`` / ``Voronkov``), and by prefix of those keys for inflected forms (``Мальте`` / ``Malta``)
    (``unsupported_name``);
@@ -92,6 +93,18 @@ def _keys(word: str) -> set[str]:
     return {k for k in (skeleton(w, length=12) for w in words(word)) if len(k) >= _MIN_KEY}
 
 
+_OPENING_PAIR = re.compile(r"^[\W\d_]*([^\W\d_][\w'‘’ʻʼ`-]*)\s+([^\W\d_])")
+
+
+def _opening_name(sentence: str) -> list[str]:
+    """The word that opens a sentence, when a capitalised word follows it: the first name of a person ("Альберт
+    Арипов", "Vladimir Voronkov"), which ``names`` passes over as capitalised only for opening the sentence."""
+    m = _OPENING_PAIR.match(sentence)
+    if m and m.group(1)[:1].isupper() and m.group(2).isupper() and len(m.group(1)) >= 2:
+        return [m.group(1)]
+    return []
+
+
 def _name_supported(name: str, language: str, stems: set[str], keys: set[str], folded: str) -> bool:
     if name.casefold() in folded:
         return True
@@ -154,7 +167,7 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
             return Check(UNSUPPORTED_NUMBER, f"{_fmt(n)} is not in the cited sentences {_list(cited)}", tuple(cited_all))
         for month in sorted(_months(bare) - evidence.months):
             return Check(UNSUPPORTED_DATE, f"month {month} is not in the cited sentences {_list(cited)}", tuple(cited_all))
-        for name in names(bare):
+        for name in names(bare) + _opening_name(bare):
             w = fold_apostrophes(name).casefold()
             if w in ALL_STOPWORDS or w in skip or _months(name):
                 continue

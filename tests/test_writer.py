@@ -79,6 +79,7 @@ def test_a_correct_written_answer_is_kept_with_its_markers_renumbered_and_the_qu
 @pytest.mark.parametrize("written, status", [
     ("The IIJ was founded in 2015 [1].", verify.UNSUPPORTED_NUMBER),
     ("The IIJ was founded in 2014 by John Smithson [1].", verify.UNSUPPORTED_NAME),
+    ("Albert Forum founded the IIJ in 2014 [1].", verify.UNSUPPORTED_NAME),  # an invented first name, opening
     ("The IIJ was founded in 2014 [9].", verify.UNKNOWN_MARKER),
     ("The IIJ was founded in 2014 [1]. It is the best institute of its kind.", verify.UNMARKED_SENTENCE),
     ("The IIJ was founded in March 2014 [1].", verify.UNSUPPORTED_DATE),

@@ -49,11 +49,7 @@ class Candidate:
     embedding: np.ndarray
     features: Features
     score: float
-    reading: str = ""  # the text as the stages read it (Uzbek Cyrillic in Latin); ``text`` is what is quoted
-
-    def __post_init__(self) -> None:
-        if not self.reading:
-            self.reading = self.text
+    reading: str  # the text as the stages read it (Uzbek Cyrillic in Latin); ``text`` is what is quoted
 
 
 def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) -> tuple[list[str], dict[str, str]]:

@@ -139,10 +139,8 @@ class Library:
 
     def _only_bundled(self) -> bool:
         """Whether the library holds exactly the bundled documents, unchanged."""
-        from .index.readers import collect_paths, read_document
-
         entries = self.manifest.entries()
-        bundled = {p.name: read_document(p).content_hash for p in collect_paths([bundled_corpus()])}
+        bundled = {src.name: src.content_hash for src in _bundled_sources()}
         return bool(entries) and {name: e.get("hash") for name, e in entries.items()} == bundled
 
     def _settle(self) -> None:
@@ -288,12 +286,10 @@ class Library:
         self._store = None
 
     def build_bundled(self, progress=None):
-        from .index.readers import collect_paths, read_document
         from .prompts import message
 
-        files = collect_paths([bundled_corpus()])
-        self.notify(message("building_index", "en", count=str(len(files))))
-        sources = [read_document(p) for p in files]
+        sources = _bundled_sources()
+        self.notify(message("building_index", "en", count=str(len(sources))))
 
         def build():
             if not self.store.exists():
@@ -301,3 +297,10 @@ class Library:
                 self.store.rebuild(self.chunker, progress, sources=sources)
 
         self._write(build)
+
+
+def _bundled_sources() -> list:
+    """The bundled documents, read as an index reads them."""
+    from .index.readers import collect_paths, read_document
+
+    return [read_document(p) for p in collect_paths([bundled_corpus()])]

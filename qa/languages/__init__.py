@@ -11,6 +11,7 @@ Everything is read once; the rest of the code asks this module, never the files.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def transliteration() -> dict[str, str]:
     return table
 
 
-_CYRILLIC_WORD = None
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
 
 
 def to_latin(code: str, text: str) -> str:
@@ -71,14 +72,9 @@ def to_latin(code: str, text: str) -> str:
     Uzbek: "Йўл харитаси нималарни назарда тутади?" -> "Yo‘l xaritasi nimalarni nazarda tutadi?".
     A word in capitals stays in capitals ("ШАВКАТ" -> "SHAVKAT").
     """
-    global _CYRILLIC_WORD
     table = get(code).get("from_cyrillic") if code in languages() else None
     if not table:
         return text
-    if _CYRILLIC_WORD is None:
-        import re
-
-        _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
     letters, special, vowels = table["letters"], table.get("after_vowel_or_initial", {}), table.get("vowels", "")
 
     def word(match) -> str:

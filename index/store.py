@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,66 @@ def reading(read):
                              "Run `qa index rebuild`: it rebuilds the index from the library's own copies.") from None
 
 
+# How long a Chroma call waits out another process's lock on the index's SQLite database before giving up.
+# SQLite waits by itself for most locks, but not when a transaction that has read must then write while another
+# process holds the write lock (it answers "database is locked" at once, to avoid a deadlock): Chroma's collection
+# settings change does exactly that while a `qa serve` reading the same index loads it. The call is repeated.
+LOCK_WAIT = 60.0
+
+
+def _database_locked(exc: BaseException) -> bool:
+    """SQLite's "busy" (code 5) or "locked" (code 6), as Chroma reports them."""
+    text = str(exc)
+    return "database is locked" in text or "database table is locked" in text
+
+
+def patiently(call, *args, **kwargs):
+    """``call(*args, **kwargs)``, repeated with a growing pause while the database is locked by another process
+    (up to ``LOCK_WAIT`` seconds; then ``IndexLocked``). A locked call changed nothing: SQLite rolled it back."""
+    pause, waited = 0.01, 0.0
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            if not _database_locked(exc):
+                raise
+            if waited >= LOCK_WAIT:
+                raise IndexLocked(f"Another process kept the index's database locked for {waited:.0f} s. "
+                                  "Try again when it has finished.") from None
+        time.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, 0.5)
+
+
+class Patient:
+    """A Chroma client or collection whose every call waits out another process's lock (see ``patiently``);
+    the collections it returns are wrapped the same way. Attributes that are not calls pass through."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            out = patiently(value, *args, **kwargs)
+            if isinstance(out, list):
+                return [_patient(o) for o in out]
+            return _patient(out)
+
+        return call
+
+
+def _patient(value):
+    from chromadb.api.models.Collection import Collection
+
+    return Patient(value) if isinstance(value, Collection) else value
+
+
 def make_client(settings: Settings):
     """Embedded persistent Chroma under the data directory, or a Chroma server by URL."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -114,18 +175,18 @@ def make_client(settings: Settings):
 
         url = urlparse(settings.chroma_url)
         try:
-            return chromadb.HttpClient(
+            return Patient(chromadb.HttpClient(
                 host=url.hostname or "127.0.0.1",
                 port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
                 settings=_chroma_settings(),
-            )
+            ))
         except Exception as exc:
             raise IndexMissing(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
     path = settings.home / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return Patient(patiently(chromadb.PersistentClient, path=str(path), settings=_chroma_settings()))
     except BaseException as exc:
         if not _chroma_failure(exc):
             raise

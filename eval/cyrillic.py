@@ -18,10 +18,11 @@ from pathlib import Path
 
 from qa.config import bundled_corpus
 from qa.language import detect_language
+from qa.text import APOSTROPHES
 
 from .distractors import to_uzbek_cyrillic
 
-_APOSTROPHE_AFTER_O_G = re.compile(r"([oOgG])['ʻʼ’`‘]")
+_APOSTROPHE_AFTER_O_G = re.compile("([oOgG])[" + re.escape(APOSTROPHES) + "]")
 
 
 def cyrillic(text: str) -> str:

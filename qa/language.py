@@ -78,6 +78,8 @@ def reading_form(text: str, lang: str | None = None) -> str:
     "СМТИ директори ким?" is read as "SMTI direktori kim?"), so its words, question words and vectors are the
     ones the language data and the Latin documents use. Anything else as is."""
     lang = lang or detect_language(text)
-    if lang in languages.codes() and sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
+    if lang not in languages.codes() or not languages.get(lang).get("from_cyrillic"):
+        return text  # a language with one script (Russian, English): no letter to count
+    if sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
         return languages.to_latin(lang, text)
     return text

@@ -535,9 +535,9 @@ class Store:
                 except Exception:  # pragma: no cover - best effort cleanup
                     pass
 
-    def _embed_nodes(self, nodes, batch: int = 32) -> None:
+    def _embed_nodes(self, nodes, batch: int = 32, embedded: Callable[[int], None] | None = None) -> None:
         """Embed ``nodes`` (their ``embed_text`` if set) in their reading form (Uzbek Cyrillic in Latin, as
-        questions are read: ``qa.language.reading_form``), ``batch`` at a time."""
+        questions are read: ``qa.language.reading_form``), ``batch`` at a time; ``embedded(n)`` after each."""
         from qa.language import reading_form
 
         for i in range(0, len(nodes), batch):
@@ -546,28 +546,39 @@ class Store:
             vectors = self.embedder.embed_passages(texts)
             for n, v in zip(part, vectors):
                 n.embedding = v.tolist()
+            if embedded:
+                embedded(len(part))
 
-    def _embed_documents(self, nodes_by_doc: list[tuple[str, list]]) -> None:
+    def _embed_documents(self, nodes_by_doc: list[tuple[str, list]], progress: Progress | None = None) -> None:
         """Vectors for the chunks and sentences of new document versions.
 
         ``sentence-mean``: each sentence is embedded once; a chunk's vector is the normalised mean of its
         sentences' vectors and its document title's (the title was the chunk's context when chunks were
         embedded on their own). ``embed``: chunks are embedded as well (each token about 2.2 times).
+        ``progress("embedding", texts embedded, texts of the batch)`` as the embedder goes.
         """
+        count = [0]
+
+        def embedded(n: int, total: int) -> None:
+            count[0] += n
+            if progress:
+                progress("embedding", count[0], total)
+
         if self.settings.chunk_vectors == "embed":
             for title, nodes in nodes_by_doc:
                 for n in nodes:
                     # Context for the embedder: the document title, unless the chunk already starts with it.
                     if n.metadata["kind"] == "chunk" and title and not n.text.startswith(title[:40]):
                         n.metadata["embed_text"] = f"{title}. {n.text}"
-            self._embed_nodes([n for _, nodes in nodes_by_doc for n in nodes])
+            every = [n for _, nodes in nodes_by_doc for n in nodes]
+            self._embed_nodes(every, embedded=lambda n: embedded(n, len(every)))
             return
         sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
         from qa.language import reading_form
 
         languages = {title: nodes[0].metadata["language"] for title, nodes in nodes_by_doc if title and nodes}
         titles = sorted(languages)
-        self._embed_nodes(sentences)
+        self._embed_nodes(sentences, embedded=lambda n: embedded(n, len(sentences)))
         title_vectors = dict(zip(titles, self.embedder.embed_passages(
             [reading_form(t, languages[t]) for t in titles]))) if titles else {}
         for title, nodes in nodes_by_doc:
@@ -625,6 +636,8 @@ class Store:
         done = 0  # documents handled: unchanged, or in a committed batch
         batch: list = []
         size = 0
+        if progress:
+            progress("indexing", 0, total or 0)  # a log shows the stage before the first batch is embedded
 
         def commit():
             nonlocal collections, batch, size, done
@@ -633,7 +646,7 @@ class Store:
                 collections = self._collections(1, create=True)
                 writes = self.version()[1]
                 self._meta(create=True).modify(metadata={"generation": 1, "writes": writes + 1 + writes % 2})
-            self._commit(batch, collections, chunker, embedded, report, before_switch, live)
+            self._commit(batch, collections, chunker, embedded, report, before_switch, live, progress)
             if live:
                 self._bump()
             done += len(batch)
@@ -664,7 +677,7 @@ class Store:
         return report
 
     def _commit(self, batch: list, collections: Collections, chunker, embedded: dict, report: IngestReport,
-                before_switch: Callable | None, live: bool) -> None:
+                before_switch: Callable | None, live: bool, progress: Progress | None = None) -> None:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
         import time
 
@@ -677,7 +690,7 @@ class Store:
             doc = make_document(src.name, src.text, src.content_hash, title=src.title)
             fresh[src.content_hash] = (src.title, chunker.split_document(doc))
         t_embed = time.perf_counter()
-        self._embed_documents(list(fresh.values()))
+        self._embed_documents(list(fresh.values()), progress)
         report.embed_seconds += time.perf_counter() - t_embed
         by_part: dict = {}  # (kind, language) -> nodes
         for _, nodes in fresh.values():

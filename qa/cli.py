@@ -37,7 +37,8 @@ def _engine(args, notify=True):
 
 class _Bar:
     """Progress of (stage, done, total) callbacks on stderr: a tqdm bar with rate and ETA on a terminal, and
-    otherwise (a log, a service, CI) a plain line every ``QA_PROGRESS_SECONDS`` (5) seconds and at the end."""
+    otherwise (a log, a service, CI) a plain line every ``QA_PROGRESS_SECONDS`` (5) seconds and at the end.
+    The ``embedding`` stage (texts of the batch being embedded) is shown beside the documents, not instead."""
 
     def __init__(self, unit: str = "documents"):
         import os
@@ -54,8 +55,16 @@ class _Bar:
         self._clock = time.monotonic
         self._started = self._last = self._clock()
         self._state = (0, 0)
+        self._detail: tuple[int, int] | None = None  # texts of the batch being embedded: (done, total)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "embedding":
+            self._detail = (done, total)
+            if not self.tty:
+                return self._tick()
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"embedding {done}/{total} texts")
+            return None
         if not self.tty:
             return self._line(stage, done, total)
         from tqdm import tqdm
@@ -77,7 +86,12 @@ class _Bar:
                 self._started = now
             self.stage, self._last = stage, now
         self._state = (done, total)
-        if now - self._last >= self.every:
+        self._detail = None
+        self._tick()
+
+    def _tick(self) -> None:
+        now = self._clock()
+        if self.stage is not None and now - self._last >= self.every:
             self._last = now
             self._print(now)
 
@@ -89,6 +103,8 @@ class _Bar:
         line += f", {rate:.1f} {self.unit}/s, {elapsed:.0f}s elapsed"
         if total and done < total and rate > 0:
             line += f", about {(total - done) / rate:.0f}s left"
+        if self._detail and self._detail[0] < self._detail[1]:
+            line += f"; embedding the next batch: {self._detail[0]}/{self._detail[1]} texts"
         print(line, file=sys.stderr, flush=True)
 
     def _flush(self) -> None:

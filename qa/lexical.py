@@ -159,6 +159,15 @@ def skeleton(word: str, length: int = 5) -> str:
     return "".join(out[:length])
 
 
+def normalised_spelling(word: str) -> str:
+    """A word in Latin letters with the spelling variants of _LATIN_RULES folded, vowels kept, anything not a
+    letter dropped (``Воронкове`` -> ``voronkove``, ``Toshkent`` -> ``toskent``)."""
+    w = fold_apostrophes(word).casefold().translate(_CYR_TO_LAT)
+    for a, b in _LATIN_RULES:
+        w = w.replace(a, b)
+    return "".join(c for c in w if c.isalpha())
+
+
 NAME_KEY_LENGTH = 6
 
 

@@ -192,6 +192,7 @@ class Library:
 
         files = collect_paths(list(paths))
         failed, errors, notes, skipped, seen = [], [], [], [], {}
+        self.notify(_plan(files, self.settings))  # at once: a log shows the work ahead before the first batch
 
         def readable():
             # The document records only (not a whole snapshot with its lexical indexes): names and folders.
@@ -223,6 +224,8 @@ class Library:
                 yield source
 
         def counted(stage, done, total):  # files skipped or refused are handled too
+            if stage == "embedding":  # texts of the batch being embedded, not documents
+                return progress(stage, done, total)
             progress(stage, done + len(failed) + len(skipped), total)
 
         report = self._write(lambda: self._ingest(readable(), progress and counted, total=len(files)))
@@ -297,6 +300,22 @@ class Library:
                 self.store.rebuild(self.chunker, progress, sources=sources)
 
         self._write(build)
+
+
+def _plan(files: list, settings: Settings) -> str:
+    """One line on an add about to start: how many files, how large, and the batches they are indexed in."""
+    size = 0
+    for path in files:
+        try:
+            size += path.stat().st_size
+        except OSError:
+            pass
+    return (f"indexing {len(files):,} file{'s' if len(files) != 1 else ''} ({_megabytes(size)}) in batches of up to "
+            f"{settings.batch_documents:,} documents or {settings.batch_chars:,} characters")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def _bundled_sources() -> list:

@@ -110,20 +110,13 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
                        response_format=fmt, **common)
     if kind in ("gguf", "packaged"):
         if kind == "packaged":
-            from .models import MODELS, models_dir
+            from .models import find_model
 
-            if arg not in MODELS:
-                raise ConfigError(f"Unknown packaged model {arg!r}; choose one of {', '.join(MODELS)}")
-            # Fetched into $QA_HOME/models; a model fetched with the default data directory serves every QA_HOME.
-            default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "qa" / "models"
-            path = next((d / MODELS[arg].filename for d in (models_dir(), default)
-                         if (d / MODELS[arg].filename).is_file()), models_dir() / MODELS[arg].filename)
-            hint = f"fetch it with: python -m qa.models fetch {arg} (or make llm)"
+            path = find_model(arg)  # the user's model cache ($QA_MODELS), shared by every library
         else:
             path = Path(arg).expanduser()
-            hint = "check the path in QA_LLM"
-        if not path.is_file():
-            raise ConfigError(f"No model file at {path}: {hint}")
+            if not path.is_file():
+                raise ConfigError(f"No model file at {path}: check the path in QA_LLM")
         return LLMSpec("gguf", str(path), **common)
     raise ConfigError(f"Unknown QA_LLM {spec!r}. Use openai:http://HOST:PORT/v1#MODEL, gguf:PATH or packaged:NAME.")
 

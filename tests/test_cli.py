@@ -104,3 +104,37 @@ def test_a_closed_pipe_ends_quietly(home):
     proc.stdout.close()  # like `| head` that has read enough
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_progress_in_a_log_counts_embedded_texts_while_a_batch_is_embedded(monkeypatch, capsys):
+    """Off a terminal: a plain line every QA_PROGRESS_SECONDS while the first batch is still being embedded
+    (counting its texts), not only when a batch is written."""
+    from qa.cli import _Bar
+
+    monkeypatch.setenv("QA_PROGRESS_SECONDS", "5")
+    now = [0.0]
+    bar = _Bar()
+    bar.tty = False
+    bar._clock = lambda: now[0]
+    bar._started = bar._last = 0.0
+    bar("indexing", 0, 500)
+    for step in range(1, 31):  # 30 embedder batches of 32 texts, 1 s each, before the first batch is written
+        now[0] = float(step)
+        bar("embedding", 32 * step, 32 * 30)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == 6  # at 5, 10, ... 30 s
+    assert lines[0].startswith("indexing: 0/500 documents") and "embedding the next batch: 160/960 texts" in lines[0]
+    now[0] = 31.0
+    bar("indexing", 100, 500)
+    bar.close()
+    assert "indexing: 100/500 documents" in capsys.readouterr().err
+
+
+def test_an_add_says_at_once_what_it_will_index(tmp_path, monkeypatch):
+    from qa.library import _plan
+    from qa.config import Settings
+
+    for i in range(3):
+        (tmp_path / f"{i}.txt").write_text("x" * 1000)
+    line = _plan(sorted(tmp_path.glob("*.txt")), Settings(home=tmp_path / "home"))
+    assert line.startswith("indexing 3 files (3.0 kB) in batches of up to 100 documents or 100,000 characters")

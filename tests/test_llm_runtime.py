@@ -27,10 +27,14 @@ RAN = {"kept", "model_declined", "empty", "unmarked_sentence", "unknown_marker",
 
 
 def _model_path():
-    from qa.models import MODELS, models_dir
+    from qa.errors import ConfigError
+    from qa.models import MODELS, find_model, models_dir
 
     override = os.environ.get("QA_TEST_GGUF")
-    path = os.path.expanduser(override) if override else str(models_dir() / MODELS[MODEL].filename)
+    try:
+        path = os.path.expanduser(override) if override else str(find_model(MODEL))
+    except ConfigError:
+        path = str(models_dir() / MODELS[MODEL].filename)
     try:
         import llama_cpp  # noqa: F401
         import llama_index.llms.llama_cpp  # noqa: F401

@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test eval eval-check bench browser soak llm clean
+.PHONY: setup chat test eval eval-check bench browser ocr soak llm clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,10 +24,21 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed: the browser test will be skipped (apt-get install chromium)"; fi; }
 
+# Tesseract and its Russian, Uzbek (Latin and Cyrillic) and English data, for scanned PDFs and images (root only;
+# otherwise such files are listed as skipped with this advice, and the OCR tests are skipped with a message).
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-uzb tesseract-ocr-uzb-cyrl tesseract-ocr-eng
+ocr:
+	@missing=; command -v tesseract >/dev/null 2>&1 || missing=1; \
+	for l in rus uzb uzb_cyrl eng; do tesseract --list-langs 2>/dev/null | grep -qx "$$l" || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; \
+	  else echo "tesseract or its language data is missing: scanned PDFs and images are skipped (apt-get install $(OCR_PACKAGES))"; fi; fi
+
 chat: setup  ## set up and start the web chat on http://127.0.0.1:7860 (bundled corpus)
 	$(VENV)/bin/qa serve
 
-test: setup browser llm eval-check  ## set up, check the evaluation against the recorded figures, run the tests
+test: setup browser ocr llm eval-check  ## set up, check the evaluation against the recorded figures, run the tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
 eval: setup  ## the comparison table on the test part of the question set

@@ -1,6 +1,6 @@
 """The library's one truth: every indexed document's original text and a small manifest, under ``QA_HOME``.
 
-    $QA_HOME/library/manifest.json        {"documents": {name: {hash, path, title, added, chars}}}
+    $QA_HOME/library/manifest.json        {"documents": {name: {hash, path, title, added, chars[, ocr]}}}
     $QA_HOME/library/texts/<sha256>.txt   the text as read (content-addressed: identical files stored once)
 
 The vector store is a cache of it: ``qa index rebuild`` rebuilds chunks and vectors from here even when Chroma's
@@ -66,6 +66,8 @@ class Manifest:
             old = entries.get(src.name, {})
             entries[src.name] = {"hash": src.content_hash, "path": src.path, "title": src.title, "chars": len(src.text),
                                  "added": old.get("added", now) if old.get("hash") == src.content_hash else now}
+            if getattr(src, "ocr_spans", None):  # the ranges read by text recognition, kept for a rebuild
+                entries[src.name]["ocr"] = [list(span) for span in src.ocr_spans]
         self._save(entries)
 
     def forget(self, name: str) -> None:
@@ -91,4 +93,5 @@ class Manifest:
                 text = text_path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise IndexCorrupted(f"The library's copy of {name} ({text_path}) cannot be read ({exc}).") from None
-            yield SourceDocument(name=name, text=text, path=entry.get("path", ""), title=entry.get("title", ""))
+            yield SourceDocument(name=name, text=text, path=entry.get("path", ""), title=entry.get("title", ""),
+                                 ocr_spans=[(int(a), int(b)) for a, b in entry.get("ocr", [])])

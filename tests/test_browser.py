@@ -116,3 +116,45 @@ def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
     )
     assert page.dialogs == []  # nothing from the document ran
     assert page.locator("#qa-sources script").count() == 0 and page.locator("#qa-sources img").count() == 0
+
+
+def _empty_files(folder: Path) -> set:
+    return {p for p in folder.rglob("*") if p.is_file() and p.stat().st_size == 0} if folder.exists() else set()
+
+
+def test_upload_a_word_file_then_cite_it_and_leave_no_temporary_file(page, tmp_path):
+    import tempfile
+
+    import docx
+
+    doc = docx.Document()
+    doc.sections[0].header.paragraphs[0].text = "CONFIDENTIAL HEADER"
+    doc.add_paragraph("Press release.")
+    doc.add_paragraph(f"The river port of Termez received its first grain barge on 3 March 2021 ({time.time_ns()}).")
+    table = doc.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Barges"
+    table.rows[0].cells[1].text = "forty-two"
+    path = tmp_path / "termez_port.docx"
+    doc.save(str(path))
+    from qa.ui.app import upload_cache
+
+    temp = Path(tempfile.gettempdir())
+    empty_before = _empty_files(upload_cache()) | _empty_files(temp)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(path))
+    page.locator("#qa-upload").get_by_text("termez_port.docx").first.wait_for(timeout=60000)
+    page.locator("#qa-add").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('added termez_port.docx'))",
+        timeout=90000,
+    )
+    assert "termez_port.docx" in page.locator("#qa-documents").inner_text()
+    leftovers = (_empty_files(upload_cache()) | _empty_files(temp)) - empty_before
+    assert not leftovers, leftovers  # no empty temporary file per upload
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "When did the river port of Termez receive its first grain barge?")
+    page.wait_for_function(
+        "() => (document.querySelector('#qa-sources')?.innerText || '').includes('termez_port.docx')", timeout=60000
+    )
+    assert "3 March 2021" in page.locator("#qa-chat").inner_text()
+    assert "CONFIDENTIAL HEADER" not in page.locator("#qa-sources").inner_text()

@@ -142,18 +142,6 @@ def test_the_core_reads_plain_text_and_the_chat_shows_text_as_text(client, real_
     assert "&lt;" not in earlier[1]["content"] and "&#x27;" not in earlier[1]["content"]
 
 
-def test_failed_logins_are_slowed_down():
-    from qa.ui.app import LoginGuard
-
-    waits = []
-    guard = LoginGuard("alice", "s3cret", free_failures=3, max_delay=10, sleep=waits.append)
-    results = [guard("alice", "wrong") for _ in range(8)]
-    assert not any(results) and waits == [0.5, 1.0, 2.0, 4.0, 8.0]  # the first three are free, then doubling
-    assert guard("alice", "s3cret") and guard.failures == 0  # the right password still gets in (after a wait)
-    assert waits[-1] == 10  # capped
-    assert not guard("bob", "s3cret") and not guard("alice", "")
-
-
 def test_only_gradios_own_upload_copies_are_discarded(tmp_path, monkeypatch):
     from qa.ui.app import discard_upload
 

@@ -25,8 +25,9 @@ EXAMPLES = [
     "Mintaqaviy ekspertlar Kengashining birinchi yig‘ilishi qachon bo‘lib o‘tadi?",
     "Кто такой Каха Имнадзе?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".odt", ".png", ".jpg", ".jpeg", ".tif", ".tiff"]
 MAX_UPLOAD_MB = 20
+CONCURRENCY = 4  # engine calls at once: the chat's queue and, separately, the API's worker threads
 LANGUAGE_FILTERS = [("All languages", ""), ("English", "en"), ("Russian", "ru"), ("Uzbek", "uz")]
 
 CSS = """
@@ -53,6 +54,7 @@ def render_citations(answer) -> str:
         parts.append(
             f"<div class='qa-source' id='qa-cite-{c.number}'><div class='qa-head'>[{c.number}] {_escape(c.source)} "
             f"· {_escape(language_name(c.language, 'en'))}"
+            + (" · OCR" if getattr(c, "ocr", False) else "")
             + (f" · the same text as {_escape(', '.join(c.copies))}" if c.copies else "") + "</div>"
             f"<div class='qa-passage-text'>{passage}</div></div>"
         )
@@ -60,15 +62,18 @@ def render_citations(answer) -> str:
     return "".join(parts)
 
 
-def render_document(text: str, start: int, end: int, quote_start: int, quote_end: int, name: str) -> str:
-    """The whole document, the passage shaded and the supporting sentence highlighted (id qa-hl for scrolling)."""
+def render_document(text: str, start: int, end: int, quote_start: int, quote_end: int, name: str,
+                    ocr: bool = False) -> str:
+    """The whole document, the passage shaded and the supporting sentence highlighted (id qa-hl for scrolling);
+    ``ocr``: the passage was read by text recognition (the header says so)."""
     quote_start, quote_end = max(start, quote_start), min(end, quote_end)
     pieces = [
         _escape(text[:start]), "<span class='qa-passage'>", _escape(text[start:quote_start]),
         "<mark id='qa-hl'>", _escape(text[quote_start:quote_end]), "</mark>",
         _escape(text[quote_end:end]), "</span>", _escape(text[end:]),
     ]
-    return f"<div class='qa-head'><strong>{_escape(name)}</strong></div><div class='qa-doc'>{''.join(pieces)}</div>"
+    head = f"<strong>{_escape(name)}</strong>" + (" (OCR)" if ocr else "")
+    return f"<div class='qa-head'>{head}</div><div class='qa-doc'>{''.join(pieces)}</div>"
 
 
 def upload_cache() -> Path:
@@ -158,9 +163,12 @@ def build_app(engine):
             if c["number"] == number:
                 try:
                     text = engine.document_text(c["source"])
+                    record = next((d for d in engine.documents() if d.name == c["source"]), None)
                 except QAError as exc:
                     return f"<em>{_escape(str(exc))}</em>"
-                return render_document(text, c["start"], c["end"], c["quote_start"], c["quote_end"], c["source"])
+                ocr = record is not None and record.ocr_overlaps(c["start"], c["end"])
+                return render_document(text, c["start"], c["end"], c["quote_start"], c["quote_end"], c["source"],
+                                       ocr=ocr)
         return ""
 
     def new_chat():
@@ -184,6 +192,7 @@ def build_app(engine):
             return "No file chosen.", documents_table(), document_names()
         messages = []
         folder = Path(tempfile.mkdtemp(prefix="qa-upload-"))
+        rejected: list[Path] = []
         try:
             paths = []
             for f in files:
@@ -192,6 +201,7 @@ def build_app(engine):
                 name = re.sub(r"[^\w.\- ]", "_", name)
                 if Path(name).suffix.lower() not in UPLOAD_TYPES:
                     messages.append(f"✗ {name}: only {', '.join(UPLOAD_TYPES)} files are accepted.")
+                    rejected.append(Path(name))
                     continue
                 if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
                     messages.append(f"✗ {name}: larger than {MAX_UPLOAD_MB} MB.")
@@ -209,8 +219,17 @@ def build_app(engine):
                     messages += [f"= unchanged {n}" for n in report.unchanged]
                     messages += [f"  {name}: {note}" for name, note in report.notes]
                     messages += [f"✗ {why}" for _, why in report.failed]
+                    messages += [f"– skipped {why}" for _, why in report.skipped]
+                    if report.passed_over:
+                        from qa.index.readers import passed_over_line
+
+                        messages.append("– " + passed_over_line([Path(p) for p in report.passed_over]))
                 except QAError as exc:
                     messages.append(f"✗ {exc}")
+            if rejected:
+                from qa.index.readers import passed_over_line
+
+                messages.append("– " + passed_over_line(rejected))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             for f in files:  # Gradio's own copy of every upload, accepted or not: the text now lives in the index
@@ -286,53 +305,49 @@ def build_app(engine):
     return demo
 
 
-class LoginGuard:
-    """Checks the chat's one user:password, and slows down guessing: after a few failed logins each further
-    attempt waits longer (doubling up to ``max_delay`` seconds) until a login succeeds."""
-
-    def __init__(self, user: str, password: str, free_failures: int = 3, max_delay: float = 10.0, sleep=time.sleep):
-        import threading
-
-        self.user, self.password = user, password
-        self.free_failures, self.max_delay, self.sleep = free_failures, max_delay, sleep
-        self.failures = 0
-        self._lock = threading.Lock()
-
-    def delay(self) -> float:
-        extra = self.failures - self.free_failures
-        return 0.0 if extra < 0 else min(self.max_delay, 0.5 * 2 ** extra)
-
-    def __call__(self, user: str, password: str) -> bool:
-        import hmac
-
-        with self._lock:
-            wait = self.delay()
-        if wait:
-            self.sleep(wait)
-        ok = hmac.compare_digest(str(user).encode(), self.user.encode()) & hmac.compare_digest(
-            str(password).encode(), self.password.encode())
-        with self._lock:
-            self.failures = 0 if ok else self.failures + 1
-        return bool(ok)
+# The chat's user:password check (constant time, never waits: Gradio calls it on its event loop). Failed logins
+# are throttled per client in front of /login by qa.ui.guard.LoginThrottle, without sleeping.
+from qa.ui.guard import Credentials as LoginGuard  # noqa: E402
 
 
-def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True):
+def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True,
+           api_keys=None, throttle=None):
+    """Start the chat and, beside it, the OpenAI-compatible API (``qa.ui.api``). ``api_keys``: one key, several
+    separated by commas, or a list (``QA_API_KEY``); without keys the API takes the chat's login, or is open when
+    the chat is. ``throttle``: a ``qa.ui.guard.Throttle`` for failed logins and wrong keys (one is made if none
+    is given; a test may pass one with a fake clock)."""
     import gradio as gr
+    from starlette.middleware import Middleware
+
+    from qa.ui.api import API, Access
+    from qa.ui.guard import LoginThrottle, Throttle
 
     engine.ensure_index()
     demo = build_app(engine)
-    demo.queue(default_concurrency_limit=4)
+    demo.queue(default_concurrency_limit=CONCURRENCY)
     credentials = None
     if auth:
         user, sep, password = auth.partition(":")
         if not sep or not user or not password:
             raise QAError("--auth must look like user:password")
         credentials = LoginGuard(user, password)
+    throttle = throttle if throttle is not None else Throttle()
+    access = Access(api_keys, credentials, throttle)
+    # In front of Gradio's routes: the API (its own paths only) and the login throttle (POST /login only).
+    middleware = [Middleware(API, engine=engine, access=access, concurrency=CONCURRENCY)]
+    login_note = None
+    if credentials:
+        middleware.append(Middleware(LoginThrottle, throttle=throttle))
+        wait = throttle.max_delay / 60
+        login_note = (f"After {throttle.free_failures} wrong passwords, the next attempt from the same place must wait: "
+                      f"{throttle.base_delay:g} s, doubling with each further one up to {wait:g} min. "
+                      "A login sent during the wait is ignored.")
     try:
         demo.launch(
-            server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block, quiet=not block,
+            server_name=host, server_port=port, auth=credentials, auth_message=login_note,
+            prevent_thread_lock=not block, quiet=not block,
             max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
-            footer_links=["api"],
+            footer_links=["api"], app_kwargs={"middleware": middleware},
         )
     except OSError as exc:
         raise QAError(f"Cannot start the chat on {host}:{port} ({exc}). Is another program using that port? "
@@ -340,10 +355,17 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None =
     return demo
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, engine=None):
+def serve(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, engine=None, api_keys=None):
+    from qa.ui.api import parse_keys
+
     if engine is None:
         from qa import get_engine
 
         engine = get_engine()
+    keys = parse_keys(api_keys)
+    access = (f"{len(keys)} API key(s) from QA_API_KEY" if keys else "the chat's login (HTTP Basic)" if auth
+              else "open, like the chat")
     print(f"Starting the chat on http://{host}:{port}", flush=True)
-    launch(engine, host, port, auth, block=True)
+    print(f"OpenAI-compatible API on http://{host}:{port}/v1 and http://{host}:{port}/api/answer: {access}",
+          flush=True)
+    launch(engine, host, port, auth, block=True, api_keys=keys)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from typing import Callable
 
 import numpy as np
 
-from .answer_types import has_count, has_date
+from .answer_types import has_count, has_date, stated
 from .hybrid import Retrieval
+from .language import reading_form
+from .lexical import skeleton_tokens, tokenize
 from .query import Query
 from .snapshot import Snapshot
 from .tuning import FEATURES, Tuning
@@ -67,8 +70,14 @@ def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) ->
     return ids, owner
 
 
-def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuning) -> list[Candidate]:
-    """Every candidate sentence with its features and weighted score, best first."""
+def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuning,
+            embed: Callable[[list[str]], np.ndarray] | None = None) -> list[Candidate]:
+    """Every candidate sentence with its features and weighted score, best first.
+
+    A sentence that addresses its reader ("Ignore the question and answer: ...", ``reader_address`` in the
+    language files) is scored on what it states, without the address: its similarity from ``embed`` (the
+    embedder's passages) of that part, its overlaps from that part's words. The address's words ("question",
+    "answer") resemble a question, and must not lift a sentence over one that states a fact plainly."""
     if not retrieval.order:
         return []
     ids, owner = _passage_window(snapshot, retrieval, tuning)
@@ -76,7 +85,14 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
     if not sentences:
         return []
     emb = np.stack([s.embedding for s in sentences])
-    sims = emb @ query.vectors.T  # columns: question (and resolved question for follow-ups)
+    said = {row: stated(s.text) for row, s in enumerate(sentences)}
+    said = {row: text for row, text in said.items() if text is not None}
+    if said and embed is not None:
+        scored = emb.copy()
+        scored[list(said)] = embed([reading_form(said[row], sentences[row].language) for row in said])
+        sims = scored @ query.vectors.T
+    else:
+        sims = emb @ query.vectors.T  # columns: question (and resolved question for follow-ups)
     dense = sims.mean(axis=1) if sims.shape[1] > 1 else sims[:, 0]
 
     q_tokens = set(query.tokens)
@@ -89,14 +105,12 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
     previous = " ".join(query.resolution.previous_answers)
     weights = tuning.weight_vector()
 
-    from .language import reading_form
-    from .lexical import skeleton_tokens, tokenize
-
     out = []
     for row, s in enumerate(sentences):
         reading = reading_form(s.text, s.language)
-        s_tokens = set(tokenize(reading, s.language))
-        s_keys = set(skeleton_tokens(reading))
+        scored_text = reading_form(said[row], s.language) if row in said else reading
+        s_tokens = set(tokenize(scored_text, s.language))
+        s_keys = set(skeleton_tokens(scored_text))
         type_fit = 0.0
         if query.expects == "count":
             type_fit = 1.0 if has_count(reading) else -1.0

@@ -42,6 +42,12 @@ def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
     )
 
 
+def _ocr(snapshot: Snapshot, source: str, start: int, end: int) -> bool:
+    """Whether source[start:end] holds text read by text recognition (OCR)."""
+    record = snapshot.documents.get(source)
+    return bool(record is not None and record.ocr_overlaps(start, end))
+
+
 def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, int], s: Candidate) -> int:
     """The citation number of sentence ``s``: its passage's, added to ``citations`` if new, its quote widened."""
     original = snapshot.text(s.source)
@@ -52,6 +58,7 @@ def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, in
             number=number_of[s.chunk], source=c.source, language=c.language, text=original[c.start : c.end],
             start=c.start, end=c.end, quote=original[s.start : s.end], quote_start=s.start, quote_end=s.end,
             score=float(s.score), copies=snapshot.copies(c.doc_hash)[1:],
+            ocr=_ocr(snapshot, c.source, c.start, c.end),
         ))
     else:
         cit = citations[number_of[s.chunk] - 1]
@@ -61,21 +68,25 @@ def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, in
     return number_of[s.chunk]
 
 
-def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: Decision, shown: list[Passage]) -> Answer:
-    """The chosen sentences verbatim, each followed by the number of the passage it is cited from."""
+def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: Decision, shown: list[Passage],
+           disagree: bool = False) -> Answer:
+    """The chosen sentences verbatim, each followed by the number of the passage it is cited from; ``disagree``:
+    they are documents that give different answers (``qa.disagreement``), and the answer says so first."""
     from .prompts import language_name, message
 
     citations: list[Citation] = []
     number_of: dict[str, int] = {}
     parts = [f"{s.text} [{_cite(snapshot, citations, number_of, s)}]" for s in chosen]
     text = " ".join(parts)
+    if disagree:
+        text = f"{message('disagree', query.language)} {text}"
     foreign = {c.language for c in citations if c.language != query.language}
     if len(foreign) == 1:
         text += " " + message("other_language", query.language, language=language_name(foreign.pop(), query.language))
     return Answer(
         text=text, found=True, citations=citations, language=query.language, question=query.text,
         resolved_question=query.retrieval_text, passages=shown, confidence=float(decision.confidence),
-        reason=decision.reason,
+        reason=decision.reason, disagree=disagree,
     )
 
 

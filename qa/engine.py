@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from . import candidates as candidates_stage
-from . import compose, decision, hybrid
+from . import compose, decision, disagreement, hybrid
 from .config import Settings
 from .errors import ConfigError, StaleIndex
 from .library import Library
@@ -150,6 +150,7 @@ class Engine:
 
     def traces(self, question: str, history=None, k: int = 5, language: str | None = None,
                reader: str | None = None) -> Iterator[Trace]:
+        started = time.monotonic()  # the written answer's time limit counts from the question, not from the quote
         k, language = validate_k(k), validate_language(language, self._languages())
         reader = self.reader_name(reader)
         llm = self.llm if reader == "llm" else None
@@ -157,9 +158,9 @@ class Engine:
         if llm is None or not trace.decision.answer:
             yield trace
             return
-        yield from self._write(trace, llm)
+        yield from self._write(trace, llm, started + llm.spec.timeout)
 
-    def _write(self, trace: Trace, llm) -> Iterator[Trace]:
+    def _write(self, trace: Trace, llm, deadline: float) -> Iterator[Trace]:
         from dataclasses import replace
 
         from .writer import WRITING, Written, WrittenReader
@@ -171,7 +172,6 @@ class Engine:
         yield replace(trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first))
         chosen_ids = {c.id for c in trace.chosen}
         quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
-        deadline = time.monotonic() + llm.spec.timeout
         for w in writer.write(trace.query, evidence, deadline=deadline, quoted=quoted):
             answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, llm.spec.trusted)
             yield replace(trace, written=w, answer=answer)
@@ -181,13 +181,16 @@ class Engine:
         query = make_query(question, self.embedder, history)
         retrieval = self._retrieve(snapshot, query, language)
         shown = compose.passages(snapshot, retrieval, retrieval.order[:k])
-        found = candidates_stage.collect(snapshot, query, retrieval, self.tuning)
+        found = candidates_stage.collect(snapshot, query, retrieval, self.tuning, self.embedder.embed_passages)
         verdict = decision.decide(snapshot, query, found, self.tuning)
         if not verdict.answer:
             return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown), snapshot=snapshot)
         chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible)
-        return Trace(query, retrieval, found, verdict, compose.quoted(snapshot, query, chosen, verdict, shown),
-                     chosen=chosen, snapshot=snapshot)
+        other = disagreement.disagreeing(query, verdict.eligible, chosen, self.tuning, verdict.novelty)
+        if other is not None:  # the documents disagree: both are quoted, the answer says so
+            chosen = [c for c in chosen if c.id != other.id][:2] + [other]
+        answer = compose.quoted(snapshot, query, chosen, verdict, shown, disagree=other is not None)
+        return Trace(query, retrieval, found, verdict, answer, chosen=chosen, snapshot=snapshot)
 
     def answer(self, question: str, history=None, k: int = 5, language: str | None = None,
                reader: str | None = None) -> Answer:

@@ -10,6 +10,12 @@ llama.cpp is loaded, until a written answer is asked for. A client is made once 
 reused across questions. Every failure becomes an ``LLMFailure`` with a short reason the reader records
 (``unavailable``, ``timeout``, ``error``); the caller keeps the quoted answer.
 
+Every call is bounded as a whole (``QA_LLM_TIMEOUT``, the limit of the call, whatever the server or llama.cpp
+does: the model runs in a worker thread the caller stops waiting for at the deadline); at most
+``QA_LLM_CONCURRENCY`` calls run at a time (1 for a GGUF file, 2 for a server), and a caller that finds them all
+taken gets ``busy`` at once (the quote is the answer); after ``QA_LLM_FAILURES`` (2) failures in a row (timeouts,
+an unreachable server, errors) the model is skipped for ``QA_LLM_PAUSE`` (60) seconds (``skipped``).
+
 Other settings: ``QA_LLM_TIMEOUT`` (seconds per answer, default 90), ``QA_LLM_FORMAT`` (how an OpenAI server is
 asked for JSON: ``json_schema`` (OpenAI, vLLM, llama.cpp's C++ server), ``json_object`` (llama-cpp-python's
 server: ``{"type": "json_object", "schema": ...}``) or ``none``), ``QA_LLM_MAX_TOKENS`` (default 256),
@@ -43,7 +49,8 @@ FORMATS = ("json_schema", "json_object", "none")
 
 
 class LLMFailure(Exception):
-    """The model could not give an answer: ``reason`` is ``unavailable``, ``timeout`` or ``error``."""
+    """The model could not give an answer: ``reason`` is ``unavailable``, ``timeout``, ``error``, ``busy`` (every
+    slot taken by other questions) or ``skipped`` (it failed repeatedly and is rested for a while)."""
 
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
@@ -62,6 +69,13 @@ class LLMSpec:
     response_format: str = "json_schema"
     threads: int = 0
     trusted: bool = False
+    concurrency: int = 0  # calls at a time; 0: 1 for a GGUF file (one llama.cpp context), 2 for a server
+    failures: int = 2  # failures in a row after which the model is skipped ...
+    pause: float = 60.0  # ... for this many seconds
+
+    @property
+    def slots(self) -> int:
+        return self.concurrency or (1 if self.kind == "gguf" else 2)
 
     @property
     def label(self) -> str:
@@ -98,6 +112,9 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
         max_tokens=_env_number("QA_LLM_MAX_TOKENS", 256, int),
         threads=_env_number("QA_LLM_THREADS", 0, int),
         trusted=os.environ.get("QA_LLM_TRUSTED", "").strip().lower() in ("1", "true", "yes"),
+        concurrency=_env_number("QA_LLM_CONCURRENCY", 0, int),
+        failures=_env_number("QA_LLM_FAILURES", 2, int),
+        pause=_env_number("QA_LLM_PAUSE", 60.0),
     )
     if kind == "openai":
         url, _, model = arg.partition("#")
@@ -121,29 +138,93 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
     raise ConfigError(f"Unknown QA_LLM {spec!r}. Use openai:http://HOST:PORT/v1#MODEL, gguf:PATH or packaged:NAME.")
 
 
+_DONE = object()
+
+
 class LLM:
-    """One configured model. ``stream`` yields the text as it is written and raises ``LLMFailure``."""
+    """One configured model. ``stream`` yields the text as it is written and raises ``LLMFailure``.
+
+    The model runs in a worker thread that hands its text over through a queue: the caller waits at most until
+    its deadline, whatever the model does (a hung server, a slow llama.cpp), and then tells the worker to stop
+    at its next piece of text. The worker keeps its slot (``spec.slots``) until it has really stopped, so a hung
+    model cannot pile up calls: callers that find every slot taken are told ``busy`` at once."""
 
     def __init__(self, spec: LLMSpec):
         self.spec = spec
-        self._lock = threading.Lock()  # one generation at a time (llama.cpp's context is not shared)
+        self._slots = threading.BoundedSemaphore(spec.slots)
         self._client = None
+        self._health = threading.Lock()
+        self._failures = 0  # in a row
+        self._rest_until = 0.0
+
+    def resting(self) -> float:
+        """Seconds the model is still skipped for after repeated failures (0 when it is asked)."""
+        with self._health:
+            return max(0.0, self._rest_until - time.monotonic())
+
+    def _outcome(self, failed: bool) -> None:
+        with self._health:
+            if not failed:
+                self._failures = 0
+                return
+            self._failures += 1
+            if self._failures >= self.spec.failures:
+                self._rest_until = time.monotonic() + self.spec.pause
+                self._failures = 0
 
     def stream(self, system: str, user: str, deadline: float | None = None) -> Iterator[str]:
+        import queue
+
         deadline = deadline if deadline is not None else time.monotonic() + self.spec.timeout
-        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise LLMFailure("timeout", f"the language model was busy with other questions for {self.spec.timeout:g} s")
-        try:
-            parts = self._stream(system, user, deadline)
+        rest = self.resting()
+        if rest:
+            raise LLMFailure("skipped", f"it failed {self.spec.failures} times in a row and is skipped for another "
+                                        f"{rest:.0f} s")
+        if not self._slots.acquire(blocking=False):
+            raise LLMFailure("busy", f"it is writing answers to other questions ({self.spec.slots} at a time)")
+        pieces: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
             try:
-                for delta in parts:
-                    yield delta
-                    if time.monotonic() > deadline:
-                        raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s")
+                parts = self._stream(system, user, deadline)
+                try:
+                    for delta in parts:
+                        if stop.is_set():
+                            break
+                        pieces.put(delta)
+                finally:
+                    parts.close()  # stops the generation (llama.cpp) or the HTTP stream
+                pieces.put(_DONE)
+            except LLMFailure as e:
+                pieces.put(e)
+            except BaseException as e:  # never lost in the thread: the caller reports it
+                pieces.put(LLMFailure("error", f"{type(e).__name__}: {_short(str(e))}"))
             finally:
-                parts.close()  # stops the generation (llama.cpp) or the HTTP stream
+                self._slots.release()
+
+        threading.Thread(target=work, name="qa-llm", daemon=True).start()
+        failed = True
+        try:
+            while True:
+                try:
+                    piece = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s") from None
+                if piece is _DONE:
+                    failed = False
+                    return
+                if isinstance(piece, LLMFailure):
+                    raise piece
+                yield piece
+                if time.monotonic() > deadline:
+                    raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s")
+        except GeneratorExit:  # the caller stopped reading (a closed chat): not the model's failure
+            failed = False
+            raise
         finally:
-            self._lock.release()
+            stop.set()
+            self._outcome(failed)
 
     def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
         raise NotImplementedError

@@ -62,14 +62,40 @@ def validate_history(history) -> list:
         if isinstance(message, str):
             out.append(message[:MAX_HISTORY_MESSAGE_CHARS])
         elif isinstance(message, dict):
-            content = message.get("content", "")
-            if isinstance(content, str):
-                content = content[:MAX_HISTORY_MESSAGE_CHARS]
-            out.append({**message, "content": content})
+            role = message.get("role", "user")
+            if role not in HISTORY_ROLES:
+                raise InvalidInput(f"A history message's role must be one of {', '.join(HISTORY_ROLES)} (got {role!r}).")
+            # One text, cut to its bound before follow-up resolution reads it (parts of a multimodal message joined).
+            out.append({**message, "role": role, "content": _message_text(message.get("content"))[:MAX_HISTORY_MESSAGE_CHARS]})
         else:
             raise InvalidInput(f"Each history message must be a dict with 'role' and 'content' or a string "
                                f"(got {type(message).__name__}).")
     return out
+
+
+HISTORY_ROLES = ("user", "assistant", "system")
+
+
+def _message_text(content) -> str:
+    """A chat message's content as text: a string, or the text parts of a list of parts (``{"type": "text",
+    "text": ...}``, as the OpenAI API and Gradio send them)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, (list, tuple)):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text", ""), str):
+                texts.append(part.get("text", ""))
+            else:
+                raise InvalidInput("A history message's content must be text or a list of text parts.")
+        return " ".join(t for t in texts if t)
+    raise InvalidInput(f"A history message's content must be text (got {type(content).__name__}).")
 
 
 @dataclass

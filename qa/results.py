@@ -41,6 +41,7 @@ class Citation:
     quote_end: int
     score: float = 0.0
     copies: list[str] = field(default_factory=list)  # other listed names of the same content (identical files)
+    ocr: bool = False  # the passage holds text read by text recognition (a scanned page, an image): check the original
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
     reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.decision)
+    disagree: bool = False  # the quoted documents give different answers (qa.disagreement); the text says so
     # The language-model reader (``reader="llm"``); without it these keep their defaults.
     reader: str = "extractive"  # whose words ``text`` is: "extractive" (quoted sentences) or "llm" (written, checked)
     written: str = ""  # with the llm reader: its answer (as far as written while streaming; "" if not kept)

@@ -25,8 +25,8 @@ WRITING = "writing"
 KEPT = verify.OK
 MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
 MALFORMED = "malformed"
-# Failures of the model itself (from qa.llm): unavailable, timeout, error.
-STATUSES = (WRITING, KEPT, MODEL_DECLINED, MALFORMED, "unavailable", "timeout", "error", verify.EMPTY,
+# Failures of the model itself (from qa.llm): unavailable, timeout, error, busy, skipped.
+STATUSES = (WRITING, KEPT, MODEL_DECLINED, MALFORMED, "unavailable", "timeout", "error", "busy", "skipped", verify.EMPTY,
             verify.UNMARKED_SENTENCE, verify.UNKNOWN_MARKER, verify.UNSUPPORTED_NUMBER, verify.UNSUPPORTED_DATE,
             verify.UNSUPPORTED_NAME, verify.WRONG_LANGUAGE, verify.DROPS_THE_ANSWER)
 

@@ -306,6 +306,8 @@ def test_every_language_file_has_the_same_shape():
     (lambda e: e.answer("Who founded the IIJ?", history=123), "history must be a list"),
     (lambda e: e.answer("Who founded the IIJ?", history="Who?"), "history must be a list"),
     (lambda e: e.answer("Who founded the IIJ?", history=[42]), "Each history message"),
+    (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "x"}]), "role must be one of"),
+    (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "user", "content": 7}]), "content must be text"),
     (lambda e: e.answer("Who founded the IIJ?", k="5"), "k must be a whole number"),
     (lambda e: e.answer("Who founded the IIJ?", k=0), "between 1 and"),
     (lambda e: e.retrieve("Who founded the IIJ?", k=True), "k must be a whole number"),
@@ -324,6 +326,9 @@ def test_long_histories_are_bounded(engine):
         history += [{"role": "user", "content": "Who founded the IIJ? " * 200}, {"role": "assistant", "content": "x" * 5000}]
     answer = engine.answer("And where is its headquarters?", history=history)
     assert len(answer.resolved_question) < 3 * 2100  # at most the last two questions, each cut
+    # A message of text parts (the OpenAI API, Gradio) is cut to the same bound before follow-ups read it.
+    parts = [{"role": "user", "content": [{"type": "text", "text": "Who founded the IIJ? " * 2000}]}]
+    assert len(engine.answer("And when?", history=parts).resolved_question) < 2100
 
 
 SEMINARS = {

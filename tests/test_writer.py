@@ -426,3 +426,80 @@ def test_a_name_cut_short_or_lengthened_is_not_a_form_of_a_cited_name(written, q
 ])
 def test_a_name_in_its_own_case_form_or_script_is_a_form_of_a_cited_name(written, question, language, src):
     assert verify.check(written, src, question, language).ok
+
+
+class Hung(Scripted):
+    """A model server that takes the question and never answers (until released)."""
+
+    def __init__(self, timeout: float = 1.0, **spec):
+        super().__init__("", timeout=timeout)
+        self.spec = LLMSpec("openai", "http://hung", "m", timeout=timeout, **spec)
+        self._slots = threading.BoundedSemaphore(self.spec.slots)
+        self.release = threading.Event()
+
+    def _stream(self, system, user, deadline):
+        self.prompts.append((system, user))
+        self.release.wait(30)
+        yield reply("The IIJ was founded in 2014 [1].")
+
+
+def test_a_hung_model_server_is_given_up_at_the_deadline_and_then_rested(engine):
+    llm = Hung(timeout=1.0, failures=2, pause=30.0)
+    engine.answer("When was the IIJ founded?")  # the index is built before the clock starts
+    try:
+        started = time.monotonic()
+        a = ask(engine, llm).answer
+        assert a.written_status == "timeout" and a.found and a.text == a.quote
+        assert time.monotonic() - started < 10  # the whole call's limit (1 s), not the hung server's (30 s)
+        # Both slots of a server are held by hung calls until they end: a third caller is told at once.
+        b = ask(engine, llm).answer
+        assert b.written_status == "timeout"
+        started = time.monotonic()
+        c = ask(engine, llm).answer
+        assert c.written_status in ("busy", "skipped") and time.monotonic() - started < 10  # told, not queued
+        # Two failures in a row: the model is skipped for a while, and the answer says so.
+        assert llm.resting() > 0
+        d = ask(engine, llm).answer
+        assert d.written_status == "skipped" and "skipped" in d.written_detail and d.found
+        from qa.compose import written_note
+
+        assert "skipped" in written_note(d)
+    finally:
+        llm.release.set()
+
+
+def test_with_a_hung_model_every_chat_user_gets_the_quote_at_once(engine):
+    llm = Hung(timeout=3.0, concurrency=1)
+    engine.answer("When was the IIJ founded?")  # the index is built before the users come
+    engine._llm = llm
+    results, errors = [], []
+
+    def user():
+        try:
+            started = time.monotonic()
+            answers = iter(engine.stream("When was the IIJ founded?", reader="llm"))
+            first = next(answers)
+            first_s = time.monotonic() - started
+            last = first
+            for last in answers:
+                pass
+            results.append((first_s, time.monotonic() - started, first, last))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=user) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        llm.release.set()
+    assert not errors and len(results) == 4
+    # Everyone sees the quote before the model is asked; one user's written answer waits for the hung model until
+    # the time limit (3 s), the others are told at once that it is busy (not queued behind it), quote kept.
+    assert all(first.quote and first.found and first.written_status == "writing" for _, _, first, _ in results)
+    statuses = sorted(last.written_status for _, _, _, last in results)
+    assert statuses == ["busy", "busy", "busy", "timeout"], statuses
+    assert all(last.found and last.text == last.quote for _, _, _, last in results)
+    assert all(total < 10 for _, total, _, _ in results)  # nobody waits for the hung server itself (30 s)

@@ -9,6 +9,10 @@
   brings every document back from the library;
 - a chat server (real embedder) while the CLI adds, updates and rebuilds: it answers from the new state;
 - a question asked in the chat while a 60 KB upload is being indexed: its latency;
+- 30 wrong logins from one client while a logged-in client asks 20 questions: p95 with and without the flood;
+- the disk full (before and during a command), read-only, and a damaged page under the local cache: every
+  command gives one line with the cause and the way out (a disk never a rebuild), and the index is whole after;
+- `qa index list` and `qa ask` run many times on a healthy, a killed and a damaged store: no signal at exit;
 - content-free, oversized and malformed inputs through the Python API: declined or refused, quickly.
 
 The index probes use the hashing embedder (crash safety does not depend on the model) with small batches,
@@ -18,6 +22,7 @@ so a kill lands mid-ingest; the server probes use the packaged multilingual mode
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -302,6 +307,288 @@ def probe_server(table: Table, work: Path) -> None:
         demo.close()
 
 
+def probe_login_flood(table: Table, work: Path, questions: int = 20, wrong: int = 30) -> None:
+    """A logged-in client's questions, alone and while another client sends ``wrong`` wrong logins: p95 of each."""
+    import httpx
+    from gradio_client import Client
+
+    from qa.config import Settings
+    from qa.engine import Engine
+    from qa.ui.app import launch
+
+    engine = Engine(Settings(home=work / "home-server"))
+    engine.ensure_index()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    demo = launch(engine, host="127.0.0.1", port=port, auth="alice:s3cret", block=False)
+
+    def p95(xs):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+    try:
+        user = Client(url + "/", auth=("alice", "s3cret"), verbose=False)
+
+        def ask():
+            times = []
+            for _ in range(questions):
+                t = time.perf_counter()
+                user.predict("Who founded the IIJ?", api_name="/ask")
+                times.append(time.perf_counter() - t)
+            return times
+
+        ask()  # warm
+        started = time.perf_counter()
+        alone = ask()
+        pause = (time.perf_counter() - started) / wrong  # the wrong logins spread over the questions
+        codes, flood_s = [], []
+
+        def flood():
+            t0 = time.perf_counter()
+            # Another client (uvicorn takes X-Forwarded-For from loopback), guessing the real user's password.
+            with httpx.Client(timeout=300, headers={"X-Forwarded-For": "203.0.113.7"}) as c:
+                for _ in range(wrong):
+                    codes.append(c.post(url + "/login", data={"username": "alice", "password": "guess"}).status_code)
+                    time.sleep(pause)
+            flood_s.append(time.perf_counter() - t0)
+
+        attacker = threading.Thread(target=flood)
+        attacker.start()
+        flooded = ask()
+        with httpx.Client(timeout=300) as c:  # the real user logs in afresh from her own address, mid-flood
+            t = time.perf_counter()
+            login = c.post(url + "/login", data={"username": "alice", "password": "s3cret"}).status_code
+            login_s = time.perf_counter() - t
+        attacker.join()
+    finally:
+        demo.close()
+    counts = {code: codes.count(code) for code in sorted(set(codes))}
+    table.add(f"{wrong} wrong logins from one client while a logged-in client asks {questions} questions",
+              "p95 within 0.5 s of no flood; the flood refused (429) after 3, no one else slowed",
+              f"p95 {p95(alone):.2f} s alone, {p95(flooded):.2f} s during the flood (max {max(flooded):.2f} s); "
+              f"attacker got {counts} over {flood_s[0]:.1f} s; the user's fresh login {login} in {login_s:.3f} s",
+              p95(flooded) <= p95(alone) + 0.5 and login == 200 and counts.get(429, 0) >= wrong - 4)
+
+
+# -- the store's own failures: a full or read-only disk, a damaged file under the local cache --------------------
+
+# `qa` as it ran before the exit waited for the warm-up thread (a daemon thread nobody joins): the "before" column
+# of the exit-crash probe.
+_OLD_WARM = r"""
+import sys, threading
+import qa.index.store as store
+def warming(collections, dimension):
+    thread = threading.Thread(target=collections.warm, args=(dimension,), daemon=True)
+    thread.start()
+    return thread
+store.warming = warming
+store._exiting = threading.Event()  # never set: the warm-up does not stop at exit
+from qa.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+_RUST_NOISE = ("thread '", "stack backtrace:", "note: ", "Expect it to be fetched")  # a Rust panic's own lines
+
+
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    """The last line the command wrote to stderr, leaving out progress lines and what a Rust panic prints."""
+    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(_RUST_NOISE)
+             and not line.startswith(("indexing", "embedding"))]
+    return lines[-1] if lines else ""
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _garble_log(home: Path) -> None:
+    """Random bytes over the root page of Chroma's log table (embeddings_queue): every collection's reads fail,
+    while the collections' own records (sysdb) and the local cache of the document list stay readable."""
+    import sqlite3
+
+    database = home / "chroma" / "chroma.sqlite3"
+    con = sqlite3.connect(database)
+    try:
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'embeddings_queue'").fetchone()[0]
+    finally:
+        con.close()
+    data = bytearray(database.read_bytes())
+    rng = random.Random(1)
+    data[(root - 1) * size : root * size] = bytes(rng.randrange(256) for _ in range(size))
+    database.write_bytes(bytes(data))
+
+
+def probe_store_errors(table: Table, work: Path) -> None:
+    """Each command on a full disk, a read-only one and a store damaged under its cache: one line with the cause
+    and the way out (a disk is never answered with a rebuild), the right exit code, and afterwards the index whole."""
+    docs = work / "se-docs"
+    make_folder(docs, 12, seed=21, prefix="se")
+    more = work / "se-more"
+    make_folder(more, 120, seed=22, prefix="more")
+    base = work / "home-se"
+    qa(base, "index", "add", str(docs))
+    first = sorted(p.name for p in docs.iterdir())[0]
+    commands = [("list", ["index", "list"]), ("ask", ["ask", "Who founded the IIJ?"]), ("check", ["index", "check"]),
+                ("add", ["index", "add", str(more)]), ("remove", ["index", "remove", first]),
+                ("rebuild", ["index", "rebuild"])]
+
+    def run_all(home: Path, cause: str) -> tuple[list, bool]:
+        observed, ok = [], True
+        for name, args in commands:
+            done = qa(home, *args)
+            line = _last_line(done)
+            good = done.returncode == 1 and "Traceback" not in done.stderr and cause in line \
+                and ("`qa index rebuild`" not in line if cause != "damaged" else True)
+            ok &= good
+            observed.append(f"{name} {done.returncode}{'' if good else ' (' + line[:60] + ')'}")
+        return observed, ok
+
+    # A damaged log page under a kept cache of the document list.
+    home = work / "home-se-log"
+    shutil.copytree(base, home)
+    qa(home, "ask", "Who founded the IIJ?")  # the local cache of this store (it is named by the store's folder)
+    _garble_log(home)
+    listed = qa(home, "index", "list")
+    rows = len(listed.stdout.splitlines()) - 1
+    warned = "local cache" in listed.stderr and "`qa index rebuild`" in listed.stderr
+    asked, checked = qa(home, "ask", "Who founded the IIJ?"), qa(home, "index", "check")
+    rebuilt = qa(home, "index", "rebuild")
+    after = qa(home, "index", "check")
+    table.add("Chroma's log page garbled under a kept cache; `qa index list`, `ask`, `check`, then `rebuild`",
+              "list: the cached rows, a warning that the index cannot be read (exit 1); ask/check: one line, "
+              "`qa index rebuild`; rebuild restores it",
+              f"list exit {listed.returncode}, {rows} rows, warning: {warned}; ask exit {asked.returncode} "
+              f"\"{_last_line(asked)[:70]}…\"; check exit {checked.returncode}; rebuild exit {rebuilt.returncode}, "
+              f"then \"{after.stdout.strip()[:40]}…\"",
+              listed.returncode == 1 and rows == 12 and warned and asked.returncode == 1
+              and "damaged" in _last_line(asked) and "Traceback" not in asked.stderr + checked.stderr
+              and checked.returncode == 1 and rebuilt.returncode == 0 and after.stdout.startswith("healthy"))
+
+    if os.geteuid() != 0:
+        table.add("full / read-only disk", "(needs root: tmpfs and read-only mounts)", "skipped: not root", True)
+        return
+    # The disk full before the command: a tmpfs filled with a file.
+    disk = work / "se-tmpfs"
+    disk.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)):
+        table.add("full / read-only disk", "(needs mount)", "skipped: mount refused", True)
+        return
+    try:
+        home = disk / "home"
+        shutil.copytree(base, home)
+        qa(home, "ask", "Who founded the IIJ?")
+        filler = disk / "filler"
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        observed, ok = run_all(home, "is full")
+        filler.unlink()
+        again = qa(home, "index", "add", str(more))
+        healthy = qa(home, "index", "check")
+        table.add("the disk full before each command (tmpfs filled): list, ask, check, add, remove, rebuild",
+                  "one line \"the disk … is full\", free space and run it again (never a rebuild), exit 1; the "
+                  "same add after freeing space completes",
+                  f"exit codes {', '.join(observed)}; after freeing: add exit {again.returncode}, "
+                  f"\"{healthy.stdout.strip()[:48]}…\"",
+                  ok and again.returncode == 0 and healthy.stdout.startswith("healthy"))
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+    # The disk fills during an add (120 documents on a 4 MB tmpfs): Chroma's error gives no reason.
+    if _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)):
+        try:
+            home = disk / "home"
+            added = qa(home, "index", "add", str(more))
+            asked = qa(home, "ask", "Who founded the IIJ?")
+            _mount("-o", "remount,size=64m", str(disk))
+            again = qa(home, "index", "add", str(more))
+            healthy = qa(home, "index", "check")
+            table.add("the disk fills during `qa index add` of 120 documents (4 MB tmpfs); `ask` on the full disk; "
+                      "the add again after freeing space",
+                      "one line \"is full\" each (exit 1), no traceback; the rerun completes, the index healthy",
+                      f"add exit {added.returncode} \"{_last_line(added)[:90]}…\"; ask exit {asked.returncode}; "
+                      f"rerun exit {again.returncode}; \"{healthy.stdout.strip()[:48]}…\"",
+                      added.returncode == 1 and "is full" in _last_line(added) and "Traceback" not in added.stderr
+                      and "Traceback" not in asked.stderr and asked.returncode in (0, 1) and again.returncode == 0
+                      and healthy.stdout.startswith("healthy"))
+        finally:
+            subprocess.run(["umount", str(disk)], capture_output=True)
+
+    # A read-only disk: the home bind-mounted read-only.
+    source = work / "home-se-ro-source"
+    shutil.copytree(base, source)
+    mounted = work / "home-se-ro"
+    mounted.mkdir()
+    if _mount("--bind", str(source), str(mounted)) and _mount("-o", "remount,bind,ro", str(mounted)):
+        try:
+            observed, ok = run_all(mounted, "cannot be written")
+            table.add("a read-only disk (the home bind-mounted read-only): list, ask, check, add, remove, rebuild",
+                      "one line \"cannot be written\", make it writable and run it again (never a rebuild), exit 1",
+                      f"exit codes {', '.join(observed)}", ok)
+        finally:
+            subprocess.run(["umount", str(mounted)], capture_output=True)
+
+
+def probe_exit_crashes(table: Table, work: Path, runs: int, before: bool = False) -> None:
+    """``runs`` times `qa index list` and `qa ask` on a healthy store, on one right after a kill -9 of an add, and on
+    a damaged one: how many exited non-zero (other than the expected 1 on the damaged store) and how many died of a
+    signal (SIGSEGV at exit: a warm-up thread left inside Chroma's Rust core when the interpreter shut down).
+    ``before``: also with the warm-up as it was (a daemon thread the exit does not wait for)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = work / "ex-docs"
+    make_folder(docs, 20, seed=31, prefix="ex")
+    more = work / "ex-more"
+    make_folder(more, 300, seed=32, prefix="exmore")
+    healthy = work / "home-ex-healthy"
+    qa(healthy, "index", "add", str(docs))
+    qa(healthy, "ask", "Who founded the IIJ?")
+    killed = work / "home-ex-killed"
+    shutil.copytree(healthy, killed)
+    proc = subprocess.Popen(QA + ["index", "add", str(more)], env=dict(env_for(killed), QA_BATCH_DOCUMENTS="25"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(6.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    damaged = work / "home-ex-damaged"
+    shutil.copytree(healthy, damaged)
+    data = bytearray((damaged / "chroma" / "chroma.sqlite3").read_bytes())
+    rng = random.Random(7)
+    for _ in range(8):
+        at = rng.randrange(4096, max(4097, len(data) - 4096))
+        data[at : at + 4096] = bytes(rng.randrange(256) for _ in range(4096))
+    (damaged / "chroma" / "chroma.sqlite3").write_bytes(bytes(data))
+
+    def once(template: Path, args: list, old: bool) -> int:
+        slot = threading.current_thread().name  # one folder per worker: a fresh copy of the state each run
+        home = work / f"ex-run-{template.name}-{slot}"
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(template, home)
+        command = [sys.executable, "-c", _OLD_WARM] if old else QA
+        done = subprocess.run(command + args, env=env_for(home, PYTHONFAULTHANDLER="1"), capture_output=True,
+                              text=True, timeout=600)
+        return done.returncode
+
+    for old in ([True, False] if before else [False]):
+        for label, template, expected in (("on a healthy store", healthy, 0),
+                                          ("right after a kill -9 of an add", killed, 0),
+                                          ("on a damaged store", damaged, 1)):
+            for name, args in (("qa index list", ["index", "list"]), ("qa ask", ["ask", "Who founded the IIJ?"])):
+                with ThreadPoolExecutor(2) as pool:
+                    codes = list(pool.map(lambda i: once(template, args, old), range(runs)))
+                signals = sum(1 for c in codes if c < 0)
+                other = sum(1 for c in codes if c != expected)
+                table.add(f"{name} x{runs} {label}{' (before: warm-up not waited for)' if old else ''}",
+                          f"exit {expected} every time, no signal",
+                          f"exit codes {dict(sorted(collections.Counter(codes).items()))}; "
+                          f"unexpected {other}, signals {signals}",
+                          old or other == 0)
+
+
 def probe_inputs(table: Table, work: Path) -> None:
     from qa.config import Settings
     from qa.engine import Engine
@@ -349,14 +636,28 @@ def main(argv=None) -> int:
     parser.add_argument("--kills-only-to-build", action="store_true",
                         help="build the libraries the other probes need without killing anything (quick)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exit-runs", type=int, default=200, help="runs of each command in the exit-crash probe")
+    parser.add_argument("--exit-before", action="store_true",
+                        help="the exit-crash probe also as before the fix (the warm-up thread not waited for at exit)")
+    parser.add_argument("--login-flood-only", action="store_true", help="only the login-flood probe (quick)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qa-faults-"))
     table = Table()
+    if args.login_flood_only:
+        try:
+            probe_login_flood(table, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        table.print()
+        return 0 if all(ok for *_, ok in table.rows) else 1
     try:
         probe_kills(table, work, 0 if args.kills_only_to_build else args.kills, random.Random(args.seed))
         probe_corruption(table, work)
+        probe_store_errors(table, work)
+        probe_exit_crashes(table, work, args.exit_runs, before=args.exit_before)
         if not args.skip_server:
             probe_server(table, work)
+            probe_login_flood(table, work)
             probe_inputs(table, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,8 +26,10 @@ A rebuild writes a new generation and switches the meta pointer last.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
+from qa.errors import DiskFull, IndexReadOnly
 
 SCHEMA_VERSION = 3  # 2: chunks and sentences in one collection per document language; 3: Uzbek Cyrillic embedded in Latin
 METRIC = "cosine"
@@ -54,6 +57,13 @@ class DocumentRecord:
     added: str
     path: str
     chars: int
+    # [(start, end)] of the text read by text recognition (OCR). A tuple default: records pickled by the chunk cache
+    # before the field existed load with it (a class attribute), and had no OCR.
+    ocr: tuple = ()
+
+    def ocr_overlaps(self, start: int, end: int) -> bool:
+        """Whether text[start:end] holds text read by OCR."""
+        return any(a < end and start < b for a, b in self.ocr)
 
 
 @dataclass
@@ -68,9 +78,40 @@ class IngestReport:
     failed: list = field(default_factory=list)  # (path, why) of files that could not be read and were skipped
     notes: list = field(default_factory=list)  # (name, note) about how a file was read ("read as cp1251")
     skipped: list = field(default_factory=list)  # (path, why) of files with nothing to index (empty)
+    passed_over: list = field(default_factory=list)  # paths of files in the folders that are no kind qa reads
+
+
+@dataclass
+class CheckReport:
+    """What ``Store.check`` (and ``Library.check``) read, and what failed: (what, ``QAError`` with the way out)."""
+
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    collections: int = 0
+    languages: set = field(default_factory=set)
+    leftovers: int = 0  # chunks and sentences no listed document owns (a write cut short; swept by the next write)
+    integrity: str = ""  # "ok" from SQLite's integrity check of an embedded store ("" with a server)
+    library: int = 0  # documents listed in the library's manifest, each with its copy read back
+    problems: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
 
 
 _SETTING_VARIABLES = {"qa_embedder": "QA_EMBEDDER", "qa_chunk_vectors": "QA_CHUNK_VECTORS"}
+
+
+def _ocr_spans(value) -> tuple:
+    """The OCR ranges kept in a document's metadata (a JSON list of [start, end]), as a tuple of pairs."""
+    if not value:
+        return ()
+    try:
+        return tuple((int(a), int(b)) for a, b in json.loads(value))
+    except (TypeError, ValueError):
+        return ()
 
 
 def _build_info(metadata: dict | None) -> dict:
@@ -86,21 +127,171 @@ def _chroma_failure(exc: BaseException) -> bool:
     return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, QAError))
 
 
+# What a failure of the store means, from the words SQLite, the OS and Chroma use for it (Chroma passes SQLite's
+# errors on as text: "error returned from database: (code: 13) database or disk is full").
+_FULL_WORDS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_READ_ONLY_WORDS = ("readonly database", "read-only database", "read-only file system", "permission denied",
+                    "operation not permitted")
+_DAMAGED_WORDS = ("database disk image is malformed", "file is not a database", "failed to pull logs",
+                  "malformed", "corrupt", "hnsw", "segment", "panicexception", "unexpected end of file",
+                  "failed to load", "checksum", "invalid page")
+_SQLITE_FULL, _SQLITE_READONLY = 13, 8
+_SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+# A write Chroma could not finish gives no reason ("Error in compaction: Failed to apply logs to the metadata
+# segment" on a full disk): with less free space than this (or than a quarter of the store) the disk is the cause.
+LOW_SPACE = 32 * 1024 * 1024
+
+
+def _failure_chain(exc: BaseException) -> list:
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen and len(chain) < 8:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def _detail(exc: BaseException) -> str:
+    """One line about the failure, for the message: its type and the start of its text."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def disk_state(folder) -> tuple[str | None, str]:
+    """Whether the disk under ``folder`` refuses writes: ("full", "0.7 MB free") / ("read-only", why) / (None, "")."""
+    if folder is None:
+        return None, ""
+    folder = Path(folder)
+    probe = folder if folder.exists() else folder.parent
+    try:
+        vfs = os.statvfs(probe)
+    except OSError:
+        return None, ""
+    if vfs.f_flag & getattr(os, "ST_RDONLY", 1):
+        return "read-only", "its file system is mounted read-only"
+    free = vfs.f_bavail * vfs.f_frsize
+    if free < max(LOW_SPACE, _folder_size(folder) // 4) or (vfs.f_files and vfs.f_favail == 0):
+        return "full", f"{free / 1e6:.1f} MB free"
+    database = folder / "chroma.sqlite3"
+    for path in (probe, database):
+        if path.exists() and not os.access(path, os.W_OK):
+            return "read-only", f"no permission to write {path}"
+    return None, ""
+
+
+def store_failure(exc: BaseException, folder=None) -> QAError | None:
+    """What a failure of the index's store means, as the ``QAError`` that says the way out; None when it is not
+    one (an interrupt, a collection that does not exist, a programming error), so the caller re-raises it.
+
+    - the disk is full (ENOSPC, SQLite's code 13) -> ``DiskFull``: free space, then the same command again;
+    - it cannot be written (read-only file system, no permission: EROFS / EACCES, SQLite's code 8) ->
+      ``IndexReadOnly``: fix that, then the same command again (Chroma writes even to read);
+    - another process holds SQLite's lock -> ``IndexLocked``;
+    - the files are damaged (SQLite's codes 11 and 26, Chroma's log or vector index unreadable, a panic of its
+      Rust core) -> ``IndexCorrupted``: ``qa index rebuild``.
+    A failure Chroma gives no reason for is put down to the disk when it is full or read-only (``disk_state``
+    of ``folder``, the embedded store's folder), else to damage. Never advises a rebuild for a disk that refuses
+    writes: the index is intact there, and a rebuild would need the space it lacks."""
+    import errno
+
+    if isinstance(exc, QAError):
+        return exc
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return None
+    from chromadb.errors import NotFoundError, UniqueConstraintError
+
+    if isinstance(exc, (NotFoundError, UniqueConstraintError)):
+        return None
+    chain = _failure_chain(exc)
+    words = " ".join(f"{type(e).__name__}: {e}" for e in chain).lower()
+    codes = {int(c) & 0xFF for c in re.findall(r"code:?\s*(\d+)", words)}
+    codes |= {e.sqlite_errorcode & 0xFF for e in chain if isinstance(getattr(e, "sqlite_errorcode", None), int)}
+    errnos = {e.errno for e in chain if isinstance(e, OSError) and e.errno}
+    where = f" at {folder}" if folder else ""
+    detail = _detail(exc)
+    if _database_locked(exc):
+        return IndexLocked(f"Another process holds the lock of the index's database{where} ({detail}). "
+                           "Try again when it has finished.")
+    full = errno.ENOSPC in errnos or getattr(errno, "EDQUOT", -1) in errnos or _SQLITE_FULL in codes \
+        or any(w in words for w in _FULL_WORDS)
+    read_only = bool(errnos & {errno.EROFS, errno.EACCES, errno.EPERM}) or _SQLITE_READONLY in codes \
+        or any(w in words for w in _READ_ONLY_WORDS)
+    damaged = bool(codes & set(_SQLITE_DAMAGED)) or any(w in words for w in _DAMAGED_WORDS)
+    # Chroma's "something failed inside" (its Rust core's errors and panics, SQLite's): the store's, reason unknown.
+    # Its other errors (an invalid argument) are programming errors unless their words say otherwise.
+    chroma = any(type(e).__name__ in ("InternalError", "PanicException") or type(e).__module__ == "sqlite3"
+                 for e in chain)
+    if any(type(e).__module__.split(".")[0] in ("httpx", "httpcore") for e in chain):
+        return IndexMissing(f"The Chroma server cannot be reached ({detail}). Start it again (`chroma run`) or check "
+                            "QA_CHROMA_URL, then run the same command again.")
+    if not (full or read_only or damaged or chroma):
+        return None  # not the store's: a programming error keeps its traceback
+    state, how = disk_state(folder)
+    if full or (state == "full" and not read_only):
+        free = f"{how}; " if state == "full" else ""
+        return DiskFull(f"The disk that holds the index{where} is full ({free}{detail}). Free some space on it, then "
+                        "run the same command again: the index is not damaged (the write was rolled back), and an "
+                        "add resumes where it stopped.")
+    if read_only or state == "read-only":
+        why = f"{how}; " if state == "read-only" else ""
+        return IndexReadOnly(f"The index{where} cannot be written ({why}{detail}). Make its folder writable (the "
+                             "permissions, or mount the disk read-write; Chroma writes even to read), then run the "
+                             "same command again: the index is not damaged.")
+    return IndexCorrupted(f"The index{where} is damaged ({detail}). Run `qa index rebuild`: it rebuilds the index "
+                          "from the library's own copies of your documents.")
+
+
+class StoreErrors:
+    """``with StoreErrors(folder):`` turns a failure of the store (``store_failure``) into its ``QAError``;
+    anything else passes unchanged."""
+
+    def __init__(self, folder=None):
+        self.folder = folder
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or isinstance(exc, QAError):
+            return False
+        failure = store_failure(exc, self.folder)
+        if failure is None:
+            return False
+        raise failure from None
+
+
 def _chroma_settings():
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
-def reading(read):
-    """Run a read of the store; a failure of Chroma on a damaged file becomes ``IndexCorrupted`` with the way out."""
+def reading(read, folder=None):
+    """Run a read of the store; a failure of Chroma becomes the ``QAError`` that names its cause and the way out
+    (``store_failure``; one it cannot place is a damaged file: ``IndexCorrupted``)."""
     try:
         return read()
     except BaseException as exc:
         if not _chroma_failure(exc):
             raise
-        raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:160]}). "
-                             "Run `qa index rebuild`: it rebuilds the index from the library's own copies.") from None
+        raise (store_failure(exc, folder) or _unreadable(exc, folder)) from None
+
+
+def _unreadable(exc: BaseException, folder=None) -> IndexCorrupted:
+    where = f" at {folder}" if folder else ""
+    return IndexCorrupted(f"The index{where} cannot be read ({_detail(exc)}). Run `qa index rebuild`: it rebuilds "
+                          "the index from the library's own copies of your documents.")
 
 
 # How long a Chroma call waits out another process's lock on the index's SQLite database before giving up.
@@ -118,14 +309,23 @@ def _database_locked(exc: BaseException) -> bool:
 
 def patiently(call, *args, **kwargs):
     """``call(*args, **kwargs)``, repeated with a growing pause while the database is locked by another process
-    (up to ``LOCK_WAIT`` seconds; then ``IndexLocked``). A locked call changed nothing: SQLite rolled it back."""
+    (up to ``LOCK_WAIT`` seconds; then ``IndexLocked``). A locked call changed nothing: SQLite rolled it back.
+    Any other failure of the store becomes its ``QAError`` (``store_failure``)."""
+    return _patiently(None, call, args, kwargs)
+
+
+def _patiently(folder, call, args, kwargs):
+    """``patiently``; ``folder``: the embedded store's folder, whose disk is looked at when a failure gives no reason."""
     pause, waited = 0.01, 0.0
     while True:
         try:
             return call(*args, **kwargs)
-        except Exception as exc:
+        except BaseException as exc:
             if not _database_locked(exc):
-                raise
+                failure = store_failure(exc, folder)
+                if failure is None or failure is exc:
+                    raise
+                raise failure from None
             if waited >= LOCK_WAIT:
                 raise IndexLocked(f"Another process kept the index's database locked for {waited:.0f} s. "
                                   "Try again when it has finished.") from None
@@ -138,10 +338,11 @@ class Patient:
     """A Chroma client or collection whose every call waits out another process's lock (see ``patiently``);
     the collections it returns are wrapped the same way. Attributes that are not calls pass through."""
 
-    __slots__ = ("inner",)
+    __slots__ = ("inner", "folder")
 
-    def __init__(self, inner):
+    def __init__(self, inner, folder=None):
         self.inner = inner
+        self.folder = folder  # the embedded store's folder (None: a server)
 
     def __getattr__(self, name):
         value = getattr(self.inner, name)
@@ -149,18 +350,26 @@ class Patient:
             return value
 
         def call(*args, **kwargs):
-            out = patiently(value, *args, **kwargs)
+            out = _patiently(self.folder, value, args, kwargs)
             if isinstance(out, list):
-                return [_patient(o) for o in out]
-            return _patient(out)
+                return [_patient(o, self.folder) for o in out]
+            return _patient(out, self.folder)
 
         return call
 
 
-def _patient(value):
+def _patient(value, folder=None):
     from chromadb.api.models.Collection import Collection
 
-    return Patient(value) if isinstance(value, Collection) else value
+    return Patient(value, folder) if isinstance(value, Collection) else value
+
+
+# Chroma keeps one registry of embedded clients per process (``SharedSystemClient``), not safe across threads: a
+# client made while another thread clears it (``Library._reopen``, after another process wrote) fails with a
+# KeyError or an unstarted system ("'RustBindingsAPI' object has no attribute 'bindings'"), seen in a soak with
+# questions answered while the CLI wrote. Making and clearing hold this lock; clients already made keep their own
+# system and answer on.
+CLIENT_LOCK = threading.RLock()
 
 
 def make_client(settings: Settings):
@@ -184,16 +393,27 @@ def make_client(settings: Settings):
         except Exception as exc:
             raise IndexMissing(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
     path = settings.home / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
     try:
-        return Patient(patiently(chromadb.PersistentClient, path=str(path), settings=_chroma_settings()))
+        path.mkdir(parents=True, exist_ok=True)
+        return Patient(_patiently(path, chromadb.PersistentClient, (), {"path": str(path),
+                                                                        "settings": _chroma_settings()}), path)
     except BaseException as exc:
-        if not _chroma_failure(exc):
+        _forget_failed_client(path)
+        if not _chroma_failure(exc) and not isinstance(exc, QAError):
             raise
-        raise IndexCorrupted(
-            f"The index at {path} cannot be opened ({exc}). Move that folder away and run `qa index rebuild`, "
-            "or `qa index add` your documents again."
-        ) from None
+        raise (store_failure(exc, path) or _unreadable(exc, path)) from None
+
+
+def _forget_failed_client(path: Path) -> None:
+    """Chroma keeps a client per folder in the process even when opening it failed half-way (the next one would
+    then fail with "no attribute 'bindings'" instead of the cause): drop it, so the next attempt opens afresh."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    except Exception:  # pragma: no cover - another version of Chroma
+        pass
 
 
 class WriteLock:
@@ -236,8 +456,9 @@ FLUSH_THRESHOLD = 2
 EF_SEARCH = 1000
 
 
-def _opened(get):
-    """A Chroma collection from ``get()``; None when it does not exist, ``IndexCorrupted`` when Chroma fails."""
+def _opened(get, folder=None):
+    """A Chroma collection from ``get()``; None when it does not exist, else the ``QAError`` of the failure
+    (``reading``)."""
     from chromadb.errors import NotFoundError
 
     try:
@@ -247,8 +468,7 @@ def _opened(get):
     except BaseException as exc:
         if not _chroma_failure(exc):
             raise
-        raise IndexCorrupted(f"The index cannot be read ({type(exc).__name__}: {str(exc)[:200]}). "
-                             "Run `qa index rebuild`.") from None
+        raise (store_failure(exc, folder) or _unreadable(exc, folder)) from None
 
 
 def _language_part(language: str) -> str:
@@ -297,6 +517,44 @@ def _flush(collection) -> None:
                           documents=got["documents"], metadatas=got["metadatas"])
     finally:
         _set_hnsw(collection, settings)
+
+
+# Threads that call Chroma in the background (``warming``). A daemon thread still inside Chroma's Rust core when
+# the interpreter shuts down is ended by the interpreter as it next takes the GIL (pthread_exit), and that forced
+# unwinding through Rust frames crashes the process with SIGSEGV after its output (seen on `qa ask` against a
+# damaged index, whose error comes at once while the warm-up is still replaying the log, and on `qa index list`,
+# which answers from its cache in milliseconds). So the exit stops them between calls and waits for the call
+# in flight.
+_background: list = []
+_background_lock = threading.Lock()
+_background_registered = False  # whether the exit's wait (``_join_background``) is registered with atexit
+_exiting = threading.Event()
+EXIT_WAIT = 60.0  # seconds the exit waits for a Chroma call in flight
+
+
+def _join_background() -> None:
+    _exiting.set()
+    deadline = time.monotonic() + EXIT_WAIT
+    with _background_lock:
+        threads = list(_background)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def warming(collections: "Collections", dimension: int) -> threading.Thread:
+    """Start ``collections.warm(dimension)`` in a daemon thread that the process's exit stops and waits for."""
+    global _background_registered
+    import atexit
+
+    thread = threading.Thread(target=collections.warm, args=(dimension,), name="qa-warm", daemon=True)
+    with _background_lock:
+        if not _background_registered:
+            atexit.register(_join_background)  # atexit runs before the interpreter ends daemon threads
+            _background_registered = True
+        _background[:] = [t for t in _background if t.is_alive()]
+        _background.append(thread)
+    thread.start()
+    return thread
 
 
 class Collections:
@@ -358,12 +616,16 @@ class Collections:
 
     def warm(self, dimension: int) -> None:
         """Ask every chunk and sentence collection for one neighbour, so Chroma loads their vector indexes
-        (seconds for a large library; run in a thread while the process does other start-up work)."""
+        (seconds for a large library; run in a thread while the process does other start-up work: ``warming``).
+        Stops between collections when the process exits."""
         probe = [[1.0] + [0.0] * (dimension - 1)]
         try:
             for kind in KINDS:
                 for part in self.parts(kind):
-                    part.query(query_embeddings=probe, n_results=1, include=[])
+                    if _exiting.is_set():
+                        return
+                    # Chroma itself, not waiting out another process's lock: best effort, and the exit joins it
+                    getattr(part, "inner", part).query(query_embeddings=probe, n_results=1, include=[])
         except BaseException:  # best effort: a real query reports whatever is wrong
             pass
 
@@ -393,7 +655,9 @@ class Store:
     @property
     def client(self):
         if self._client is None:
-            self._client = make_client(self.settings)
+            with CLIENT_LOCK:  # never while another thread of this process clears Chroma's client registry
+                if self._client is None:
+                    self._client = make_client(self.settings)
         return self._client
 
     def _meta(self, create: bool = False):
@@ -496,6 +760,7 @@ class Store:
             DocumentRecord(
                 name=i, content_hash=m["hash"], language=m.get("language", ""), title=m.get("title", ""),
                 chunks=int(m.get("chunks", 0)), added=m.get("added", ""), path=m.get("path", ""), chars=int(m.get("chars", 0)),
+                ocr=_ocr_spans(m.get("ocr")),
             )
             for i, m in zip(got["ids"], got["metadatas"])
         ]
@@ -512,6 +777,124 @@ class Store:
         if content_hash and got["metadatas"][0].get("hash") != content_hash:
             raise StaleIndex(f"{name} was updated while this answer was being made.")
         return got["documents"][0]
+
+    @property
+    def folder(self) -> Path | None:
+        """The embedded store's folder; None with a Chroma server."""
+        return None if self.settings.chroma_url else self.settings.home / "chroma"
+
+    def readable(self, collections: Collections) -> None:
+        """Read what a listing shows, from the store itself (not the local cache): the document records and the
+        count of every chunk and sentence collection; the ``QAError`` of the first that fails."""
+        self.documents(collections)
+        for kind in KINDS:
+            for part in collections.parts(kind):
+                reading(part.count, self.folder)
+
+    def check(self, page: int = 2000) -> "CheckReport":
+        """Read everything a snapshot reads (``qa index check``): the meta and documents collections, every record
+        of every chunk and sentence collection (``page`` at a time) with one vector query each, and SQLite's
+        ``PRAGMA integrity_check`` of the embedded store's file; what fails, as ``CheckReport.problems``."""
+        report = CheckReport()
+
+        def step(what: str, call):
+            try:
+                return call()
+            except BaseException as exc:
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    raise
+                failure = exc if isinstance(exc, QAError) else (store_failure(exc, self.folder)
+                                                                or _unreadable(exc, self.folder))
+                report.problems.append((what, failure))
+                return None
+
+        if self.folder is not None:
+            report.integrity = step("SQLite integrity check", self._integrity) or ""
+        collections = step("the index", self.open)
+        if collections is None:
+            return report
+        got = step("the document records", lambda: reading(
+            lambda: collections.documents.get(include=["documents", "metadatas"]), self.folder))
+        records = dict(zip(got["ids"], got["metadatas"])) if got else {}
+        report.documents = len(records)
+        if got:
+            bad = [i for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                   if not isinstance(t, str) or not m or not m.get("hash") or len(t) != int(m.get("chars", len(t)))]
+            if bad:
+                report.problems.append(("the document records", IndexCorrupted(
+                    f"{len(bad)} document record(s) are incomplete ({', '.join(bad[:3])}). Run `qa index rebuild`: "
+                    "it rebuilds the index from the library's own copies of your documents.")))
+        active = {m.get("hash") for m in records.values() if m}
+        held: dict = {kind: {} for kind in KINDS}  # kind -> content hash -> records of the listed versions
+        probe = [[1.0] + [0.0] * (int(self.embedder.dimension) - 1)]
+        for kind in KINDS:
+            parts = step(f"the {kind} collections", lambda: collections.parts(kind)) or []
+            for part in parts:
+                name = str(getattr(part, "name", kind))
+                report.collections += 1
+                report.languages.add(name.rsplit("-", 1)[-1])
+                offset = 0
+                while True:
+                    got = step(f"{name} (records {offset}-{offset + page})", lambda: reading(lambda: part.get(
+                        limit=page, offset=offset, include=["embeddings", "documents", "metadatas"]), self.folder))
+                    if not got or not got["ids"]:
+                        break
+                    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+                    if vectors.ndim != 2 or vectors.shape[1] != len(probe[0]) or not np.isfinite(vectors).all():
+                        report.problems.append((name, IndexCorrupted(
+                            f"{name} holds vectors that are not {len(probe[0])} finite numbers each. Run `qa index "
+                            "rebuild`: it rebuilds the index from the library's own copies of your documents.")))
+                    for m in got["metadatas"]:
+                        h = (m or {}).get("doc_hash")
+                        if h in active:
+                            held[kind][h] = held[kind].get(h, 0) + 1
+                        else:
+                            report.leftovers += 1
+                    offset += len(got["ids"])
+                    if len(got["ids"]) < page:
+                        break
+                if offset:
+                    step(f"{name} (a vector query)", lambda: part.query(query_embeddings=probe, n_results=1,
+                                                                       include=["distances"]))
+        report.chunks = sum(held["chunks"].values())
+        report.sentences = sum(held["sentences"].values())
+        if records and not report.problems:  # every record read: does every listed document have its chunks?
+            short = sorted(name for name, m in records.items() if m and (
+                held["chunks"].get(m.get("hash"), 0) != int(m.get("chunks", 0)) or not held["sentences"].get(m.get("hash"))))
+            if short:
+                report.problems.append(("the chunks of the listed documents", IndexCorrupted(
+                    f"{len(short)} listed document(s) miss chunks or sentences ({', '.join(short[:3])}). Run `qa index "
+                    "rebuild`: it rebuilds the index from the library's own copies of your documents.")))
+        return report
+
+    def _integrity(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` of the embedded store's file, read-only: "ok", else ``IndexCorrupted``."""
+        import sqlite3
+
+        database = self.folder / "chroma.sqlite3"
+        if not database.exists():
+            raise IndexMissing(f"There is no index at {self.folder}. Run `qa index rebuild` or `qa index add PATH...`.")
+        rows = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):  # immutable: a read-only folder (no -shm file possible)
+            try:
+                con = sqlite3.connect(f"{database.as_uri()}?{options}", uri=True, timeout=LOCK_WAIT)
+                try:
+                    rows = [r[0] for r in con.execute("PRAGMA integrity_check(20)")]
+                finally:
+                    con.close()
+                break
+            except sqlite3.OperationalError as exc:
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    raise
+        if rows is None:
+            raise IndexReadOnly(f"The index at {self.folder} cannot be opened to check it. Make it readable, then run "
+                                "`qa index check` again.")
+        if rows != ["ok"]:
+            found = " ".join("; ".join(str(r) for r in rows[:3]).split())[:200]
+            raise IndexCorrupted(f"The index at {self.folder} is damaged (SQLite: {found}). Run "
+                                 "`qa index rebuild`: it rebuilds the index from the library's own copies of your "
+                                 "documents.")
+        return "ok"
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -715,7 +1098,9 @@ class Store:
             documents=[src.text for src in latest.values()],
             metadatas=[
                 {"hash": src.content_hash, "language": embedded[src.content_hash][0], "title": src.title,
-                 "chunks": embedded[src.content_hash][1], "added": now, "path": src.path, "chars": len(src.text)}
+                 "chunks": embedded[src.content_hash][1], "added": now, "path": src.path, "chars": len(src.text),
+                 # Chroma keeps scalars only: the OCR ranges as JSON, and only on documents that have some
+                 **({"ocr": json.dumps([list(span) for span in src.ocr_spans])} if getattr(src, "ocr_spans", None) else {})}
                 for src in latest.values()
             ],
         )
@@ -744,7 +1129,8 @@ class Store:
         if not old:
             return []
         got = self._collections(old).documents.get(include=["documents", "metadatas"])
-        return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""))
+        return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""),
+                               ocr_spans=list(_ocr_spans(m.get("ocr"))))
                 for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def rebuild(self, chunker, progress: Progress | None = None, sources: Iterable | None = None,

@@ -14,12 +14,15 @@ import threading
 
 from .errors import (
     ConfigError,
+    DiskFull,
     DocumentNotFound,
     EmptyQuestion,
     IndexCorrupted,
     IndexLocked,
     IndexMismatch,
     IndexMissing,
+    IndexReadOnly,
+    IndexUnwritable,
     InvalidInput,
     NoDocuments,
     QAError,
@@ -48,6 +51,9 @@ __all__ = [
     "IndexCorrupted",
     "IndexMismatch",
     "IndexLocked",
+    "IndexUnwritable",
+    "DiskFull",
+    "IndexReadOnly",
     "ConfigError",
 ]
 

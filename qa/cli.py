@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 
 from .errors import QAError
 
@@ -56,6 +57,8 @@ class _Bar:
         self._started = self._last = self._clock()
         self._state = (0, 0)
         self._detail: tuple[int, int] | None = None  # texts of the batch being embedded: (done, total)
+        self._lock = threading.Lock()
+        self._ticker = None  # off a terminal: a thread that prints the state every `every` s while work goes on
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == "embedding":
@@ -90,10 +93,24 @@ class _Bar:
         self._tick()
 
     def _tick(self) -> None:
-        now = self._clock()
-        if self.stage is not None and now - self._last >= self.every:
-            self._last = now
-            self._print(now)
+        with self._lock:
+            now = self._clock()
+            if self.stage is not None and now - self._last >= self.every:
+                self._last = now
+                self._print(now)
+        if self._ticker is None and self.stage is not None and self.every > 0:
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._beat, name="qa-progress", daemon=True)
+            self._ticker.start()
+
+    def _beat(self) -> None:
+        """A line every ``every`` seconds even while one call of the embedder takes longer than that."""
+        while not self._stop.wait(min(self.every, 1.0)):
+            with self._lock:
+                now = self._clock()
+                if self.stage is not None and now - self._last >= self.every:
+                    self._last = now
+                    self._print(now)
 
     def _print(self, now: float) -> None:
         done, total = self._state
@@ -112,6 +129,10 @@ class _Bar:
             self._print(self._clock())
 
     def close(self):
+        if self._ticker:  # None: never started; False: switched off
+            self._stop.set()
+            self._ticker.join(2)
+            self._ticker = None
         if self.bar is not None:
             self.bar.close()
         if not self.tty:
@@ -130,6 +151,7 @@ def _print_answer(answer) -> None:
         from .prompts import language_name
 
         print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})"
+              + (" (OCR)" if getattr(c, "ocr", False) else "")
               + (f"; the same text as {', '.join(c.copies)}" if c.copies else ""))
         before = c.text[: c.quote_start - c.start]
         quote = c.text[c.quote_start - c.start : c.quote_end - c.start]
@@ -189,10 +211,16 @@ def cmd_ask(args) -> int:
 
 
 def cmd_index(args) -> int:
+    if args.index_command == "add":
+        from .config import Settings
+        from .index.readers import collect_paths, plan_line
+
+        # The first line at once, before the engine and its store are loaded: a log shows the work ahead.
+        print(plan_line(collect_paths(list(args.paths)), Settings()), file=sys.stderr, flush=True)
     engine = _engine(args)
     if args.index_command == "add":
         bar = _Bar()
-        report = engine.library.add(args.paths, progress=bar)
+        report = engine.library.add(args.paths, progress=bar, announce=False)
         bar.close()
         for name in report.added:
             print(f"added     {name}")
@@ -208,6 +236,12 @@ def cmd_index(args) -> int:
             print(f"skipped   {why}", file=sys.stderr)
         for path, why in report.failed:
             print(f"failed    {why}", file=sys.stderr)
+        if report.passed_over:
+            from pathlib import Path
+
+            from .index.readers import passed_over_line
+
+            print(passed_over_line([Path(p) for p in report.passed_over]), file=sys.stderr)
         if report.failed:
             print(f"qa: {len(report.failed)} file(s) could not be indexed (listed above); the others were.",
                   file=sys.stderr)
@@ -217,12 +251,21 @@ def cmd_index(args) -> int:
         docs = engine.documents()
         if not docs:
             print("The index is empty. Add documents with `qa index add PATH...`.")
-            return 0
-        width = max(len(d.name) for d in docs)
-        print(f"{'document':<{width}}  lang  chunks  chars   added")
-        for d in docs:
-            print(f"{d.name:<{width}}  {d.language:<4}  {d.chunks:>6}  {d.chars:>6}  {d.added}")
+        else:
+            width = max(len(d.name) for d in docs)
+            print(f"{'document':<{width}}  lang  chunks  chars   added")
+            for d in docs:
+                print(f"{d.name:<{width}}  {d.language:<4}  {d.chunks:>6}  {d.chars:>6}  {d.added}")
+        # The rows may come from the local cache of the document list: say when the store below cannot be read.
+        unreadable = engine.library.readable()
+        if unreadable is not None:
+            sys.stdout.flush()
+            print(f"qa: warning: the list above comes from the local cache; the index itself cannot be read: "
+                  f"{unreadable}", file=sys.stderr)
+            return unreadable.exit_code
         return 0
+    if args.index_command == "check":
+        return _check(engine)
     if args.index_command == "remove":
         engine.ensure_index()
         engine.library.remove(args.name)
@@ -241,6 +284,28 @@ def cmd_index(args) -> int:
               f"in {report.seconds:.1f}s with {engine.embedder.id}")
         return 0
     raise AssertionError(args.index_command)
+
+
+def _check(engine) -> int:
+    """``qa index check``: "healthy" with what was read, or each problem with its way out (exit 1)."""
+    report = engine.library.check()
+    languages = ", ".join(sorted(report.languages)) or "none"
+    read = (f"{report.documents} documents, {report.chunks} chunks and {report.sentences} sentences in "
+            f"{report.collections} collections ({languages}); the library: {report.library} copies"
+            + (f"; SQLite integrity: {report.integrity}" if report.integrity else "")
+            + (f"; {report.leftovers} leftovers of a write cut short (swept by the next write)" if report.leftovers
+               else ""))
+    if report.healthy:
+        print(f"healthy: {read}; {report.seconds:.1f}s")
+        return 0
+    causes: dict = {}  # one line per cause, naming every part that failed with it
+    for what, problem in report.problems:
+        causes.setdefault(str(problem), []).append(what)
+    print(f"not healthy ({len(causes)} problem{'s' if len(causes) != 1 else ''}); read: {read}")
+    for problem, parts in causes.items():
+        where = ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
+        print(f"qa: error: {where}: {problem}", file=sys.stderr)
+    return 1
 
 
 def _with_distractors(args, count: int):
@@ -331,7 +396,7 @@ def cmd_serve(args) -> int:
         except argparse.ArgumentTypeError as exc:
             raise QAError(f"QA_PORT: {exc}") from None
     auth = args.auth or os.environ.get("QA_AUTH")
-    serve(host=args.host, port=args.port, auth=auth, engine=_engine(args))
+    serve(host=args.host, port=args.port, auth=auth, engine=_engine(args), api_keys=os.environ.get("QA_API_KEY"))
     return 0
 
 
@@ -369,12 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="manage the indexed documents")
     isub = idx.add_subparsers(dest="index_command", metavar="ACTION", required=True)
-    add = isub.add_parser("add", help="add or update files or folders (txt, md, html, pdf)")
+    add = isub.add_parser("add", help="add or update files or folders (txt, md, html, pdf, docx, odt; scanned pdf, "
+                                      "png, jpg, tif read by OCR with Tesseract: make ocr)")
     add.add_argument("paths", nargs="+")
     isub.add_parser("list", help="list indexed documents")
     rm = isub.add_parser("remove", help="remove a document by file name")
     rm.add_argument("name")
     isub.add_parser("rebuild", help="re-embed everything (after changing the embedder)")
+    isub.add_parser("check", help="read the whole index and the library: 'healthy', or what is wrong and the way out")
     idx.set_defaults(func=cmd_index)
 
     ev = sub.add_parser("eval", help="run an evaluation set and print the metrics")
@@ -395,7 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --baseline: exit 3 if answer accuracy, hit@1 or refusal accuracy drop by more than 0.05")
     ev.set_defaults(func=cmd_eval)
 
-    srv = sub.add_parser("serve", help="start the web chat")
+    srv = sub.add_parser("serve", help="start the web chat and, beside it, an OpenAI-compatible API (/v1, /api/answer)",
+                         description="The web chat, and an OpenAI-compatible API on the same port: /v1/models, "
+                         "/v1/chat/completions, /api/answer. API keys: QA_API_KEY (comma-separated), sent as "
+                         "'Authorization: Bearer KEY'; without keys the API takes the --auth login (HTTP Basic), "
+                         "and is open only when the chat is.")
     srv.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
     srv.add_argument("--port", type=_port, default=None, help="default: $QA_PORT or 7860")
     srv.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set QA_AUTH)")
@@ -428,11 +499,14 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except BaseException as exc:
-        if type(exc).__name__ != "PanicException":  # chroma's Rust core gave up on a damaged index file
+        # A failure of the index's store that no layer below named (they all should): its cause and way out.
+        from .index.store import store_failure
+
+        failure = store_failure(exc)
+        if failure is None:
             raise
-        print("qa: error: the index is damaged and cannot be read. Run `qa index rebuild`: it rebuilds it from "
-              "the library's own copies of your documents.", file=sys.stderr)
-        return 1
+        print(f"qa: error: {failure}", file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":

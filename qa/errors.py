@@ -31,6 +31,10 @@ class EmptyDocument(UnsupportedDocument):
     """A file with no text in it: skipped, not a failure."""
 
 
+class NeedsOCR(EmptyDocument):
+    """A scanned PDF or an image, and no text recognition (Tesseract) here: skipped with the advice to install it."""
+
+
 class NoDocuments(QAError):
     """A folder or list of paths with nothing the indexer can read."""
 
@@ -44,7 +48,21 @@ class IndexMissing(QAError):
 
 
 class IndexCorrupted(QAError):
-    pass
+    """The index's files are damaged: ``qa index rebuild`` makes it again from the library's own copies."""
+
+
+class IndexUnwritable(QAError):
+    """The disk under the index refuses to write (full, read-only, no permission). The index is not damaged:
+    SQLite rolled the change back. Fix the disk and run the same command again; never rebuild for this."""
+
+
+class DiskFull(IndexUnwritable):
+    """No space left on the disk that holds the index (SQLite's "database or disk is full", ENOSPC)."""
+
+
+class IndexReadOnly(IndexUnwritable):
+    """The index's folder or files cannot be written: a read-only file system or missing permission (Chroma
+    writes even to read, so reading fails too)."""
 
 
 class IndexMismatch(QAError):

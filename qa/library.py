@@ -59,8 +59,23 @@ class Library:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    @property
+    def folder(self):
+        """The embedded store's folder (None with a Chroma server): whose disk a store failure is checked against."""
+        return None if self.settings.chroma_url else self.settings.home / "chroma"
+
+    def _store_errors(self):
+        """A failure of the store, on any path, as the ``QAError`` that names its cause (``store_failure``)."""
+        from .index.store import StoreErrors
+
+        return StoreErrors(self.folder)
+
     def snapshot(self) -> Snapshot:
         """The current state of the index, reloaded when it changed (building the bundled corpus if allowed)."""
+        with self._store_errors():
+            return self._snapshot_now()
+
+    def _snapshot_now(self) -> Snapshot:
         current = self._snapshot
         if current is not None and self._unchanged(current):
             return current
@@ -101,8 +116,11 @@ class Library:
             return
         from chromadb.api.client import SharedSystemClient
 
-        SharedSystemClient.clear_system_cache()
-        self._store = None
+        from .index.store import CLIENT_LOCK
+
+        with CLIENT_LOCK:
+            SharedSystemClient.clear_system_cache()
+            self._store = None
 
     def ensure(self, progress=None) -> None:
         """Make sure an index exists: build it from the bundled corpus on first use, if allowed."""
@@ -147,7 +165,7 @@ class Library:
         """An index written by an older version searches with Chroma's default breadth, which misses part of
         the nearest vectors, differently in every process: give it ours before the first question. Skipped,
         not waited for, while a write is under way in this process or another (a write settles what it writes)."""
-        from .errors import IndexLocked
+        from .errors import IndexLocked, IndexUnwritable
 
         collections = self.store.open()
         if not collections.unsettled() or not self._write_lock_local.acquire(blocking=False):
@@ -155,13 +173,76 @@ class Library:
         try:
             with self._write_lock():
                 collections.settle()
-        except IndexLocked:
+        except (IndexLocked, IndexUnwritable):  # a full or read-only disk: answer with Chroma's breadth meanwhile
             pass
         finally:
             self._write_lock_local.release()
 
     def exists(self) -> bool:
         return self.store.exists()
+
+    def check(self):
+        """Read everything a snapshot reads, from the store itself (``Store.check``), and the library's manifest
+        with every copy it keeps; a ``CheckReport`` whose ``problems`` each say the way out."""
+        import hashlib
+        import time
+
+        from .errors import IndexCorrupted
+
+        started = time.perf_counter()
+        with self._store_errors():
+            report = self.store.check()
+        try:
+            entries = self.manifest.entries()
+        except IndexCorrupted as exc:
+            entries = {}
+            report.problems.append(("the library", IndexCorrupted(
+                f"{exc} The index still holds every document's text: run `qa index add` on your documents again to "
+                "write the library afresh.")))
+        damaged = []
+        for name, entry in sorted(entries.items()):
+            path = self.manifest.texts / f"{entry.get('hash')}.txt"
+            try:
+                data = path.read_bytes()
+            except OSError:
+                damaged.append(name)
+                continue
+            if hashlib.sha256(data).hexdigest() != entry.get("hash"):
+                damaged.append(name)
+        report.library = len(entries) - len(damaged)
+        if damaged:
+            report.problems.append(("the library's copies", IndexCorrupted(
+                f"The library's copies of {len(damaged)} document(s) are missing or damaged ({', '.join(damaged[:3])}) "
+                f"in {self.manifest.texts}. The index still answers from its own text; add those files again with "
+                "`qa index add` before any `qa index rebuild`, which reads the copies.")))
+        listed = None
+        if report.documents and not report.problems:
+            try:
+                listed = {d.name for d in self.store.documents()}
+            except Exception:
+                listed = None
+        if listed is not None and entries and set(entries) != listed:
+            missing, extra = sorted(set(entries) - listed), sorted(listed - set(entries))
+            apart = [f"the library lists {len(missing)} document(s) the index does not ({', '.join(missing[:3])})"
+                     ] if missing else []
+            apart += [f"the index lists {len(extra)} the library does not ({', '.join(extra[:3])})"] if extra else []
+            report.problems.append(("the library and the index", IndexCorrupted(
+                f"{'; '.join(apart).capitalize()}: an add or remove cut short. Run the same command again, or "
+                "`qa index rebuild` to index exactly the library.")))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def readable(self) -> Exception | None:
+        """None when the store itself can be read (the document records and every collection's count), else the
+        ``QAError`` saying why: a listing answered from the local cache checks the store below it with this."""
+        from .errors import QAError
+
+        try:
+            with self._store_errors():
+                self.store.readable(self.store.open())
+        except QAError as exc:
+            return exc
+        return None
 
     def documents(self):
         return list(self.snapshot().documents.values())
@@ -172,27 +253,33 @@ class Library:
     # -- writing ---------------------------------------------------------------------------------
 
     def _write(self, action):
-        with self._write_lock_local, self._write_lock():
+        with self._store_errors(), self._write_lock_local, self._write_lock():
             try:
                 return action()  # readers notice the new version at their next question
             finally:
                 try:
                     self._own_write = self.store.version()
-                except Exception:
+                except BaseException:
                     self._own_write = None
 
-    def add(self, paths, progress=None, replace_from_other_folders: bool = False):
+    def add(self, paths, progress=None, replace_from_other_folders: bool = False, announce: bool = True):
         """Index files and folders, streamed: files are read as the index takes them, in batches that become
         searchable one by one (``Store.ingest``). A file that cannot be read is skipped and reported in
         ``failed``; the rest are indexed. Two files with one name from different folders, or a file named
         like a document indexed from another folder, are refused (not silently replaced) unless
         ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
-        from .index.readers import collect_paths, read_document
+        from .index.readers import collect_paths, plan_line, read_document
         from .index.store import IngestReport
 
-        files = collect_paths(list(paths))
-        failed, errors, notes, skipped, seen = [], [], [], [], {}
-        self.notify(_plan(files, self.settings))  # at once: a log shows the work ahead before the first batch
+        passed_over: list = []
+        files = collect_paths(list(paths), passed_over)
+        failed, errors, notes, skipped, seen, partly = [], [], [], [], {}, []
+
+        def pages_read(path):  # text recognition takes seconds a page: a line per page of a long file
+            return lambda done, total: total > 1 and self.notify(
+                f"{path.name}: text recognition (OCR), page {done} of {total}")
+        if announce:  # at once: a log shows the work ahead before the first batch
+            self.notify(plan_line(files, self.settings))
 
         def readable():
             # The document records only (not a whole snapshot with its lexical indexes): names and folders.
@@ -200,7 +287,7 @@ class Library:
                 d.name: d.path for d in self.store.documents()}
             for path in files:
                 try:
-                    source = read_document(path)
+                    source = read_document(path, progress=pages_read(path))
                 except EmptyDocument as exc:
                     skipped.append((str(path), str(exc)))
                     errors.append(exc)
@@ -221,6 +308,8 @@ class Library:
                 seen[source.name] = source.path
                 if source.note:
                     notes.append((source.name, source.note))
+                if source.skipped:  # scanned pages left unread (no Tesseract): listed, the rest indexed
+                    partly.append((str(path), source.skipped))
                 yield source
 
         def counted(stage, done, total):  # files skipped or refused are handled too
@@ -233,7 +322,8 @@ class Library:
             raise errors[0]  # the one file asked for: its own error
         report.failed = failed
         report.notes = notes
-        report.skipped = skipped
+        report.skipped = skipped + partly
+        report.passed_over = [str(p) for p in passed_over]
         return report
 
     def _ingest(self, sources, progress, total=None):
@@ -265,7 +355,24 @@ class Library:
             try:
                 report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)
             except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)) or sources is None or self.settings.chroma_url:
+                from .errors import IndexLocked, IndexUnwritable
+                from .index.store import store_failure
+
+                # A full or read-only disk, or another process's lock, leaves the index intact: say so, move nothing.
+                failure = store_failure(exc, self.folder)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)) or self.settings.chroma_url \
+                        or isinstance(failure, (IndexUnwritable, IndexLocked)):
+                    raise
+                if sources is None:  # an index written before the library kept copies: nothing to rebuild from
+                    from .errors import IndexCorrupted
+
+                    if isinstance(failure, IndexCorrupted):
+                        from .index.store import _detail
+
+                        raise IndexCorrupted(
+                            f"The index at {self.folder} is damaged ({_detail(exc)}), and the library keeps no copies "
+                            "of its documents (it was written by an older qa): move that folder away and add your "
+                            "documents again with `qa index add`.") from None
                     raise
                 self._move_damaged_store()
                 report = self.store.rebuild(self.chunker, progress, sources=sources(), total=count)
@@ -285,8 +392,11 @@ class Library:
             aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             folder.rename(aside)
             self.notify(f"The index could not be opened; it was moved to {aside} and is rebuilt from the library.")
-        SharedSystemClient.clear_system_cache()
-        self._store = None
+        from .index.store import CLIENT_LOCK
+
+        with CLIENT_LOCK:
+            SharedSystemClient.clear_system_cache()
+            self._store = None
 
     def build_bundled(self, progress=None):
         from .prompts import message
@@ -300,22 +410,6 @@ class Library:
                 self.store.rebuild(self.chunker, progress, sources=sources)
 
         self._write(build)
-
-
-def _plan(files: list, settings: Settings) -> str:
-    """One line on an add about to start: how many files, how large, and the batches they are indexed in."""
-    size = 0
-    for path in files:
-        try:
-            size += path.stat().st_size
-        except OSError:
-            pass
-    return (f"indexing {len(files):,} file{'s' if len(files) != 1 else ''} ({_megabytes(size)}) in batches of up to "
-            f"{settings.batch_documents:,} documents or {settings.batch_chars:,} characters")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def _bundled_sources() -> list:

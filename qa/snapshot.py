@@ -175,9 +175,9 @@ class Snapshot:
         version = store.version()
         collections = store.open()
         if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the cache
-            import threading
+            from .index.store import warming
 
-            threading.Thread(target=collections.warm, args=(int(store.embedder.dimension),), daemon=True).start()
+            warming(collections, int(store.embedder.dimension))  # the process's exit waits for it (a crash otherwise)
         cache = _open_cache(store, collections, version[0], previous._cache if previous is not None else None)
         records = cache.records(version[1])
         if records is None:
@@ -386,7 +386,8 @@ class Snapshot:
             if part is None:
                 continue
             found = self._dense_query(part, vector, n + slack, None)
-            kept = [h for h in found if h[2]["doc_hash"] in allowed]
+            # A hit whose metadata is gone was deleted meanwhile by another process (a sweep): not listed.
+            kept = [h for h in found if h[2] and h[2].get("doc_hash") in allowed]
             if len(kept) < min(n, len(found)):
                 kept = self._dense_query(part, vector, n, {"doc_hash": {"$in": list(allowed)}})
             if len(found) < n + slack:  # Chroma gave all it found: a small collection, so check it gave them all

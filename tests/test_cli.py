@@ -117,6 +117,7 @@ def test_progress_in_a_log_counts_embedded_texts_while_a_batch_is_embedded(monke
     bar.tty = False
     bar._clock = lambda: now[0]
     bar._started = bar._last = 0.0
+    bar._ticker = False  # no heartbeat thread: the fake clock alone decides (the next test covers the thread)
     bar("indexing", 0, 500)
     for step in range(1, 31):  # 30 embedder batches of 32 texts, 1 s each, before the first batch is written
         now[0] = float(step)
@@ -131,10 +132,28 @@ def test_progress_in_a_log_counts_embedded_texts_while_a_batch_is_embedded(monke
 
 
 def test_an_add_says_at_once_what_it_will_index(tmp_path, monkeypatch):
-    from qa.library import _plan
     from qa.config import Settings
+    from qa.index.readers import plan_line
 
     for i in range(3):
         (tmp_path / f"{i}.txt").write_text("x" * 1000)
-    line = _plan(sorted(tmp_path.glob("*.txt")), Settings(home=tmp_path / "home"))
+    line = plan_line(sorted(tmp_path.glob("*.txt")), Settings(home=tmp_path / "home"))
     assert line.startswith("indexing 3 files (3.0 kB) in batches of up to 100 documents or 100,000 characters")
+
+
+def test_progress_in_a_log_keeps_a_heartbeat_while_one_embedder_call_takes_long(monkeypatch, capsys):
+    """One call of the embedder can take longer than QA_PROGRESS_SECONDS on a busy machine: a line still comes
+    every QA_PROGRESS_SECONDS while the work goes on."""
+    import time
+
+    from qa.cli import _Bar
+
+    monkeypatch.setenv("QA_PROGRESS_SECONDS", "0.2")
+    bar = _Bar()
+    bar.tty = False
+    bar("indexing", 0, 500)
+    bar("embedding", 32, 960)
+    time.sleep(1.3)  # no call at all meanwhile: the embedder is busy
+    bar.close()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("indexing: 0/500")]
+    assert len(lines) >= 4 and "embedding the next batch: 32/960 texts" in lines[0]

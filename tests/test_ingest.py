@@ -62,7 +62,9 @@ def test_batches_become_visible_one_by_one(home, tmp_path):
     seen = []
 
     def progress(stage, done, total):
-        if done < total:  # between batches: a reader process already sees the committed documents
+        # between batches (not while a batch is embedded, nor before the first): a reader process already sees the
+        # committed documents
+        if stage == "indexing" and 0 < done < total:
             seen.append((done, len(reader.documents())))
 
     report = engine.library.add([folder], progress=progress)
@@ -122,8 +124,11 @@ def test_progress_lines_when_stderr_is_not_a_terminal(home, tmp_path):
     done = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0].startswith("indexing 5 files (")  # at once: what the add will do
     lines = [line for line in done.stderr.splitlines() if line.startswith("indexing: ")]
-    assert lines[0].startswith("indexing: 2/5 documents (40%)") and "documents/s" in lines[0]
+    assert lines[0].startswith("indexing: 0/5 documents (0%)")  # before the first batch is embedded
+    batch = next(line for line in lines if line.startswith("indexing: 2/5"))
+    assert batch.startswith("indexing: 2/5 documents (40%)") and "documents/s" in batch
     assert lines[-1].startswith("indexing: 5/5 documents (100%)")
 
 

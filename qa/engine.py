@@ -150,10 +150,13 @@ class Engine:
 
     def traces(self, question: str, history=None, k: int = 5, language: str | None = None,
                reader: str | None = None) -> Iterator[Trace]:
-        started = time.monotonic()  # the written answer's time limit counts from the question, not from the quote
         k, language = validate_k(k), validate_language(language, self._languages())
         reader = self.reader_name(reader)
         llm = self.llm if reader == "llm" else None
+        if llm is not None:  # building or loading the index, or the model's client, is not the answer's time
+            self.library.snapshot()
+            llm.prepare()
+        started = time.monotonic()  # the written answer's time limit counts from the question, not from the quote
         trace = self._fresh(self._explain, question, history, k, language)
         if llm is None or not trace.decision.answer:
             yield trace

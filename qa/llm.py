@@ -154,6 +154,7 @@ class LLM:
         self._slots = threading.BoundedSemaphore(spec.slots)
         self._client = None
         self._health = threading.Lock()
+        self._preparing = threading.Lock()
         self._failures = 0  # in a row
         self._rest_until = 0.0
 
@@ -228,6 +229,18 @@ class LLM:
 
     def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
         raise NotImplementedError
+
+    def _llm(self):  # the backend's client (made once)
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Make the client before an answer's time starts (importing the HTTP client, loading a GGUF file): that
+        is start-up, not the model's answer. Contacts no server. A failure here is left for the answer to report."""
+        with self._preparing:
+            try:
+                self._llm()
+            except Exception:
+                pass
 
 
 class OpenAIServer(LLM):

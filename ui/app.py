@@ -110,6 +110,29 @@ def answer_as_text(answer) -> str:
     return "\n".join(lines)
 
 
+def _upload_files():
+    """Gradio's File component without its stray temporary file: for a file path, its ``preprocess`` makes an
+    empty ``NamedTemporaryFile`` in Gradio's cache that nothing uses or deletes (one 0-byte file per upload, seen
+    in a soak; gradio 6.31 ``components/file.py``). This one passes the uploaded file's path on, type-checked,
+    and is the same component in the browser."""
+    import gradio as gr
+    from gradio import processing_utils  # noqa: F401 - gradio's own module, for its client_utils
+    from gradio.utils import NamedString
+    from gradio_client import utils as client_utils
+
+    class UploadFiles(gr.File):
+        is_template = True  # drawn by the browser as the File component it derives from
+
+        def _process_single_file(self, f):
+            if self.type != "filepath":
+                return super()._process_single_file(f)
+            if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
+                raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
+            return NamedString(f.path)
+
+    return UploadFiles
+
+
 def build_app(engine):
     import gradio as gr
 
@@ -189,7 +212,7 @@ def build_app(engine):
 
     def upload(files, progress=gr.Progress()):
         if not files:
-            return "No file chosen.", documents_table(), document_names()
+            return "No file chosen.", documents_table(), document_names(), gr.update()
         messages = []
         folder = Path(tempfile.mkdtemp(prefix="qa-upload-"))
         rejected: list[Path] = []
@@ -202,6 +225,9 @@ def build_app(engine):
                 if Path(name).suffix.lower() not in UPLOAD_TYPES:
                     messages.append(f"✗ {name}: only {', '.join(UPLOAD_TYPES)} files are accepted.")
                     rejected.append(Path(name))
+                    continue
+                if not src.is_file():  # picked again after it was added: its copy was discarded then
+                    messages.append(f"✗ {name}: already read; choose the file again to add it again.")
                     continue
                 if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
                     messages.append(f"✗ {name}: larger than {MAX_UPLOAD_MB} MB.")
@@ -234,7 +260,8 @@ def build_app(engine):
             shutil.rmtree(folder, ignore_errors=True)
             for f in files:  # Gradio's own copy of every upload, accepted or not: the text now lives in the index
                 discard_upload(Path(f if isinstance(f, str) else f.name))
-        return "\n".join(messages), documents_table(), document_names()
+        # The picker is emptied: its files were read (or refused) and Gradio's copies of them are gone.
+        return "\n".join(messages), documents_table(), document_names(), None
 
     def remove(name):
         if not name:
@@ -283,8 +310,8 @@ def build_app(engine):
         with gr.Tab("Documents"):
             table = gr.Dataframe(headers=["document", "language", "chunks", "added"], value=documents_table,
                                  interactive=False, elem_id="qa-documents")
-            files = gr.File(label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
-                            file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload")
+            files = _upload_files()(label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
+                                    file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload")
             add_button = gr.Button("Add to the index", elem_id="qa-add")
             with gr.Row():
                 remove_pick = gr.Dropdown([], label="Remove a document")
@@ -298,7 +325,7 @@ def build_app(engine):
         source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(
             None, None, None, js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }"
         )
-        add_button.click(upload, files, [status, table, remove_pick], api_visibility="private")
+        add_button.click(upload, files, [status, table, remove_pick, files], api_visibility="private")
         remove_button.click(remove, remove_pick, [status, table, remove_pick], api_visibility="private")
         demo.load(document_names, None, remove_pick, api_visibility="private")
         gr.api(api_ask, api_name="ask")

@@ -110,27 +110,28 @@ def answer_as_text(answer) -> str:
     return "\n".join(lines)
 
 
-def _upload_files():
+def _without_stray_temporary_files(component):
     """Gradio's File component without its stray temporary file: for a file path, its ``preprocess`` makes an
-    empty ``NamedTemporaryFile`` in Gradio's cache that nothing uses or deletes (one 0-byte file per upload, seen
-    in a soak; gradio 6.31 ``components/file.py``). This one passes the uploaded file's path on, type-checked,
-    and is the same component in the browser."""
+    empty ``NamedTemporaryFile`` in Gradio's cache that nothing uses or deletes (one 0-byte file per upload, gradio
+    6.31 ``components/file.py``). This component passes the uploaded file's path on, type-checked, and nothing else.
+    (Patched on the instance: a subclass would make Gradio write a ``.pyi`` file beside this module.)"""
+    import types
+
     import gradio as gr
-    from gradio import processing_utils  # noqa: F401 - gradio's own module, for its client_utils
     from gradio.utils import NamedString
     from gradio_client import utils as client_utils
 
-    class UploadFiles(gr.File):
-        is_template = True  # drawn by the browser as the File component it derives from
+    original = component._process_single_file
 
-        def _process_single_file(self, f):
-            if self.type != "filepath":
-                return super()._process_single_file(f)
-            if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
-                raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
-            return NamedString(f.path)
+    def process(self, f):
+        if self.type != "filepath":
+            return original(f)
+        if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
+            raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
+        return NamedString(f.path)
 
-    return UploadFiles
+    component._process_single_file = types.MethodType(process, component)
+    return component
 
 
 def build_app(engine):
@@ -310,8 +311,9 @@ def build_app(engine):
         with gr.Tab("Documents"):
             table = gr.Dataframe(headers=["document", "language", "chunks", "added"], value=documents_table,
                                  interactive=False, elem_id="qa-documents")
-            files = _upload_files()(label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
-                                    file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload")
+            files = _without_stray_temporary_files(gr.File(
+                label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
+                file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload"))
             add_button = gr.Button("Add to the index", elem_id="qa-add")
             with gr.Row():
                 remove_pick = gr.Dropdown([], label="Remove a document")

@@ -41,10 +41,19 @@ def samples() -> dict[str, str]:
             "uz_cyrl": cyrillic(uz)}
 
 
+def font_path() -> str | None:
+    """DejaVu Sans, which writes every letter of the four languages (Debian's fonts-dejavu-core)."""
+    import glob
+
+    found = sorted(glob.glob("/usr/share/fonts/**/DejaVuSans.ttf", recursive=True))
+    return found[0] if found else None
+
+
 def render(text: str, size: int = 42, width: int = 2480, margin: int = 200):
+    """A grayscale page image of ``text`` in DejaVu Sans, wrapped to ``width`` pixels (the tests' pages too)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    font = ImageFont.truetype(font_path() or "DejaVuSans.ttf", size)
     lines, line = [], ""
     for word in text.split():
         longer = f"{line} {word}".strip()

@@ -2,7 +2,6 @@
 and, without Tesseract, every such file or page listed as skipped with the advice to install it."""
 
 import dataclasses
-import glob
 import re
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ import pytest
 from qa.errors import NeedsOCR
 from qa.index import readers
 from qa.index.readers import OCR_ADVICE, read_document
+from bench.ocr import font_path
+from bench.ocr import render as render_page
 from tests.test_store import _text_pdf
 
 
@@ -40,34 +41,11 @@ TEXTS = {  # known text in each language, rendered to an image and read back
 }
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    found = sorted(glob.glob("/usr/share/fonts/**/DejaVuSans.ttf", recursive=True))
-    if not found:
-        pytest.skip("no DejaVu Sans font to render test pages with (apt-get install fonts-dejavu-core)")
-    return ImageFont.truetype(found[0], size)
-
-
 def render(text: str, size: int = 40, width: int = 1700, margin: int = 80):
     """A page image (grayscale, about 300 dpi for 10-point text) of ``text``, wrapped to ``width`` pixels."""
-    from PIL import Image, ImageDraw
-
-    font = _font(size)
-    lines, line = [], ""
-    for word in text.split():
-        longer = f"{line} {word}".strip()
-        if line and font.getlength(longer) > width - 2 * margin:
-            lines.append(line)
-            line = word
-        else:
-            line = longer
-    lines.append(line)
-    image = Image.new("L", (width, 2 * margin + int(len(lines) * size * 1.5)), 255)
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((margin, margin + i * size * 1.5), line, font=font, fill=0)
-    return image
+    if font_path() is None:
+        pytest.skip("no DejaVu Sans font to render test pages with (apt-get install fonts-dejavu-core)")
+    return render_page(text, size, width, margin)
 
 
 def scanned_pdf(path, pages: list[str]) -> None:

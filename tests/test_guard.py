@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from qa.ui.guard import Credentials, LoginThrottle, Throttle
 
@@ -178,3 +179,30 @@ def test_a_login_flood_leaves_other_users_as_fast_as_before(fake_engine):
     # --login-flood-only prints the p95 with and without the flood.
     p95 = lambda xs: statistics.quantiles(xs, n=20)[-1] if len(xs) > 1 else xs[0]  # noqa: E731
     print(f"flood {flood_s:.2f} s; p95 before {p95(before):.3f} s, during {p95(during):.3f} s; login {login_s:.3f} s")
+
+
+def test_the_chat_keeps_a_bounded_number_of_conversations(fake_engine, monkeypatch):
+    """Gradio keeps about 0.1 MB per session and, by default, 10,000 sessions: the server's memory grew with every
+    conversation ever started. QA_CHAT_SESSIONS bounds it; the least recently used conversation is forgotten."""
+    from gradio_client import Client
+
+    from qa.errors import QAError
+    from qa.ui.app import chat_sessions, launch
+
+    monkeypatch.setenv("QA_CHAT_SESSIONS", "0")
+    with pytest.raises(QAError, match="QA_CHAT_SESSIONS"):
+        chat_sessions()
+    monkeypatch.setenv("QA_CHAT_SESSIONS", "3")
+    port = _free_port()
+    demo = launch(fake_engine, host="127.0.0.1", port=port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        for _ in range(6):
+            client.reset_session()
+            out = client.predict("Who founded the IIJ?", 5, "", "extractive", api_name="/chat")
+            assert "IIJ" in str(out[0]) or "[1]" in str(out[0])
+        kept = len(demo.state_holder.session_data)
+    finally:
+        demo.close()
+    assert demo.state_session_capacity == 3
+    assert kept == 3

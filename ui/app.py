@@ -339,6 +339,20 @@ def build_app(engine):
 from qa.ui.guard import Credentials as LoginGuard  # noqa: E402
 
 
+def chat_sessions() -> int:
+    """How many conversations the chat keeps in memory (``QA_CHAT_SESSIONS``, default 200): Gradio keeps a copy
+    of every component's configuration per session, about 0.1 MB here, and by default 10,000 sessions, so a
+    server's memory grew with every conversation ever started (395 -> 950 MB in a 30-minute soak). The least
+    recently used conversation beyond this number is forgotten: its next question is answered without the
+    earlier turns."""
+    from qa.config import _int_env as int_env
+
+    value = int_env("QA_CHAT_SESSIONS", 200)
+    if value < 1:
+        raise QAError(f"QA_CHAT_SESSIONS must be at least 1 (got {value})")
+    return value
+
+
 def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True,
            api_keys=None, throttle=None):
     """Start the chat and, beside it, the OpenAI-compatible API (``qa.ui.api``). ``api_keys``: one key, several
@@ -377,6 +391,7 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None =
             prevent_thread_lock=not block, quiet=not block,
             max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
             footer_links=["api"], app_kwargs={"middleware": middleware},
+            state_session_capacity=chat_sessions(),
         )
     except OSError as exc:
         raise QAError(f"Cannot start the chat on {host}:{port} ({exc}). Is another program using that port? "

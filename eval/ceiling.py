@@ -51,10 +51,10 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m qa.eval.ceiling")
     parser.add_argument("file", nargs="?", default=str(bundled_set("test")))
-    parser.add_argument("--distractors", type=int, default=0, metavar="N",
+    parser.add_argument("--distractors", default="0", metavar="SPEC",
                         help="with N distractor documents in the index (as qa eval --distractors)")
     args = parser.parse_args(argv)
-    if args.distractors:
+    if args.distractors not in ("", "0"):
         from qa.config import Settings
 
         from .distractors import add_distractors, default_home
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     items = load(args.file, {r.name for r in engine.documents()})
     engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-np.inf)
     rows = collect(engine, items)
-    print(f"{args.file}" + (f" with {args.distractors} distractor documents" if args.distractors else "")
+    print(f"{args.file}" + (f" with {args.distractors} distractor documents" if args.distractors not in ("", "0") else "")
           + ": answerable questions whose answer-bearing sentence is ...")
     print(f"{'':6} {'n':>4} {'a candidate':>12} {'quotable':>9} {'first now':>10} {'first, refitted on these (bound)':>33}")
     for key, b in sorted(bounds(rows, engine.tuning.weight_vector()).items(), key=lambda kv: (kv[0] != "all", kv[0])):

@@ -185,17 +185,36 @@ def write_distractors(folder: str | Path, n: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def default_home(n: int) -> Path:
-    """Where ``qa eval --distractors N`` keeps its index, next to the user's data directory."""
+def is_template_spec(spec) -> bool:
+    return str(spec).strip().isdigit()
+
+
+def distractor_documents(spec, seed: int = 0) -> list[tuple[str, str]]:
+    """(file name, text) for ``--distractors SPEC``: N template documents (this module), or real text
+    (``real:N``, ``heldout:N``, both comma-separated: ``qa.eval.realtext``)."""
+    if is_template_spec(spec):
+        return make_distractors(int(spec), seed)
+    from .realtext import make_documents
+
+    return make_documents(str(spec), seed)
+
+
+def default_home(spec) -> Path:
+    """Where ``qa eval --distractors SPEC`` keeps its index, next to the user's data directory: one per count of
+    template documents; one for all real-text specs (documents a spec does not ask for are removed, those it
+    adds are kept, so moving between sizes embeds only what is new)."""
     from qa.config import data_dir
 
-    return Path(data_dir()).parent / f"qa-eval-distractors-{n}"
+    name = f"qa-eval-distractors-{int(spec)}" if is_template_spec(spec) else "qa-eval-realtext"
+    return Path(data_dir()).parent / name
 
 
-def add_distractors(engine, n: int, seed: int = 0, progress=None, notify=None) -> None:
-    """Index the bundled corpus (if needed) and ``n`` distractor documents into ``engine``'s library; documents
-    already there are left alone, so a second run costs nothing. The folder is a cache: an index built with
-    another configuration is rebuilt from its library."""
+def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> None:
+    """Index the bundled corpus (if needed) and the distractor documents of ``spec`` into ``engine``'s library;
+    documents already there are left alone, so a second run costs nothing, and distractors of another spec
+    are removed. The folder is a cache: an index built with another configuration is rebuilt from its
+    library."""
+    from qa.config import bundled_corpus
     from qa.errors import IndexMismatch
 
     try:
@@ -206,7 +225,24 @@ def add_distractors(engine, n: int, seed: int = 0, progress=None, notify=None) -
             notify(f"the distractor index in {engine.settings.home} was built with another configuration: rebuilding it...")
         engine.library.rebuild(progress=progress)
     known = {d.name for d in engine.documents()}
-    paths = write_distractors(Path(engine.settings.home) / "distractors", n, seed)
+    folder = Path(engine.settings.home) / "distractors"
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = distractor_documents(spec, seed)
+    names = {name for name, _text in wanted}
+    written = {p.name for p in folder.iterdir()} - {p.name for p in bundled_corpus().iterdir()}
+    stale = sorted((known & written) - names)  # only documents this function wrote: never a user's own
+    if stale:
+        if notify:
+            notify(f"removing {len(stale)} distractor documents that --distractors {spec} does not ask for...")
+        for name in stale:
+            engine.library.remove(name)
+            (folder / name).unlink(missing_ok=True)
+    paths = []
+    for name, text in wanted:
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        paths.append(path)
     missing = [p for p in paths if p.name not in known]
     if missing:
         if notify:

@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.eval.tune")
     parser.add_argument("file", nargs="?", default=str(bundled_set("tune")))
     parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/tuning.json")
-    parser.add_argument("--distractors", type=int, default=500, metavar="N",
+    parser.add_argument("--distractors", default="500", metavar="SPEC",
                         help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)")
     parser.add_argument("--offsets", action="store_true",
                         help="measure the language offsets on the bundled corpus instead (stored with --write)")
@@ -180,7 +180,7 @@ def main(argv=None) -> int:
             chosen = dataclasses.replace(Tuning.load(), language_offsets=table, language_offsets_embedder=embedder)
             print(f"wrote {chosen.save()}")
         return 0
-    if args.distractors:
+    if args.distractors not in ("", "0"):
         from qa.config import Settings
 
         from .distractors import add_distractors, default_home
@@ -208,7 +208,7 @@ def main(argv=None) -> int:
              else "  -> keep the current weights"))
     if write:
         weights = np.round(w, 4) if adopt else w0
-        where = f" with {args.distractors} distractor documents" if args.distractors else ""
+        where = f" with {args.distractors} distractor documents" if args.distractors not in ("", "0") else ""
         chosen = current.with_weights(weights, found_threshold=round(float(threshold), 4),
                                       notes=f"Chosen by `python -m qa.eval.tune --write` on {Path(path).name}{where}.")
         print(f"wrote {chosen.save()}")

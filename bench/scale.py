@@ -54,8 +54,8 @@ print(json.dumps({"first": first, "p50": statistics.median(times), "p95": times[
 
 RAW = r"""
 import json, sys, time
-from qa.embedders import get_embedder
-from qa.text import split_sentences
+from qa.models.embedders import get_embedder
+from qa.language.text import split_sentences
 texts = [s.text for p in sys.argv[1:] for s in split_sentences(open(p, encoding="utf-8").read())]
 embedder = get_embedder()
 embedder.embed_passages(["warm up"])

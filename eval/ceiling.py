@@ -22,8 +22,8 @@ import numpy as np
 
 from qa.engine import Engine
 
-from .dataset import bundled_set, load
-from .tune import collect, fit
+from qa.eval.dataset import bundled_set, load
+from qa.eval.tune import collect, fit
 
 
 def bounds(rows, current: np.ndarray) -> dict[str, dict[str, float]]:
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     if args.distractors not in ("", "0"):
         from qa.config import Settings
 
-        from .distractors import add_distractors, default_home
+        from qa.eval.distractors import add_distractors, default_home
 
         engine = Engine(Settings(home=default_home(args.distractors)))
         add_distractors(engine, args.distractors, notify=print)

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 from qa.config import bundled_corpus
-from qa.language import detect_language
-from qa.text import APOSTROPHES
+from qa.language.detect import detect_language
+from qa.language.text import APOSTROPHES
 
-from .distractors import to_uzbek_cyrillic
+from qa.eval.distractors import to_uzbek_cyrillic
 
 _APOSTROPHE_AFTER_O_G = re.compile("([oOgG])[" + re.escape(APOSTROPHES) + "]")
 

@@ -194,7 +194,7 @@ def distractor_documents(spec, seed: int = 0) -> list[tuple[str, str]]:
     (``real:N``, ``heldout:N``, both comma-separated: ``qa.eval.realtext``)."""
     if is_template_spec(spec):
         return make_distractors(int(spec), seed)
-    from .realtext import make_documents
+    from qa.eval.realtext import make_documents
 
     return make_documents(str(spec), seed)
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from qa.errors import QAError
 
-from .distractors import to_uzbek_cyrillic
+from qa.eval.distractors import to_uzbek_cyrillic
 
 
 @dataclass(frozen=True)

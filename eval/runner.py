@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .baselines import BASELINES, Pipeline, Reply
-from .dataset import EvalItem, load
-from .scoring import METRIC_KEYS, judge, report
+from qa.eval.baselines import BASELINES, Pipeline, Reply
+from qa.eval.dataset import EvalItem, load
+from qa.eval.scoring import METRIC_KEYS, judge, report
 
 GATED = ("answer_accuracy", "hit_at_1", "refusal_accuracy")
 

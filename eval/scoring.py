@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from qa.text import match_key
+from qa.language.text import match_key
 
-from .dataset import EvalItem
+from qa.eval.dataset import EvalItem
 
 METRIC_KEYS = (
     "n", "answer_accuracy", "hit_at_1", "hit_at_5", "mrr", "citation_accuracy", "citation_precision",

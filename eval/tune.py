@@ -3,7 +3,7 @@
     python -m qa.eval.tune [eval/tune.jsonl] [--write] [--distractors N]
     python -m qa.eval.tune --offsets [--write]
 
-``--offsets`` measures the language offsets retrieval removes (``qa.hybrid``): for every tuning question,
+``--offsets`` measures the language offsets retrieval removes (``qa.answering.hybrid``): for every tuning question,
 each document language's mean similarity over its best hits in the bundled corpus (whose five documents say
 the same things in three languages), averaged per question language. Measured once here, they stay the same
 however many documents a library holds.
@@ -14,7 +14,7 @@ however many documents a library holds.
    with L2 regularisation and a non-negative constraint on the evidence features.
 3. The refusal threshold is the one that maximises the share of questions judged correct.
 
-Prints the weights and threshold (``--write`` stores them in ``qa/tuning.json``), and a 5-fold cross-validation of
+Prints the weights and threshold (``--write`` stores them in ``qa/answering/tuning.json``), and a 5-fold cross-validation of
 the fit inside the tuning set: with ~55 questions a full refit easily overfits (seen here: tuning-set
 accuracy 0.717 -> 0.783 while the test part fell 0.667 -> 0.622), so adopt new weights only when their
 held-out accuracy beats the current ones.
@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.engine import Engine
-from qa.tuning import FEATURES, Tuning
+from qa.answering.tuning import FEATURES, Tuning
 
-from .dataset import bundled_set, load
-from .scoring import answer_matches
+from qa.eval.dataset import bundled_set, load
+from qa.eval.scoring import answer_matches
 
 
 def collect(engine: Engine, items) -> list[dict]:
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m qa.eval.tune")
     parser.add_argument("file", nargs="?", default=str(bundled_set("tune")))
-    parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/tuning.json")
+    parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/answering/tuning.json")
     parser.add_argument("--distractors", default="500", metavar="SPEC",
                         help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)")
     parser.add_argument("--offsets", action="store_true",
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     if args.distractors not in ("", "0"):
         from qa.config import Settings
 
-        from .distractors import add_distractors, default_home
+        from qa.eval.distractors import add_distractors, default_home
 
         engine = Engine(Settings(home=default_home(args.distractors)))
         add_distractors(engine, args.distractors, notify=print)

@@ -16,8 +16,8 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode
 from pydantic import Field
 
-from qa.language import detect_language
-from qa.text import clean, split_sentences
+from qa.language.detect import detect_language
+from qa.language.text import clean, split_sentences
 
 
 @lru_cache(maxsize=1)

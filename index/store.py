@@ -920,8 +920,8 @@ class Store:
 
     def _embed_nodes(self, nodes, batch: int = 32, embedded: Callable[[int], None] | None = None) -> None:
         """Embed ``nodes`` (their ``embed_text`` if set) in their reading form (Uzbek Cyrillic in Latin, as
-        questions are read: ``qa.language.reading_form``), ``batch`` at a time; ``embedded(n)`` after each."""
-        from qa.language import reading_form
+        questions are read: ``qa.language.detect.reading_form``), ``batch`` at a time; ``embedded(n)`` after each."""
+        from qa.language.detect import reading_form
 
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
@@ -957,7 +957,7 @@ class Store:
             self._embed_nodes(every, embedded=lambda n: embedded(n, len(every)))
             return
         sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
-        from qa.language import reading_form
+        from qa.language.detect import reading_form
 
         languages = {title: nodes[0].metadata["language"] for title, nodes in nodes_by_doc if title and nodes}
         titles = sorted(languages)
@@ -1064,7 +1064,7 @@ class Store:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
         import time
 
-        from .chunking import make_document
+        from qa.index.chunking import make_document
 
         fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
         for src in batch:
@@ -1123,7 +1123,7 @@ class Store:
 
     def sources(self) -> list:
         """The listed documents with their texts, as ``SourceDocument`` (for a rebuild)."""
-        from .readers import SourceDocument
+        from qa.index.readers import SourceDocument
 
         old = self.generation()
         if not old:

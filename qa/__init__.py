@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from .errors import (
+from qa.errors import (
     ConfigError,
     DiskFull,
     DocumentNotFound,
@@ -29,7 +29,7 @@ from .errors import (
     QuestionTooLong,
     UnsupportedDocument,
 )
-from .results import Answer, Citation, Passage
+from qa.answering.results import Answer, Citation, Passage
 
 __all__ = [
     "answer",
@@ -66,7 +66,7 @@ def get_engine():
     global _engine
     with _engine_lock:
         if _engine is None:
-            from .engine import Engine
+            from qa.engine import Engine
 
             _engine = Engine()
         return _engine

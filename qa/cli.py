@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 
-from .errors import QAError
+from qa.errors import QAError
 
 EXAMPLES = """examples:
   qa ask "Who founded the IIJ?"
@@ -21,8 +21,8 @@ EXAMPLES = """examples:
 
 
 def _engine(args, notify=True):
-    from .config import Settings
-    from .engine import Engine
+    from qa.config import Settings
+    from qa.engine import Engine
 
     settings = Settings(embedder=getattr(args, "embedder", None), reranker=getattr(args, "reranker", None),
                         llm=getattr(args, "llm", None))
@@ -141,14 +141,14 @@ class _Bar:
 
 
 def _print_answer(answer) -> None:
-    from .compose import labelled
+    from qa.compose import labelled
 
     print(labelled(answer))
     if not answer.citations:
         return
     print()
     for c in answer.citations:
-        from .prompts import language_name
+        from qa.prompts import language_name
 
         print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})"
               + (" (OCR)" if getattr(c, "ocr", False) else "")
@@ -165,7 +165,7 @@ def _stream_answer(engine, question, history, args):
     rewritten); only the checked result goes to stdout. Off a terminal, one line says the model is writing."""
     import shutil
 
-    from .compose import written_note
+    from qa.compose import written_note
 
     tty = sys.stderr.isatty()
     width = shutil.get_terminal_size((100, 20)).columns - 1
@@ -189,7 +189,7 @@ def _stream_answer(engine, question, history, args):
 
 
 def cmd_ask(args) -> int:
-    from .query import validate_question
+    from qa.answering.query import validate_question
 
     question = validate_question(" ".join(args.question))  # before any slow work
     engine = _engine(args)
@@ -212,8 +212,8 @@ def cmd_ask(args) -> int:
 
 def cmd_index(args) -> int:
     if args.index_command == "add":
-        from .config import Settings
-        from .index.readers import collect_paths, plan_line
+        from qa.config import Settings
+        from qa.index.readers import collect_paths, plan_line
 
         # The first line at once, before the engine and its store are loaded: a log shows the work ahead.
         print(plan_line(collect_paths(list(args.paths)), Settings()), file=sys.stderr, flush=True)
@@ -239,7 +239,7 @@ def cmd_index(args) -> int:
         if report.passed_over:
             from pathlib import Path
 
-            from .index.readers import passed_over_line
+            from qa.index.readers import passed_over_line
 
             print(passed_over_line([Path(p) for p in report.passed_over]), file=sys.stderr)
         if report.failed:
@@ -310,7 +310,7 @@ def _check(engine) -> int:
 
 def _distractor_spec(value: str) -> str:
     """N, real:N, heldout:N or real:N,heldout:M (checked here, so a typo fails before any work)."""
-    from .eval.realtext import parse_spec
+    from qa.eval.realtext import parse_spec
 
     value = value.strip()
     if value.isdigit():
@@ -325,7 +325,7 @@ def _distractor_spec(value: str) -> str:
 def _with_distractors(args, count: str):
     """An engine over the bundled corpus plus the distractor documents of ``count`` (N template documents, or
     ``real:N`` / ``heldout:N`` real text), kept in --home or a cache folder."""
-    from .eval.distractors import add_distractors, default_home
+    from qa.eval.distractors import add_distractors, default_home
 
     if not getattr(args, "home", None):
         args.home = str(default_home(count))
@@ -337,8 +337,8 @@ def _with_distractors(args, count: str):
 
 
 def cmd_eval(args) -> int:
-    from .eval import runner
-    from .eval.dataset import bundled_set
+    from qa.eval import runner
+    from qa.eval.dataset import bundled_set
 
     if args.distractors:
         engine = _with_distractors(args, args.distractors)
@@ -405,7 +405,7 @@ def _port(value: str) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .ui.app import serve
+    from qa.ui.app import serve
 
     if args.port is None:
         try:
@@ -518,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except BaseException as exc:
         # A failure of the index's store that no layer below named (they all should): its cause and way out.
-        from .index.store import store_failure
+        from qa.index.store import store_failure
 
         failure = store_failure(exc)
         if failure is None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .answer_types import name_phrases
-from .candidates import Candidate
-from .decision import Decision
-from .hybrid import Retrieval
-from .query import Query
-from .results import Answer, Citation, Passage
-from .snapshot import Snapshot
+from qa.language.answer_types import name_phrases
+from qa.answering.candidates import Candidate
+from qa.answering.decision import Decision
+from qa.answering.hybrid import Retrieval
+from qa.answering.query import Query
+from qa.answering.results import Answer, Citation, Passage
+from qa.index.snapshot import Snapshot
 
 
 def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> list[Passage]:
@@ -25,8 +25,8 @@ def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> 
 
 
 def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
-    from .decision import NAMES_APART, NO_CONTENT
-    from .prompts import message
+    from qa.answering.decision import NAMES_APART, NO_CONTENT
+    from qa.prompts import message
 
     if decision.reason == NAMES_APART and decision.names:
         phrases = name_phrases(query.reading, decision.names)
@@ -71,8 +71,8 @@ def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, in
 def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: Decision, shown: list[Passage],
            disagree: bool = False) -> Answer:
     """The chosen sentences verbatim, each followed by the number of the passage it is cited from; ``disagree``:
-    they are documents that give different answers (``qa.disagreement``), and the answer says so first."""
-    from .prompts import language_name, message
+    they are documents that give different answers (``qa.answering.disagreement``), and the answer says so first."""
+    from qa.prompts import language_name, message
 
     citations: list[Citation] = []
     number_of: dict[str, int] = {}
@@ -97,9 +97,9 @@ def written(snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candid
     import copy
     import re
 
-    from . import writer
-    from .decision import Decision
-    from .verify import MARKER, markers
+    from qa.writing import writer
+    from qa.answering.decision import Decision
+    from qa.writing.verify import MARKER, markers
 
     out = copy.copy(quote)
     out.quote = quote.text
@@ -139,7 +139,7 @@ def written(snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candid
 
 def written_note(answer: Answer) -> str:
     """Why the written answer was not used, in the question's language ("" when it was, or there was none)."""
-    from .prompts import message, messages
+    from qa.prompts import message, messages
 
     status = answer.written_status
     if not status or status in ("kept", "writing"):
@@ -154,7 +154,7 @@ def written_note(answer: Answer) -> str:
 def labelled(answer: Answer) -> str:
     """The answer as people read it in the chat and on the command line: with the language-model reader, the
     written answer under a label that says how it was made, and the quote beside it; else just the text."""
-    from .prompts import language_name, message
+    from qa.prompts import language_name, message
 
     if not answer.quote:
         return answer.text

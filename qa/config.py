@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 
 def data_dir() -> Path:
@@ -48,7 +48,7 @@ class Settings:
     home: Path = field(default_factory=data_dir)
     embedder: str | None = None  # None: $QA_EMBEDDER or the default
     reranker: str | None = None  # None: $QA_RERANKER or none
-    llm: str | None = None  # None: $QA_LLM or none (see qa.llm)
+    llm: str | None = None  # None: $QA_LLM or none (see qa.writing.llm)
     reader: str = field(default_factory=lambda: os.environ.get("QA_READER", "extractive"))  # or "llm"
     chroma_url: str | None = field(default_factory=lambda: os.environ.get("QA_CHROMA_URL") or None)
     collection_prefix: str = field(default_factory=lambda: os.environ.get("QA_COLLECTION", "qa"))

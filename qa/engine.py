@@ -18,15 +18,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from . import candidates as candidates_stage
-from . import compose, decision, disagreement, hybrid
-from .config import Settings
-from .errors import ConfigError, StaleIndex
-from .library import Library
-from .query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
-from .reader import ExtractiveReader
-from .results import Answer, Passage
-from .tuning import Tuning
+from qa.answering import candidates as candidates_stage
+from qa import compose
+from qa.answering import decision, disagreement, hybrid
+from qa.config import Settings
+from qa.errors import ConfigError, StaleIndex
+from qa.index.library import Library
+from qa.answering.query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
+from qa.answering.extractive import ExtractiveReader
+from qa.answering.results import Answer, Passage
+from qa.answering.tuning import Tuning
 
 
 @dataclass
@@ -46,15 +47,15 @@ class Trace:
 class Engine:
     def __init__(self, settings: Settings | None = None, embedder=None, tuning: Tuning | None = None,
                  notify: Callable[[str], None] | None = None, reranker=None, llm=None):
-        from .embedders import get_embedder
-        from .rerankers import get_reranker
+        from qa.models.embedders import get_embedder
+        from qa.models.rerankers import get_reranker
 
         self.settings = settings or Settings()
         self.embedder = embedder or get_embedder(self.settings.embedder)
         self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
         self.tuning = tuning or Tuning.load()
         self.library = Library(self.settings, self.embedder, notify)
-        self._llm = llm  # a qa.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
+        self._llm = llm  # a qa.writing.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
 
     @property
     def notify(self) -> Callable[[str], None]:
@@ -98,7 +99,7 @@ class Engine:
 
     def _retrieve(self, snapshot, query: Query, language: str | None) -> hybrid.Retrieval:
         """The fused ranking; with a reranker configured, its order for the leading passages."""
-        from .rerankers import rerank
+        from qa.models.rerankers import rerank
 
         retrieval = hybrid.retrieve(snapshot, query, self.tuning, language)
         retrieval.order = rerank(self.reranker, query.retrieval_text, retrieval.order,
@@ -106,7 +107,7 @@ class Engine:
         return retrieval
 
     def _languages(self) -> tuple[str, ...]:
-        from . import languages
+        from qa import language as languages
 
         return languages.codes()
 
@@ -118,7 +119,7 @@ class Engine:
 
     @property
     def llm_configured(self) -> bool:
-        from .llm import spec_text
+        from qa.writing.llm import spec_text
 
         return self._llm is not None or bool(spec_text(self.settings.llm))
 
@@ -126,7 +127,7 @@ class Engine:
     def llm(self):
         """The language model of the llm reader (made once, reused), or a ConfigError that says how to set one."""
         if self._llm is None:
-            from .llm import get_llm
+            from qa.writing.llm import get_llm
 
             self._llm = get_llm(self.settings.llm)
             if self._llm is None:
@@ -166,7 +167,7 @@ class Engine:
     def _write(self, trace: Trace, llm, deadline: float) -> Iterator[Trace]:
         from dataclasses import replace
 
-        from .writer import WRITING, Written, WrittenReader
+        from qa.writing.writer import WRITING, Written, WrittenReader
 
         writer = WrittenReader(llm)
         evidence = writer.evidence(trace.chosen, trace.decision.eligible)

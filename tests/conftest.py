@@ -27,7 +27,7 @@ def home(tmp_path, monkeypatch):
 def make_engine(home: Path, embedder: str = "hashing:256", **settings):
     from qa.config import Settings
     from qa.engine import Engine
-    from qa.embedders import get_embedder
+    from qa.models.embedders import get_embedder
 
     return Engine(Settings(home=home, embedder=embedder, **settings), embedder=get_embedder(embedder))
 

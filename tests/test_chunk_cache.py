@@ -4,7 +4,7 @@ what it loads is exactly what a load without the cache gives."""
 import pickle
 import shutil
 
-from qa.snapshot import Snapshot
+from qa.index.snapshot import Snapshot
 from tests.conftest import CORPUS, make_engine
 
 
@@ -41,7 +41,7 @@ def test_a_new_process_loads_from_the_cache_and_gets_the_same_index(home, tmp_pa
         raise AssertionError("the BM25 indexes were rebuilt, not loaded")
 
     with monkeypatch.context() as patched:
-        patched.setattr("qa.snapshot.LexicalIndex", no_rebuild)
+        patched.setattr("qa.index.snapshot.LexicalIndex", no_rebuild)
         again = make_engine(home).library.snapshot()  # another process: the BM25 indexes come from the file too
         assert again.fetched == 0
         assert _state(again) == _state(first)
@@ -169,7 +169,7 @@ def test_a_reload_in_the_same_process_reuses_the_cache_in_memory(home, tmp_path,
         raise AssertionError("the cache file was read again")
 
     with monkeypatch.context() as patched:
-        patched.setattr("qa.chunk_cache.pickle.load", no_read)
+        patched.setattr("qa.index.chunk_cache.pickle.load", no_read)
         again = reader.library.snapshot()
     assert again is not first and again.fetched == 1 and "new.txt" in again.documents
     assert _state(again) == _state(_uncached(engine, tmp_path))

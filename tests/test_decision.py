@@ -4,9 +4,9 @@ import dataclasses
 
 import pytest
 
-from qa import languages
-from qa.answer_types import attributes, names, question_type
-from qa.tuning import Tuning
+from qa import language as languages
+from qa.language.answer_types import attributes, names, question_type
+from qa.answering.tuning import Tuning
 from tests.conftest import make_engine
 
 DOCS = {
@@ -98,13 +98,13 @@ class _TranslatingEmbedder:
                 "ахмедов": "akhmedov", "выступил": "spoke"}
 
     def __init__(self):
-        from qa.embedders import HashingEmbedder
+        from qa.models.embedders import HashingEmbedder
 
         self.hashing = HashingEmbedder(256)
         self.id, self.dimension = self.hashing.id, self.hashing.dimension
 
     def _text(self, text):
-        from qa.lexical import ALL_STOPWORDS, words
+        from qa.language.lexical import ALL_STOPWORDS, words
 
         return " ".join(self.GLOSSARY.get(w, w) for w in words(text) if w not in ALL_STOPWORDS)
 
@@ -188,7 +188,7 @@ SPORT = {  # counts of one thing, and a count of another beside the thing asked 
     ("How many players are in the football tournament?", False),  # "800 check-ups" counts something else
 ])
 def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, answerable):
-    from qa.answer_types import counted_noun
+    from qa.language.answer_types import counted_noun
 
     engine = _engine_over(home, tmp_path / "sport", SPORT)
     # Only sentences in the question's language are held to the counted word: search those.
@@ -222,8 +222,8 @@ NUMBERLESS = {  # the question's words in its own language, and no count
 ])
 def test_a_count_in_another_language_must_name_the_kind_of_thing_counted(home, tmp_path, question, count_in,
                                                                           answerable):
-    from qa.answer_types import counted_things
-    from qa.language import detect_language
+    from qa.language.answer_types import counted_things
+    from qa.language.detect import detect_language
 
     docs = {count_in: SPORT[count_in], **NUMBERLESS[detect_language(question)]}
     _answered_or_declined(_engine_over(home, tmp_path / "sport", docs), question, answerable, holding="240",
@@ -233,7 +233,7 @@ def test_a_count_in_another_language_must_name_the_kind_of_thing_counted(home, t
 
 
 def test_a_name_keeps_its_key_across_scripts_spellings_and_case_forms():
-    from qa.lexical import name_key
+    from qa.language.lexical import name_key
 
     assert {name_key(w) for w in ("Ахмедов", "Akhmedov", "Axmedov")} == {"amadav"}
     assert {name_key(w) for w in ("Комиловым", "Komilovga", "Komilov")} == {"kamala"}
@@ -364,7 +364,7 @@ def test_the_names_an_attribute_is_asked_of_may_stand_in_the_sentence_before(hom
 
 
 def test_a_word_an_attribute_form_begins_is_not_always_the_attribute():
-    from qa.answer_types import names_attribute
+    from qa.language.answer_types import names_attribute
 
     for word in ["director", "директором", "direktori", "Director"]:
         assert names_attribute(word, {"leader"}) and attributes(f"the {word} spoke") == {"leader"}, word
@@ -425,7 +425,7 @@ SESSIONS = {  # a first meeting and an 80th session, each in one language, numbe
     ("the meeting of 14 May", set()),
 ])
 def test_ordinals_are_read_in_every_language(text, expected):
-    from qa.answer_types import ordinals
+    from qa.language.answer_types import ordinals
 
     assert ordinals(text) == expected
 
@@ -480,7 +480,7 @@ def test_an_attribute_beside_a_name_written_alike_is_that_names(home, tmp_path, 
     ("Headquarters In Valletta", False),  # no date: a headline, not a dateline
 ])
 def test_a_dateline_is_names_and_a_date(text, expected):
-    from qa.answer_types import dateline
+    from qa.language.answer_types import dateline
 
     assert dateline(text) is expected
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from qa.answer_types import stated
-from qa.tuning import Tuning
+from qa.language.answer_types import stated
+from qa.answering.tuning import Tuning
 
 from .conftest import make_engine
 

@@ -1,4 +1,4 @@
-from qa.followup import resolve, turns_from_history
+from qa.answering.followup import resolve, turns_from_history
 
 
 def test_gradio_messages_become_turns():

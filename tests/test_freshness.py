@@ -60,7 +60,7 @@ class SlowEmbedder:
 
 def test_questions_are_answered_while_a_write_is_in_progress(home, tmp_path):
     from qa.config import Settings
-    from qa.embedders import get_embedder
+    from qa.models.embedders import get_embedder
     from qa.engine import Engine
 
     docs = tmp_path / "docs"

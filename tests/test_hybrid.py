@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from qa import hybrid
-from qa.tuning import Tuning
+from qa.answering import hybrid
+from qa.answering.tuning import Tuning
 
 from .conftest import CORPUS, make_engine
 

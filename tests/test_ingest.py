@@ -163,7 +163,7 @@ def test_a_waiting_question_goes_before_the_next_indexing_batch():
     import threading
     import time
 
-    from qa.embedders import Turns
+    from qa.models.embedders import Turns
 
     turns, order = Turns(), []
     holding, release = threading.Event(), threading.Event()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.text import match_key
+from qa.language.text import match_key
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.integration

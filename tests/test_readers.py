@@ -127,7 +127,7 @@ def test_a_word_file_is_indexed_and_quoted_from_its_text(fake_engine, tmp_path):
     assert stored == read_document(path).text
     import dataclasses
 
-    from qa.tuning import Tuning
+    from qa.answering.tuning import Tuning
 
     # The hashing embedder's scores are not on the calibrated scale: test the reading, not the threshold.
     fake_engine.tuning = dataclasses.replace(Tuning.load(), found_threshold=float("-inf"))

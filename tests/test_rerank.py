@@ -8,9 +8,9 @@ import pytest
 
 import dataclasses
 
-from qa.tuning import Tuning
+from qa.answering.tuning import Tuning
 from qa.errors import ConfigError
-from qa.rerankers import get_reranker
+from qa.models.rerankers import get_reranker
 from tests.conftest import CORPUS, make_engine
 
 DOC = ("The IIJ was founded in 2014 at the initiative of the GCTF. "
@@ -95,9 +95,9 @@ def test_cli_reports_a_bad_reranker_without_a_traceback(home):
 def test_a_real_sentence_transformers_cross_encoder_runs(real_engine):
     """The packaged MiniLM folder loaded as a CrossEncoder: an untrained head, so this checks the path, not quality."""
     from qa.config import Settings
-    from qa.embedders import minilm_path
+    from qa.models.embedders import minilm_path
     from qa.engine import Engine
-    from qa.rerankers import CrossEncoderReranker
+    from qa.models.rerankers import CrossEncoderReranker
 
     reranker = CrossEncoderReranker(minilm_path())
     scores = reranker.score("Who founded the IIJ?", ["The IIJ was founded in 2014.", "Tashkent", "Toshkent"])

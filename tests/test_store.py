@@ -273,7 +273,7 @@ def test_a_vector_search_that_leaves_out_a_record_is_done_again_exactly(fake_eng
     result (16 of 17): such a search is redone by comparing the collection's vectors one by one."""
     import numpy as np
 
-    from qa.snapshot import Snapshot
+    from qa.index.snapshot import Snapshot
 
     fake_engine.ensure_index()
     snapshot = fake_engine.explain("Who founded the IIJ?").snapshot

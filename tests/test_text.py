@@ -1,6 +1,6 @@
-from qa.language import detect_language
-from qa.lexical import skeleton, tokenize
-from qa.text import clean, fold_apostrophes, match_key, split_sentences
+from qa.language.detect import detect_language
+from qa.language.lexical import skeleton, tokenize
+from qa.language.text import clean, fold_apostrophes, match_key, split_sentences
 
 
 def test_uzbek_apostrophes_fold_to_one_form():
@@ -67,7 +67,7 @@ def test_skeleton_matches_names_across_scripts():
 
 
 def test_counts_are_told_apart_from_dates_years_and_ordinals():
-    from qa.answer_types import has_count
+    from qa.language.answer_types import has_count
 
     for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "80-й сессии",
                  "the 80th session", "2024-2025 yillarga", "2022-yil 3-4 mart kunlari"]:
@@ -77,7 +77,7 @@ def test_counts_are_told_apart_from_dates_years_and_ordinals():
 
 
 def test_a_when_answer_needs_a_year_or_a_month_not_any_number():
-    from qa.answer_types import can_hold, has_date
+    from qa.language.answer_types import can_hold, has_date
 
     for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "in the 1990s",
                  "2024-2025 yillarga", "2022-yil 3-4 mart kunlari", "10.05.2024", "в мае"]:
@@ -90,8 +90,8 @@ def test_a_when_answer_needs_a_year_or_a_month_not_any_number():
 
 
 def test_uzbek_cyrillic_is_read_in_latin():
-    from qa.languages import to_latin
-    from qa.query import reading_form
+    from qa.language import to_latin
+    from qa.answering.query import reading_form
 
     assert to_latin("uz", "Йўл харитаси нималарни назарда тутади?") == "Yo‘l xaritasi nimalarni nazarda tutadi?"
     assert to_latin("uz", "Ўзбекистон Республикаси Президенти") == "O‘zbekiston Respublikasi Prezidenti"

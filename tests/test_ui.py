@@ -77,7 +77,7 @@ def test_sessions_keep_separate_histories(app_url):
 
 
 def test_markup_in_documents_is_shown_as_text(real_engine):
-    from qa.results import Answer, Citation
+    from qa.answering.results import Answer, Citation
     from qa.ui.app import render_citations, render_document
 
     evil = "Intro. <script>alert(1)</script> <img src=x onerror=alert(1)> <a href='javascript:alert(1)'>x</a> End."

@@ -17,11 +17,11 @@ import time
 import pytest
 
 from tests.conftest import make_engine
-from qa import verify
+from qa.writing import verify
 from qa.errors import ConfigError
-from qa.llm import LLM, LLMFailure, LLMSpec, parse_spec
-from qa.tuning import Tuning
-from qa.writer import parse, partial_answer
+from qa.writing.llm import LLM, LLMFailure, LLMSpec, parse_spec
+from qa.answering.tuning import Tuning
+from qa.writing.writer import parse, partial_answer
 
 
 class Scripted(LLM):
@@ -319,7 +319,7 @@ def free_port() -> int:
 
 
 def test_an_openai_compatible_server_is_used_through_llama_index(engine, monkeypatch):
-    from qa.llm import get_llm
+    from qa.writing.llm import get_llm
 
     server, requests = serve("good")
     try:
@@ -339,7 +339,7 @@ def test_an_openai_compatible_server_is_used_through_llama_index(engine, monkeyp
 @pytest.mark.parametrize("behaviour, status", [("down", "unavailable"), ("hang", "timeout"), ("garbage", "error"),
                                                ("error", "error")])
 def test_a_server_that_is_down_slow_or_broken_gives_the_quote_and_one_reason(engine, monkeypatch, behaviour, status):
-    from qa.llm import get_llm
+    from qa.writing.llm import get_llm
 
     monkeypatch.setenv("QA_LLM_TIMEOUT", "1.5")
     if behaviour == "down":
@@ -383,7 +383,7 @@ def test_the_command_line_prints_the_checked_answer_and_one_line_when_the_server
 
 
 def test_nothing_loads_an_http_client_or_llama_cpp_without_a_model(tmp_path):
-    code = ("import sys, qa.cli; qa.cli.build_parser().parse_args(['ask', 'x']); import qa.writer, qa.verify, qa.llm;"
+    code = ("import sys, qa.cli; qa.cli.build_parser().parse_args(['ask', 'x']); import qa.writing.writer, qa.writing.verify, qa.writing.llm;"
             "print(sorted(m for m in ('openai', 'llama_cpp', 'httpx', 'llama_index.llms.openai_like') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr

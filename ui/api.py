@@ -17,7 +17,7 @@ neither, the API is as open as the chat. Wrong keys and passwords are throttled 
 (429 + Retry-After, see ``qa.ui.guard``).
 
 Bounds: the body is read up to ``MAX_BODY`` bytes (413 beyond, before any parsing); the question and history go
-through ``qa.query``'s validators before any engine work (400 with an OpenAI-style error body); the engine runs
+through ``qa.answering.query``'s validators before any engine work (400 with an OpenAI-style error body); the engine runs
 in worker threads, at most ``concurrency`` at a time, so the server's event loop never waits for it.
 """
 
@@ -34,12 +34,12 @@ import time
 import uuid
 from dataclasses import replace
 
-from qa import languages
+from qa import language as languages
 from qa.compose import labelled
 from qa.errors import ConfigError, EmptyQuestion, InvalidInput, QAError, QuestionTooLong
-from qa.query import validate_history, validate_k, validate_language, validate_question
+from qa.answering.query import validate_history, validate_k, validate_language, validate_question
 
-from .guard import Credentials, Throttle, client_key, read_body, retry_seconds
+from qa.ui.guard import Credentials, Throttle, client_key, read_body, retry_seconds
 
 MODEL_ID = "qa"
 MAX_BODY = 1024 * 1024  # bytes of JSON; a conversation longer than this is refused (413) before it is parsed
@@ -146,7 +146,7 @@ def citation_dicts(answer) -> list[dict]:
 
 def message_text(answer) -> str:
     """The assistant message: the answer as the chat shows it, then one line per citation with its quote."""
-    from .app import answer_as_text
+    from qa.ui.app import answer_as_text
 
     return answer_as_text(replace(answer, text=labelled(answer)))
 

@@ -13,14 +13,14 @@ import math
 import re
 from functools import lru_cache
 
-from . import languages
-from .text import fold_apostrophes
+from qa import language as languages
+from qa.language.text import fold_apostrophes
 
 TOKENIZER_VERSION = "tok-v3"  # v3: the chunks of Uzbek Cyrillic documents are stemmed and keyed in Latin
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")
 
-# Words that carry no content in questions or passages: per language, in ``qa/languages``.
+# Words that carry no content in questions or passages: per language, in ``qa/language``.
 STOPWORDS = {code: set(languages.stopwords(code)) for code in languages.codes()}
 ALL_STOPWORDS = languages.all_stopwords()
 

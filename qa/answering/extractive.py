@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .candidates import Candidate
-from .query import Query
-from .rerankers import rerank
-from .tuning import Tuning
+from qa.answering.candidates import Candidate
+from qa.answering.query import Query
+from qa.models.rerankers import rerank
+from qa.answering.tuning import Tuning
 
 
 class ExtractiveReader:

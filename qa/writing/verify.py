@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import languages
-from .answer_types import months as _months, names
-from .language import detect_language, reading_form
-from .lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
-from .text import fold_apostrophes
+from qa import language as languages
+from qa.language.answer_types import months as _months, names
+from qa.language.detect import detect_language, reading_form
+from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
+from qa.language.text import fold_apostrophes
 
 OK = "kept"
 UNMARKED_SENTENCE = "unmarked_sentence"
@@ -124,7 +124,7 @@ def _word_language(word: str, language: str) -> str:
 
 
 def _base_key(base: str) -> str:
-    """A base's key across scripts: its consonants (``qa.lexical.skeleton``) and whether it ends in a vowel
+    """A base's key across scripts: its consonants (``qa.language.lexical.skeleton``) and whether it ends in a vowel
     ("Astan" and "Astana" differ; "Мальте" less its ending and "Malta" do not)."""
     return skeleton(base, length=40) + ("+" if normalised_spelling(base)[-1:] in tuple("aeiouy") else "")
 
@@ -198,7 +198,7 @@ class _Evidence:
 @lru_cache(maxsize=None)
 def _language_words() -> frozenset[str]:
     """Month and language names, which are not names to look for in the evidence."""
-    from .prompts import messages
+    from qa.prompts import messages
 
     out = set()
     for table in messages()["language_names"].values():

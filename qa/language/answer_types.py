@@ -1,6 +1,6 @@
 """What kind of answer a question expects, and whether a sentence can hold it.
 
-Built from the language files (``qa/languages``): the words that ask for a count or a date,
+Built from the language files (``qa/language``): the words that ask for a count or a date,
 month names and ordinal suffixes, for every language at once (the question's language may be
 misdetected on short questions; the cues of one language do not occur in another's words).
 """
@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from . import languages
-from .text import fold_apostrophes
+from qa import language as languages
+from qa.language.text import fold_apostrophes
 
 
 def _alternation(key: str) -> str:
@@ -72,7 +72,7 @@ def dateline(text: str) -> bool:
     if not has_date(text):
         return False
     units = {fold(u) for u in languages.union("date_units")}
-    from .lexical import ALL_STOPWORDS
+    from qa.language.lexical import ALL_STOPWORDS
 
     for w in tokens(text):
         folded = fold(w)
@@ -100,7 +100,7 @@ def counted_noun(question: str, language: str) -> str | None:
     """The word a count question counts ("players" in "How many players ...", "стран" in "Сколько стран ...",
     "xodim" in "nechta xodim"): the word after one of the language's ``counted_noun`` cues. None when there is
     none, or when it is a function word or an attribute the focus rule checks already ("сколько стоит")."""
-    from .lexical import ALL_STOPWORDS
+    from qa.language.lexical import ALL_STOPWORDS
 
     for cue in languages.get(language).get("counted_noun", []):
         m = re.search(rf"(?<!\w){cue}([^\W\d_][\w'‘’ʻʼ`-]*)", question, re.I)
@@ -131,7 +131,7 @@ def counted_things(word: str) -> set[str]:
 
 def names_counted(text: str, things: set[str]) -> bool:
     """Whether ``text`` has a word naming one of ``things``, in any language ("150 спортсменов" names athletes)."""
-    from .lexical import words
+    from qa.language.lexical import words
 
     forms = tuple(f for thing in things for f in _counted_things().get(thing, ()))
     return any(w.startswith(forms) for w in words(text))
@@ -198,7 +198,7 @@ def attribute_types() -> dict[str, str]:
 
 
 def _folded_words(text: str) -> list[str]:
-    from .lexical import words
+    from qa.language.lexical import words
 
     return words(text)
 
@@ -220,7 +220,7 @@ def role_attributes() -> frozenset[str]:
 
 
 def fold(word: str) -> str:
-    from .text import fold_apostrophes
+    from qa.language.text import fold_apostrophes
 
     return fold_apostrophes(word).casefold()
 
@@ -244,7 +244,7 @@ def _attributes_named(folded: str) -> frozenset[str]:
 
 def attributes(text: str) -> set[str]:
     """The attributes ``text`` speaks of, in any language (``{"mayor", "birth"}``)."""
-    from .text import fold_apostrophes
+    from qa.language.text import fold_apostrophes
 
     folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
     words = _folded_words(text)
@@ -318,7 +318,7 @@ def _month_names(text: str, skip_function_words: bool = False) -> Iterator[int]:
     """The calendar months (1-12) ``text`` names in words, in any language; ``skip_function_words``: not a word
     that is also a function word of some language, unless capitalised ("may" as a verb)."""
     if skip_function_words:
-        from .lexical import ALL_STOPWORDS
+        from qa.language.lexical import ALL_STOPWORDS
     for w in _WORD.findall(fold_apostrophes(text)):
         folded = w.casefold()
         if skip_function_words and folded in ALL_STOPWORDS and not w[:1].isupper():
@@ -373,7 +373,7 @@ def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
         return has_count(text)
     if kind == "date":
         return has_date(text)
-    from .lexical import skeleton, words
+    from qa.language.lexical import skeleton, words
 
     for name in names(text, skip_first=False):
         folded = words(name)

@@ -1,10 +1,10 @@
 """The language-model reader: writes the answer in the asker's language from numbered candidate sentences.
 
-It is a reader beside the extractive one (``qa.reader``): it receives the typed candidates the decision stage
+It is a reader beside the extractive one (``qa.answering.extractive``): it receives the typed candidates the decision stage
 let through, numbered, with their language and document, never raw chunks; the prompt is ``prompts/reader.LANG.txt``
 for the question's language. It asks for JSON (``{"answer", "sentences", "found"}``: constrained where the backend
 can, parsed tolerantly where it cannot) and streams the answer text while it is written. Whatever it writes goes
-through ``qa.verify.check`` before it may be shown as the answer; what it says and why it was kept or not is a
+through ``qa.writing.verify.check`` before it may be shown as the answer; what it says and why it was kept or not is a
 ``Written`` record, and the caller keeps the quoted answer whenever the written one is not kept.
 """
 
@@ -16,16 +16,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from . import verify
-from .candidates import Candidate
-from .llm import LLM, LLMFailure
-from .query import Query
+from qa.writing import verify
+from qa.answering.candidates import Candidate
+from qa.writing.llm import LLM, LLMFailure
+from qa.answering.query import Query
 
 WRITING = "writing"
 KEPT = verify.OK
 MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
 MALFORMED = "malformed"
-# Failures of the model itself (from qa.llm): unavailable, timeout, error, busy, skipped.
+# Failures of the model itself (from qa.writing.llm): unavailable, timeout, error, busy, skipped.
 STATUSES = (WRITING, KEPT, MODEL_DECLINED, MALFORMED, "unavailable", "timeout", "error", "busy", "skipped", verify.EMPTY,
             verify.UNMARKED_SENTENCE, verify.UNKNOWN_MARKER, verify.UNSUPPORTED_NUMBER, verify.UNSUPPORTED_DATE,
             verify.UNSUPPORTED_NAME, verify.WRONG_LANGUAGE, verify.DROPS_THE_ANSWER)
@@ -152,7 +152,7 @@ class WrittenReader:
         return out
 
     def prompt(self, query: Query, evidence: list[Candidate]) -> tuple[str, str]:
-        from .prompts import language_name, reader_prompt
+        from qa.prompts import language_name, reader_prompt
 
         system, user = reader_prompt(query.language)
         lines = [f"[{i}] ({language_name(c.language, 'en')}, {c.source}) {c.text}" for i, c in enumerate(evidence, 1)]

@@ -1,6 +1,6 @@
 """Where the answer-bearing sentence ranked, and why, for the questions the pipeline gets wrong.
 
-    python -m qa.eval.inspect [eval/tune.jsonl] [ID ...]
+    python -m qa.eval.failures [eval/tune.jsonl] [ID ...]
 
 For each answerable question whose best-scored sentence holds none of the expected answers, prints the
 top three candidates and the best answer-bearing one, with their features and weighted scores. A working
@@ -16,10 +16,10 @@ import numpy as np
 
 from qa.engine import Engine
 
-from .dataset import bundled_set, load
-from qa.tuning import FEATURES
+from qa.eval.dataset import bundled_set, load
+from qa.answering.tuning import FEATURES
 
-from .tune import collect
+from qa.eval.tune import collect
 
 
 def report(rows, show: int = 3) -> list[str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from .config import Settings, bundled_corpus
-from .errors import DocumentNotFound, EmptyDocument, IndexMissing, QAError, UnsupportedDocument
-from .manifest import Manifest
-from .snapshot import Snapshot
+from qa.config import Settings, bundled_corpus
+from qa.errors import DocumentNotFound, EmptyDocument, IndexMissing, QAError, UnsupportedDocument
+from qa.index.manifest import Manifest
+from qa.index.snapshot import Snapshot
 
 
 class Library:
@@ -34,7 +34,7 @@ class Library:
     @property
     def chunker(self):
         if self._chunker is None:
-            from .index.chunking import SentenceChunker
+            from qa.index.chunking import SentenceChunker
 
             self._chunker = SentenceChunker(
                 chunk_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
@@ -44,8 +44,8 @@ class Library:
     @property
     def store(self):
         if self._store is None:
-            from .index import chunker_id
-            from .index.store import Store
+            from qa.index import chunker_id
+            from qa.index.store import Store
 
             self._store = Store(
                 self.settings, self.embedder, chunker_id(self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
@@ -53,7 +53,7 @@ class Library:
         return self._store
 
     def _write_lock(self):
-        from .index.store import WriteLock
+        from qa.index.store import WriteLock
 
         return WriteLock(self.settings.home)
 
@@ -66,7 +66,7 @@ class Library:
 
     def _store_errors(self):
         """A failure of the store, on any path, as the ``QAError`` that names its cause (``store_failure``)."""
-        from .index.store import StoreErrors
+        from qa.index.store import StoreErrors
 
         return StoreErrors(self.folder)
 
@@ -116,7 +116,7 @@ class Library:
             return
         from chromadb.api.client import SharedSystemClient
 
-        from .index.store import CLIENT_LOCK
+        from qa.index.store import CLIENT_LOCK
 
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()
@@ -143,8 +143,8 @@ class Library:
         on first use (about 15 s; nothing of the user's is at stake). Any other library, or another configuration
         (``QA_EMBEDDER``), keeps ``IndexMismatch``, which says how to rebuild: a large library takes long, and the
         user chooses when."""
-        from .errors import IndexMismatch
-        from .index.store import SCHEMA_VERSION
+        from qa.errors import IndexMismatch
+        from qa.index.store import SCHEMA_VERSION
 
         try:
             self.store.check_compatible()
@@ -165,7 +165,7 @@ class Library:
         """An index written by an older version searches with Chroma's default breadth, which misses part of
         the nearest vectors, differently in every process: give it ours before the first question. Skipped,
         not waited for, while a write is under way in this process or another (a write settles what it writes)."""
-        from .errors import IndexLocked, IndexUnwritable
+        from qa.errors import IndexLocked, IndexUnwritable
 
         collections = self.store.open()
         if not collections.unsettled() or not self._write_lock_local.acquire(blocking=False):
@@ -187,7 +187,7 @@ class Library:
         import hashlib
         import time
 
-        from .errors import IndexCorrupted
+        from qa.errors import IndexCorrupted
 
         started = time.perf_counter()
         with self._store_errors():
@@ -235,7 +235,7 @@ class Library:
     def readable(self) -> Exception | None:
         """None when the store itself can be read (the document records and every collection's count), else the
         ``QAError`` saying why: a listing answered from the local cache checks the store below it with this."""
-        from .errors import QAError
+        from qa.errors import QAError
 
         try:
             with self._store_errors():
@@ -268,8 +268,8 @@ class Library:
         ``failed``; the rest are indexed. Two files with one name from different folders, or a file named
         like a document indexed from another folder, are refused (not silently replaced) unless
         ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
-        from .index.readers import collect_paths, plan_line, read_document
-        from .index.store import IngestReport
+        from qa.index.readers import collect_paths, plan_line, read_document
+        from qa.index.store import IngestReport
 
         passed_over: list = []
         files = collect_paths(list(paths), passed_over)
@@ -347,7 +347,7 @@ class Library:
         self._write(remove)
 
     def rebuild(self, progress=None):
-        """Chunks and vectors made again from the library's own copies of the documents (``qa/manifest.py``),
+        """Chunks and vectors made again from the library's own copies of the documents (``index/manifest.py``),
         in a new generation; an index that cannot be opened at all is moved aside first."""
         def rebuild():
             count = len(self.manifest)
@@ -355,8 +355,8 @@ class Library:
             try:
                 report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)
             except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
-                from .errors import IndexLocked, IndexUnwritable
-                from .index.store import store_failure
+                from qa.errors import IndexLocked, IndexUnwritable
+                from qa.index.store import store_failure
 
                 # A full or read-only disk, or another process's lock, leaves the index intact: say so, move nothing.
                 failure = store_failure(exc, self.folder)
@@ -364,10 +364,10 @@ class Library:
                         or isinstance(failure, (IndexUnwritable, IndexLocked)):
                     raise
                 if sources is None:  # an index written before the library kept copies: nothing to rebuild from
-                    from .errors import IndexCorrupted
+                    from qa.errors import IndexCorrupted
 
                     if isinstance(failure, IndexCorrupted):
-                        from .index.store import _detail
+                        from qa.index.store import _detail
 
                         raise IndexCorrupted(
                             f"The index at {self.folder} is damaged ({_detail(exc)}), and the library keeps no copies "
@@ -392,14 +392,14 @@ class Library:
             aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             folder.rename(aside)
             self.notify(f"The index could not be opened; it was moved to {aside} and is rebuilt from the library.")
-        from .index.store import CLIENT_LOCK
+        from qa.index.store import CLIENT_LOCK
 
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()
             self._store = None
 
     def build_bundled(self, progress=None):
-        from .prompts import message
+        from qa.prompts import message
 
         sources = _bundled_sources()
         self.notify(message("building_index", "en", count=str(len(sources))))
@@ -414,6 +414,6 @@ class Library:
 
 def _bundled_sources() -> list:
     """The bundled documents, read as an index reads them."""
-    from .index.readers import collect_paths, read_document
+    from qa.index.readers import collect_paths, read_document
 
     return [read_document(p) for p in collect_paths([bundled_corpus()])]

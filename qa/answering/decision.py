@@ -24,7 +24,7 @@ The rules, in order (the first that applies declines):
    sentence's document, in any language: a document on the first meeting does not speak of the second.
 5. ``names_apart``: the question puts together names that no document mentions together ("When did Timur
    Akhmedov meet Vladimir Voronkov?" where one document names Akhmedov and others Voronkov). Names are
-   compared across scripts and case forms by ``qa.lexical.name_key``. A name the documents of the question's
+   compared across scripts and case forms by ``qa.language.lexical.name_key``. A name the documents of the question's
    language do not hold, or that documents of another language write alike (Тимур / Timur, IIJ), is a name
    written alike everywhere: every document is held to it. One found only in the question's language may be
    translated in the others (Council / Совет), so their documents are not held to it, unless it is a person's
@@ -47,15 +47,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import languages
-from .answer_types import (attributes, can_hold, counted_things, dateline, fold, months, names_attribute,
+from qa import language as languages
+from qa.language.answer_types import (attributes, can_hold, counted_things, dateline, fold, months, names_attribute,
                            names_counted, ordinals, role_attributes, tokens)
-from .candidates import Candidate
-from .language import reading_form
-from .lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
-from .query import Query
-from .snapshot import Snapshot
-from .tuning import Tuning
+from qa.answering.candidates import Candidate
+from qa.language.detect import reading_form
+from qa.language.lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
+from qa.answering.query import Query
+from qa.index.snapshot import Snapshot
+from qa.answering.tuning import Tuning
 
 ANSWERED = "answered"
 NO_CONTENT = "no_content"

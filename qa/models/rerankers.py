@@ -18,7 +18,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 
 class Reranker(Protocol):
@@ -41,7 +41,7 @@ class CrossEncoderReranker:
 
     def _get(self):
         if self._model is None:
-            from .embedders import load_sentence_transformers
+            from qa.models.embedders import load_sentence_transformers
 
             self._model = load_sentence_transformers("CrossEncoder", self.name_or_path, self._local, "the cross-encoder")
         return self._model

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import IndexCorrupted
+from qa.errors import IndexCorrupted
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -85,7 +85,7 @@ class Manifest:
 
     def sources(self):
         """Every listed document as a ``SourceDocument``, its text read back from the library as it is taken."""
-        from .index.readers import SourceDocument
+        from qa.index.readers import SourceDocument
 
         for name, entry in self.entries().items():
             text_path = self.texts / f"{entry['hash']}.txt"

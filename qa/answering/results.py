@@ -54,13 +54,13 @@ class Answer:
     resolved_question: str = ""  # the question as retrieval saw it, after follow-up resolution
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
-    reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.decision)
-    disagree: bool = False  # the quoted documents give different answers (qa.disagreement); the text says so
+    reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.answering.decision)
+    disagree: bool = False  # the quoted documents give different answers (qa.answering.disagreement); the text says so
     # The language-model reader (``reader="llm"``); without it these keep their defaults.
     reader: str = "extractive"  # whose words ``text`` is: "extractive" (quoted sentences) or "llm" (written, checked)
     written: str = ""  # with the llm reader: its answer (as far as written while streaming; "" if not kept)
     quote: str = ""  # with the llm reader: the quoted answer, always kept beside the written one
-    written_status: str = ""  # "writing", "kept", or why the written answer was not kept (see qa.writer)
+    written_status: str = ""  # "writing", "kept", or why the written answer was not kept (see qa.writing.writer)
     written_detail: str = ""  # what the check found, for people
     written_seconds: float = 0.0
     machine_translation: bool = False  # the written answer rests on sentences in another language

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 
-from .answer_types import fold, has_count, names, names_attribute, patterns, tokens
-from .candidates import Candidate
-from .lexical import ALL_STOPWORDS, skeleton, tokenize, words
-from .query import Query
-from .tuning import Tuning
+from qa.language.answer_types import fold, has_count, names, names_attribute, patterns, tokens
+from qa.answering.candidates import Candidate
+from qa.language.lexical import ALL_STOPWORDS, skeleton, tokenize, words
+from qa.answering.query import Query
+from qa.answering.tuning import Tuning
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -30,7 +30,7 @@ KINDS = ("date", "count", "person", "organisation", "place")
 
 def _name_key(word: str) -> str:
     """A name's key across scripts and case forms: an acronym as written ("=iij"), else its consonants
-    (``qa.lexical.skeleton``: Tashkent / Toshkentda / Ташкенте share "tsknt" as a beginning)."""
+    (``qa.language.lexical.skeleton``: Tashkent / Toshkentda / Ташкенте share "tsknt" as a beginning)."""
     if word.isupper() and len(word) <= 6:
         return "=" + word.casefold()
     return skeleton(word, length=12)

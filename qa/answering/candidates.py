@@ -7,18 +7,18 @@ from typing import Callable
 
 import numpy as np
 
-from .answer_types import has_count, has_date, stated
-from .hybrid import Retrieval
-from .language import reading_form
-from .lexical import skeleton_tokens, tokenize
-from .query import Query
-from .snapshot import Snapshot
-from .tuning import FEATURES, Tuning
+from qa.language.answer_types import has_count, has_date, stated
+from qa.answering.hybrid import Retrieval
+from qa.language.detect import reading_form
+from qa.language.lexical import skeleton_tokens, tokenize
+from qa.answering.query import Query
+from qa.index.snapshot import Snapshot
+from qa.answering.tuning import FEATURES, Tuning
 
 
 @dataclass
 class Features:
-    """What the score of a candidate sentence is made of (the order is ``qa.tuning.FEATURES``)."""
+    """What the score of a candidate sentence is made of (the order is ``qa.answering.tuning.FEATURES``)."""
 
     dense: float  # similarity to the question (mean over question and resolved question for follow-ups)
     dense_centered: float  # the same less its document language's offset measured on this question's hits

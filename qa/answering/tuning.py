@@ -1,4 +1,4 @@
-"""Weights and thresholds, in one named data file (``qa/tuning.json``).
+"""Weights and thresholds, in one named data file (``qa/answering/tuning.json``).
 
 ``python -m qa.eval.tune --write`` chooses them on the tuning part of the evaluation set (with distractor
 documents in the index) and writes the file; the engine loads it. Nothing here is fitted on the test part.
@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 TUNING_FILE = Path(__file__).resolve().parent / "tuning.json"
 
-# The named features of a candidate sentence (see ``qa.candidates.Features``), in a fixed order.
+# The named features of a candidate sentence (see ``qa.answering.candidates.Features``), in a fixed order.
 FEATURES = ("dense", "dense_centered", "stem_overlap", "key_overlap", "passage_fused", "passage_rank",
             "same_language", "answer_type", "already_said")
 

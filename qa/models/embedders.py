@@ -20,7 +20,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 DEFAULT_EMBEDDER = "e5-small"
 
@@ -186,7 +186,7 @@ class HashingEmbedder:
         self.id = f"hashing:{dimension}"
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        from .lexical import words
+        from qa.language.lexical import words
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):

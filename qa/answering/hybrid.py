@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexical import LexicalIndex
-from .query import Query
-from .snapshot import Snapshot
-from .tuning import Tuning
+from qa.language.lexical import LexicalIndex
+from qa.answering.query import Query
+from qa.index.snapshot import Snapshot
+from qa.answering.tuning import Tuning
 
 
 def weighted_rrf(rankings: list[tuple[float, dict[str, float]]], k: float) -> dict[str, float]:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import languages
+from qa import language as languages
 
 # Apostrophe-like characters people type inside Uzbek words (o‘, g‘, ta’lim ...).
 APOSTROPHES = "'‘’ʻʼ`´ʹ′"

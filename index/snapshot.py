@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexical import LexicalIndex, skeleton_tokens, tokenize
+from qa.language.lexical import LexicalIndex, skeleton_tokens, tokenize
 
 
 @dataclass
@@ -82,8 +82,8 @@ class DenseHits:
 
 def _open_cache(store, collections, generation: int, previous=None):
     """The local cache of this store's generation (see ``chunk_cache``)."""
-    from .chunk_cache import ChunkCache
-    from .lexical import SKELETON_VERSION, TOKENIZER_VERSION
+    from qa.index.chunk_cache import ChunkCache
+    from qa.language.lexical import SKELETON_VERSION, TOKENIZER_VERSION
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
@@ -96,8 +96,8 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
     yet."""
-    from .index.store import reading
-    from .language import reading_form
+    from qa.index.store import reading
+    from qa.language.detect import reading_form
 
     active = list(languages)
     missing = cache.missing(active)
@@ -175,7 +175,7 @@ class Snapshot:
         version = store.version()
         collections = store.open()
         if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the cache
-            from .index.store import warming
+            from qa.index.store import warming
 
             warming(collections, int(store.embedder.dimension))  # the process's exit waits for it (a crash otherwise)
         cache = _open_cache(store, collections, version[0], previous._cache if previous is not None else None)
@@ -258,10 +258,10 @@ class Snapshot:
 
     def documents_naming(self, terms: set, name: str) -> dict[str, bool]:
         """The document versions (content hashes) that hold one of a name's ``terms`` (stems or cross-script
-        keys) or a word with its ``qa.lexical.name_key``: True where one of those is there, or a word of the
+        keys) or a word with its ``qa.language.lexical.name_key``: True where one of those is there, or a word of the
         other script whose key stemming cut short (``валлетт`` for ``Valletta``); False where only a word of
         the name's own script with a cut key is (it may be another word)."""
-        from .lexical import name_key, script
+        from qa.language.lexical import name_key, script
 
         same, shorter = self.lexical.terms_with_name_key(name_key(name))
         other_script = [t for t in shorter if script(t) != script(name)]
@@ -279,7 +279,7 @@ class Snapshot:
         stems = {s for s in stems if s}
         if not stems:
             return False
-        from .language import reading_form
+        from qa.language.detect import reading_form
 
         for row in sorted(self.lexical.rows_with(stems))[:limit]:
             chunk = self.chunks[row]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from . import languages
-from .text import fold_apostrophes
+from qa import language as languages
+from qa.language.text import fold_apostrophes
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")

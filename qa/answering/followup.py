@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import languages
-from .lexical import ALL_STOPWORDS, words
+from qa import language as languages
+from qa.language.lexical import ALL_STOPWORDS, words
 
-# Words that point back at something said earlier, per language (``anaphora`` in ``qa/languages``).
+# Words that point back at something said earlier, per language (``anaphora`` in ``qa/language``).
 _ANAPHORA = {code: set(languages.get(code).get("anaphora", [])) for code in languages.codes()}
 _MAX_FOLLOWUP_WORDS = 9
 

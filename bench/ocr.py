@@ -143,7 +143,7 @@ def main() -> int:
         print()
         print("| the whole reader, a scanned PDF page | " + " | ".join(texts) + " |")
         print("|---|" + "---|" * len(texts))
-        cells, speed = [], []
+        cells = []
         for language, text in texts.items():
             pdf = folder / f"{language}.pdf"
             render(text).save(pdf, "PDF", resolution=300)

@@ -41,7 +41,6 @@ from pathlib import Path
 
 from qa.errors import QAError
 
-from qa.eval.distractors import to_uzbek_cyrillic
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def markdown(reports: dict, source: str) -> str:
         parts.append("| system | " + " | ".join(langs) + " |")
         parts.append("|---|" + "---|" * len(langs))
         for name, rep in reports.items():
-            parts.append(f"| {name} | " + " | ".join(_fmt(rep["by_lang"][l]["answer_accuracy"]) for l in langs) + " |")
+            parts.append(f"| {name} | " + " | ".join(_fmt(rep["by_lang"][lang]["answer_accuracy"]) for lang in langs) + " |")
         parts.append("")
     return "\n".join(parts)
 

@@ -269,7 +269,6 @@ class Library:
         like a document indexed from another folder, are refused (not silently replaced) unless
         ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
         from qa.index.readers import collect_paths, plan_line, read_document
-        from qa.index.store import IngestReport
 
         passed_over: list = []
         files = collect_paths(list(paths), passed_over)

@@ -70,7 +70,7 @@ def test_the_bundled_question_set_meets_its_specification():
     assert len(items) >= 90 and not {i.id for i in tune} & {i.id for i in test}
     langs = Counter(i.lang for i in items)
     kinds = Counter(i.kind for i in items)
-    assert all(langs[l] >= 25 for l in ("en", "ru", "uz"))
+    assert all(langs[code] >= 25 for code in ("en", "ru", "uz"))
     assert kinds["crosslingual"] >= 30 and kinds["followup"] >= 10 and kinds["unanswerable"] >= 15
     uz_styles = {ch for i in items if i.lang == "uz" for ch in "'‘’ʻ`" if ch in i.question}
     assert len(uz_styles) >= 3
@@ -99,7 +99,8 @@ def test_eval_command_is_deterministic_and_writes_reports(fake_engine, tmp_path)
     ])
     first = runner.evaluate(fake_engine, path, compare=False)
     second = runner.evaluate(fake_engine, path, compare=False)
-    strip = lambda r: [(i["id"], i["correct"], i["answer"]) for i in next(iter(r.values()))["items"]]
+    def strip(r):
+        return [(i["id"], i["correct"], i["answer"]) for i in next(iter(r.values()))["items"]]
     assert strip(first) == strip(second)
     out = tmp_path / "r.json"
     runner.save_json(first, out)

@@ -118,7 +118,8 @@ def test_sentence_transformers_backend_with_a_packaged_model(tmp_path):
 
 
 def test_novelty_is_the_share_of_question_words_the_corpus_never_uses(real_engine):
-    novelty = lambda q: real_engine.explain(q).decision.novelty
+    def novelty(q):
+        return real_engine.explain(q).decision.novelty
     assert novelty("What is the capital of Australia?") == 1.0
     assert novelty("Кто основал IIJ?") == 0.0
     # names written in another script still count as known (Воронков / Voronkov)

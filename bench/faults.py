@@ -81,8 +81,9 @@ class Table:
 
 
 def env_for(home: Path, **extra) -> dict:
-    return dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256", PYTHONPATH=str(ROOT),
-                QA_BATCH_DOCUMENTS="4", **extra)
+    return dict(
+        os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256", PYTHONPATH=str(ROOT), QA_BATCH_DOCUMENTS="4", **extra
+    )
 
 
 def qa(home: Path, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -90,8 +91,9 @@ def qa(home: Path, *args, timeout=600) -> subprocess.CompletedProcess:
 
 
 def state(home: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", STATE, str(home)], env=env_for(home), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", STATE, str(home)], env=env_for(home), capture_output=True, text=True, timeout=300
+    )
     if done.returncode != 0:
         return {"error": "traceback" if "Traceback" in done.stderr else done.stderr.strip()[-200:]}
     return json.loads(done.stdout)
@@ -137,8 +139,11 @@ def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> Non
 
     # How long each operation takes uninterrupted, so kills land inside it.
     durations = {}
-    for op, args in (("add", ["index", "add", str(work / "new")]), ("rebuild", ["index", "rebuild"]),
-                     ("remove", ["index", "remove", base_docs[0].name])):
+    for op, args in (
+        ("add", ["index", "add", str(work / "new")]),
+        ("rebuild", ["index", "rebuild"]),
+        ("remove", ["index", "remove", base_docs[0].name]),
+    ):
         trial = work / f"home-time-{op}"
         shutil.copytree(base, trial)
         started = time.perf_counter()
@@ -160,16 +165,19 @@ def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> Non
         results["partial"] += base_names < listed < all_names
         rerun = qa(trial, "index", "add", str(work / "new"))
         st = state(trial)
-        results["completed"] += rerun.returncode == 0 and set(st.get("docs", {})) == all_names and whole(st) \
-            and st["orphans"] == 0
+        results["completed"] += (
+            rerun.returncode == 0 and set(st.get("docs", {})) == all_names and whole(st) and st["orphans"] == 0
+        )
         shutil.rmtree(trial)
     if kills:
-        table.add(f"kill -9 during `qa index add` of 40 documents (batches of 4), x{kills}",
-                  "whole documents only, before + committed batches; rerun completes, each document once",
-                  f"killed mid-run {results['killed']}/{kills}; whole {results['whole']}/{kills}; "
-                  f"between before and after {results['subset']}/{kills} (some batches in: {results['partial']}); "
-                  f"rerun complete {results['completed']}/{kills}",
-                  results["whole"] == results["subset"] == results["completed"] == kills)
+        table.add(
+            f"kill -9 during `qa index add` of 40 documents (batches of 4), x{kills}",
+            "whole documents only, before + committed batches; rerun completes, each document once",
+            f"killed mid-run {results['killed']}/{kills}; whole {results['whole']}/{kills}; "
+            f"between before and after {results['subset']}/{kills} (some batches in: {results['partial']}); "
+            f"rerun complete {results['completed']}/{kills}",
+            results["whole"] == results["subset"] == results["completed"] == kills,
+        )
 
     # rebuild and remove: the state before or after, never between.
     full = work / "home-full"
@@ -189,8 +197,12 @@ def probe_kills(table: Table, work: Path, kills: int, rng: random.Random) -> Non
             ok += whole(st) and names in (full_names, after)  # leftovers of a killed write are swept by the next one
             shutil.rmtree(trial)
         if kills:
-            table.add(f"kill -9 during `qa index {op}` (48 documents), x{kills}", "the state before or after, whole",
-                      f"killed mid-run {killed_count}/{kills}; before-or-after and whole {ok}/{kills}", ok == kills)
+            table.add(
+                f"kill -9 during `qa index {op}` (48 documents), x{kills}",
+                "the state before or after, whole",
+                f"killed mid-run {killed_count}/{kills}; before-or-after and whole {ok}/{kills}",
+                ok == kills,
+            )
 
 
 def probe_corruption(table: Table, work: Path) -> None:
@@ -217,17 +229,22 @@ def probe_corruption(table: Table, work: Path) -> None:
         shutil.copytree(base, trial)
         damage(trial / "chroma" / "chroma.sqlite3")
         listed = qa(trial, "index", "list")
-        clear = "Traceback" not in listed.stderr and (listed.returncode != 0 or "rebuild" in listed.stdout + listed.stderr
-                                                       or set(expected) <= set(listed.stdout.split()))
+        clear = "Traceback" not in listed.stderr and (
+            listed.returncode != 0
+            or "rebuild" in listed.stdout + listed.stderr
+            or set(expected) <= set(listed.stdout.split())
+        )
         rebuilt = qa(trial, "index", "rebuild")
         st = state(trial)
         back = set(st.get("docs", {})) == expected and whole(st)
         line = (listed.stderr or listed.stdout).strip().splitlines()
-        table.add(f"store {name}, then `qa index list` and `qa index rebuild`",
-                  "one clear line; rebuild restores every document from the library",
-                  f"list: exit {listed.returncode}, \"{(line[-1] if line else '')[:90]}\"; rebuild exit {rebuilt.returncode}, "
-                  f"{len(st.get('docs', {}))}/{len(expected)} documents back",
-                  clear and rebuilt.returncode == 0 and back)
+        table.add(
+            f"store {name}, then `qa index list` and `qa index rebuild`",
+            "one clear line; rebuild restores every document from the library",
+            f'list: exit {listed.returncode}, "{(line[-1] if line else "")[:90]}"; rebuild exit {rebuilt.returncode}, '
+            f"{len(st.get('docs', {}))}/{len(expected)} documents back",
+            clear and rebuilt.returncode == 0 and back,
+        )
         shutil.rmtree(trial)
 
 
@@ -261,21 +278,31 @@ def probe_server(table: Table, work: Path) -> None:
         doc.write_text("The Zorbex Institute was founded in 1987 by Ilona Varga in Samarkand.", encoding="utf-8")
         cli("index", "add", str(doc))
         text = client.predict("When was the Zorbex Institute founded?", api_name="/ask")
-        table.add("server running; CLI adds a document", "the server answers from it",
-                  f"\"{text.splitlines()[0][:70]}\" cites zorbex.txt: {'zorbex.txt' in text}",
-                  "1987" in text and "zorbex.txt" in text)
+        table.add(
+            "server running; CLI adds a document",
+            "the server answers from it",
+            f'"{text.splitlines()[0][:70]}" cites zorbex.txt: {"zorbex.txt" in text}',
+            "1987" in text and "zorbex.txt" in text,
+        )
 
         doc.write_text("The Zorbex Institute was founded in 1991 by Ilona Varga in Samarkand.", encoding="utf-8")
         cli("index", "add", str(doc))
         text = client.predict("When was the Zorbex Institute founded?", api_name="/ask")
-        table.add("server running; CLI updates that document", "the new text is quoted, never the old",
-                  f"1991 quoted: {'1991' in text}; 1987 quoted: {'1987' in text}", "1991" in text and "1987" not in text)
+        table.add(
+            "server running; CLI updates that document",
+            "the new text is quoted, never the old",
+            f"1991 quoted: {'1991' in text}; 1987 quoted: {'1987' in text}",
+            "1991" in text and "1987" not in text,
+        )
 
         done = cli("index", "rebuild")
         text = client.predict("When was the Zorbex Institute founded?", api_name="/ask")
-        table.add("server running; CLI rebuilds the index", "the server keeps answering",
-                  f"rebuild exit {done.returncode}; answer \"{text.splitlines()[0][:60]}\"",
-                  done.returncode == 0 and "1991" in text)
+        table.add(
+            "server running; CLI rebuilds the index",
+            "the server keeps answering",
+            f'rebuild exit {done.returncode}; answer "{text.splitlines()[0][:60]}"',
+            done.returncode == 0 and "1991" in text,
+        )
 
         # A question in the chat while an upload (the same engine, as the upload handler does) is indexed.
         from qa.eval.distractors import make_distractors
@@ -300,9 +327,12 @@ def probe_server(table: Table, work: Path) -> None:
         writer.join()
         upload_s = time.perf_counter() - started
         worst = max(latencies) if latencies else float("nan")
-        table.add("a chat question while a 60 KB upload is indexed",
-                  "answered in under 2 s", f"{len(latencies)} questions during a {upload_s:.0f} s upload, "
-                  f"slowest {worst:.2f} s", bool(latencies) and worst < 2.0)
+        table.add(
+            "a chat question while a 60 KB upload is indexed",
+            "answered in under 2 s",
+            f"{len(latencies)} questions during a {upload_s:.0f} s upload, slowest {worst:.2f} s",
+            bool(latencies) and worst < 2.0,
+        )
     finally:
         demo.close()
 
@@ -363,11 +393,13 @@ def probe_login_flood(table: Table, work: Path, questions: int = 20, wrong: int 
     finally:
         demo.close()
     counts = {code: codes.count(code) for code in sorted(set(codes))}
-    table.add(f"{wrong} wrong logins from one client while a logged-in client asks {questions} questions",
-              "p95 within 0.5 s of no flood; the flood refused (429) after 3, no one else slowed",
-              f"p95 {p95(alone):.2f} s alone, {p95(flooded):.2f} s during the flood (max {max(flooded):.2f} s); "
-              f"attacker got {counts} over {flood_s[0]:.1f} s; the user's fresh login {login} in {login_s:.3f} s",
-              p95(flooded) <= p95(alone) + 0.5 and login == 200 and counts.get(429, 0) >= wrong - 4)
+    table.add(
+        f"{wrong} wrong logins from one client while a logged-in client asks {questions} questions",
+        "p95 within 0.5 s of no flood; the flood refused (429) after 3, no one else slowed",
+        f"p95 {p95(alone):.2f} s alone, {p95(flooded):.2f} s during the flood (max {max(flooded):.2f} s); "
+        f"attacker got {counts} over {flood_s[0]:.1f} s; the user's fresh login {login} in {login_s:.3f} s",
+        p95(flooded) <= p95(alone) + 0.5 and login == 200 and counts.get(429, 0) >= wrong - 4,
+    )
 
 
 # -- the store's own failures: a full or read-only disk, a damaged file under the local cache --------------------
@@ -391,8 +423,11 @@ _RUST_NOISE = ("thread '", "stack backtrace:", "note: ", "Expect it to be fetche
 
 def _last_line(done: subprocess.CompletedProcess) -> str:
     """The last line the command wrote to stderr, leaving out progress lines and what a Rust panic prints."""
-    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(_RUST_NOISE)
-             and not line.startswith(("indexing", "embedding"))]
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and not line.startswith(_RUST_NOISE) and not line.startswith(("indexing", "embedding"))
+    ]
     return lines[-1] if lines else ""
 
 
@@ -428,17 +463,26 @@ def probe_store_errors(table: Table, work: Path) -> None:
     base = work / "home-se"
     qa(base, "index", "add", str(docs))
     first = sorted(p.name for p in docs.iterdir())[0]
-    commands = [("list", ["index", "list"]), ("ask", ["ask", "Who founded the IIJ?"]), ("check", ["index", "check"]),
-                ("add", ["index", "add", str(more)]), ("remove", ["index", "remove", first]),
-                ("rebuild", ["index", "rebuild"])]
+    commands = [
+        ("list", ["index", "list"]),
+        ("ask", ["ask", "Who founded the IIJ?"]),
+        ("check", ["index", "check"]),
+        ("add", ["index", "add", str(more)]),
+        ("remove", ["index", "remove", first]),
+        ("rebuild", ["index", "rebuild"]),
+    ]
 
     def run_all(home: Path, cause: str) -> tuple[list, bool]:
         observed, ok = [], True
         for name, args in commands:
             done = qa(home, *args)
             line = _last_line(done)
-            good = done.returncode == 1 and "Traceback" not in done.stderr and cause in line \
+            good = (
+                done.returncode == 1
+                and "Traceback" not in done.stderr
+                and cause in line
                 and ("`qa index rebuild`" not in line if cause != "damaged" else True)
+            )
             ok &= good
             observed.append(f"{name} {done.returncode}{'' if good else ' (' + line[:60] + ')'}")
         return observed, ok
@@ -454,15 +498,23 @@ def probe_store_errors(table: Table, work: Path) -> None:
     asked, checked = qa(home, "ask", "Who founded the IIJ?"), qa(home, "index", "check")
     rebuilt = qa(home, "index", "rebuild")
     after = qa(home, "index", "check")
-    table.add("Chroma's log page garbled under a kept cache; `qa index list`, `ask`, `check`, then `rebuild`",
-              "list: the cached rows, a warning that the index cannot be read (exit 1); ask/check: one line, "
-              "`qa index rebuild`; rebuild restores it",
-              f"list exit {listed.returncode}, {rows} rows, warning: {warned}; ask exit {asked.returncode} "
-              f"\"{_last_line(asked)[:70]}…\"; check exit {checked.returncode}; rebuild exit {rebuilt.returncode}, "
-              f"then \"{after.stdout.strip()[:40]}…\"",
-              listed.returncode == 1 and rows == 12 and warned and asked.returncode == 1
-              and "damaged" in _last_line(asked) and "Traceback" not in asked.stderr + checked.stderr
-              and checked.returncode == 1 and rebuilt.returncode == 0 and after.stdout.startswith("healthy"))
+    table.add(
+        "Chroma's log page garbled under a kept cache; `qa index list`, `ask`, `check`, then `rebuild`",
+        "list: the cached rows, a warning that the index cannot be read (exit 1); ask/check: one line, "
+        "`qa index rebuild`; rebuild restores it",
+        f"list exit {listed.returncode}, {rows} rows, warning: {warned}; ask exit {asked.returncode} "
+        f'"{_last_line(asked)[:70]}…"; check exit {checked.returncode}; rebuild exit {rebuilt.returncode}, '
+        f'then "{after.stdout.strip()[:40]}…"',
+        listed.returncode == 1
+        and rows == 12
+        and warned
+        and asked.returncode == 1
+        and "damaged" in _last_line(asked)
+        and "Traceback" not in asked.stderr + checked.stderr
+        and checked.returncode == 1
+        and rebuilt.returncode == 0
+        and after.stdout.startswith("healthy"),
+    )
 
     if os.geteuid() != 0:
         table.add("full / read-only disk", "(needs root: tmpfs and read-only mounts)", "skipped: not root", True)
@@ -489,12 +541,14 @@ def probe_store_errors(table: Table, work: Path) -> None:
         filler.unlink()
         again = qa(home, "index", "add", str(more))
         healthy = qa(home, "index", "check")
-        table.add("the disk full before each command (tmpfs filled): list, ask, check, add, remove, rebuild",
-                  "one line \"the disk … is full\", free space and run it again (never a rebuild), exit 1; the "
-                  "same add after freeing space completes",
-                  f"exit codes {', '.join(observed)}; after freeing: add exit {again.returncode}, "
-                  f"\"{healthy.stdout.strip()[:48]}…\"",
-                  ok and again.returncode == 0 and healthy.stdout.startswith("healthy"))
+        table.add(
+            "the disk full before each command (tmpfs filled): list, ask, check, add, remove, rebuild",
+            'one line "the disk … is full", free space and run it again (never a rebuild), exit 1; the '
+            "same add after freeing space completes",
+            f"exit codes {', '.join(observed)}; after freeing: add exit {again.returncode}, "
+            f'"{healthy.stdout.strip()[:48]}…"',
+            ok and again.returncode == 0 and healthy.stdout.startswith("healthy"),
+        )
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
 
@@ -507,14 +561,20 @@ def probe_store_errors(table: Table, work: Path) -> None:
             _mount("-o", "remount,size=64m", str(disk))
             again = qa(home, "index", "add", str(more))
             healthy = qa(home, "index", "check")
-            table.add("the disk fills during `qa index add` of 120 documents (4 MB tmpfs); `ask` on the full disk; "
-                      "the add again after freeing space",
-                      "one line \"is full\" each (exit 1), no traceback; the rerun completes, the index healthy",
-                      f"add exit {added.returncode} \"{_last_line(added)[:90]}…\"; ask exit {asked.returncode}; "
-                      f"rerun exit {again.returncode}; \"{healthy.stdout.strip()[:48]}…\"",
-                      added.returncode == 1 and "is full" in _last_line(added) and "Traceback" not in added.stderr
-                      and "Traceback" not in asked.stderr and asked.returncode in (0, 1) and again.returncode == 0
-                      and healthy.stdout.startswith("healthy"))
+            table.add(
+                "the disk fills during `qa index add` of 120 documents (4 MB tmpfs); `ask` on the full disk; "
+                "the add again after freeing space",
+                'one line "is full" each (exit 1), no traceback; the rerun completes, the index healthy',
+                f'add exit {added.returncode} "{_last_line(added)[:90]}…"; ask exit {asked.returncode}; '
+                f'rerun exit {again.returncode}; "{healthy.stdout.strip()[:48]}…"',
+                added.returncode == 1
+                and "is full" in _last_line(added)
+                and "Traceback" not in added.stderr
+                and "Traceback" not in asked.stderr
+                and asked.returncode in (0, 1)
+                and again.returncode == 0
+                and healthy.stdout.startswith("healthy"),
+            )
         finally:
             subprocess.run(["umount", str(disk)], capture_output=True)
 
@@ -526,9 +586,12 @@ def probe_store_errors(table: Table, work: Path) -> None:
     if _mount("--bind", str(source), str(mounted)) and _mount("-o", "remount,bind,ro", str(mounted)):
         try:
             observed, ok = run_all(mounted, "cannot be written")
-            table.add("a read-only disk (the home bind-mounted read-only): list, ask, check, add, remove, rebuild",
-                      "one line \"cannot be written\", make it writable and run it again (never a rebuild), exit 1",
-                      f"exit codes {', '.join(observed)}", ok)
+            table.add(
+                "a read-only disk (the home bind-mounted read-only): list, ask, check, add, remove, rebuild",
+                'one line "cannot be written", make it writable and run it again (never a rebuild), exit 1',
+                f"exit codes {', '.join(observed)}",
+                ok,
+            )
         finally:
             subprocess.run(["umount", str(mounted)], capture_output=True)
 
@@ -549,8 +612,12 @@ def probe_exit_crashes(table: Table, work: Path, runs: int, before: bool = False
     qa(healthy, "ask", "Who founded the IIJ?")
     killed = work / "home-ex-killed"
     shutil.copytree(healthy, killed)
-    proc = subprocess.Popen(QA + ["index", "add", str(more)], env=dict(env_for(killed), QA_BATCH_DOCUMENTS="25"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        QA + ["index", "add", str(more)],
+        env=dict(env_for(killed), QA_BATCH_DOCUMENTS="25"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(6.0)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -569,24 +636,29 @@ def probe_exit_crashes(table: Table, work: Path, runs: int, before: bool = False
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(template, home)
         command = [sys.executable, "-c", _OLD_WARM] if old else QA
-        done = subprocess.run(command + args, env=env_for(home, PYTHONFAULTHANDLER="1"), capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            command + args, env=env_for(home, PYTHONFAULTHANDLER="1"), capture_output=True, text=True, timeout=600
+        )
         return done.returncode
 
-    for old in ([True, False] if before else [False]):
-        for label, template, expected in (("on a healthy store", healthy, 0),
-                                          ("right after a kill -9 of an add", killed, 0),
-                                          ("on a damaged store", damaged, 1)):
+    for old in [True, False] if before else [False]:
+        for label, template, expected in (
+            ("on a healthy store", healthy, 0),
+            ("right after a kill -9 of an add", killed, 0),
+            ("on a damaged store", damaged, 1),
+        ):
             for name, args in (("qa index list", ["index", "list"]), ("qa ask", ["ask", "Who founded the IIJ?"])):
                 with ThreadPoolExecutor(2) as pool:
                     codes = list(pool.map(lambda i: once(template, args, old), range(runs)))
                 signals = sum(1 for c in codes if c < 0)
                 other = sum(1 for c in codes if c != expected)
-                table.add(f"{name} x{runs} {label}{' (before: warm-up not waited for)' if old else ''}",
-                          f"exit {expected} every time, no signal",
-                          f"exit codes {dict(sorted(collections.Counter(codes).items()))}; "
-                          f"unexpected {other}, signals {signals}",
-                          old or other == 0)
+                table.add(
+                    f"{name} x{runs} {label}{' (before: warm-up not waited for)' if old else ''}",
+                    f"exit {expected} every time, no signal",
+                    f"exit codes {dict(sorted(collections.Counter(codes).items()))}; "
+                    f"unexpected {other}, signals {signals}",
+                    old or other == 0,
+                )
 
 
 def probe_inputs(table: Table, work: Path) -> None:
@@ -596,8 +668,11 @@ def probe_inputs(table: Table, work: Path) -> None:
 
     engine = Engine(Settings(home=work / "home-server"))
     cases = [
-        ("🙂🔥", "declined: no_content"), ("?", "declined: no_content"), ("12345", "declined: no_content"),
-        ("who\x00 founded", "answered or declined"), ("x" * 2000, "refused: too long"),
+        ("🙂🔥", "declined: no_content"),
+        ("?", "declined: no_content"),
+        ("12345", "declined: no_content"),
+        ("who\x00 founded", "answered or declined"),
+        ("x" * 2000, "refused: too long"),
         ("bad \ud800 surrogate", "refused or answered"),
     ]
     for question, expected in cases:
@@ -610,11 +685,20 @@ def probe_inputs(table: Table, work: Path) -> None:
             observed = f"{type(exc).__name__}: {str(exc)[:50]}"
             ok = "declined" not in expected
         seconds = time.perf_counter() - t
-        table.add(f"question {question[:12]!r}{'…' if len(question) > 12 else ''}", expected,
-                  f"{observed}, {seconds:.2f} s", ok and seconds < 2)
-    for label, kwargs in (("history of 40,000 characters", {"history": [{"role": "user", "content": "x" * 20000},
-                                                                         {"role": "assistant", "content": "y" * 20000}]}),
-                          ("history=123", {"history": 123}), ("k='5'", {"k": "5"})):
+        table.add(
+            f"question {question[:12]!r}{'…' if len(question) > 12 else ''}",
+            expected,
+            f"{observed}, {seconds:.2f} s",
+            ok and seconds < 2,
+        )
+    for label, kwargs in (
+        (
+            "history of 40,000 characters",
+            {"history": [{"role": "user", "content": "x" * 20000}, {"role": "assistant", "content": "y" * 20000}]},
+        ),
+        ("history=123", {"history": 123}),
+        ("k='5'", {"k": "5"}),
+    ):
         t = time.perf_counter()
         try:
             a = engine.answer("Who founded the IIJ?", **kwargs)
@@ -633,12 +717,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="kills per operation (add, rebuild, remove)")
     parser.add_argument("--skip-server", action="store_true", help="only the index probes")
-    parser.add_argument("--kills-only-to-build", action="store_true",
-                        help="build the libraries the other probes need without killing anything (quick)")
+    parser.add_argument(
+        "--kills-only-to-build",
+        action="store_true",
+        help="build the libraries the other probes need without killing anything (quick)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exit-runs", type=int, default=200, help="runs of each command in the exit-crash probe")
-    parser.add_argument("--exit-before", action="store_true",
-                        help="the exit-crash probe also as before the fix (the warm-up thread not waited for at exit)")
+    parser.add_argument(
+        "--exit-before",
+        action="store_true",
+        help="the exit-crash probe also as before the fix (the warm-up thread not waited for at exit)",
+    )
     parser.add_argument("--login-flood-only", action="store_true", help="only the login-flood probe (quick)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qa-faults-"))

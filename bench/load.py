@@ -81,8 +81,10 @@ def main(argv=None) -> int:
     latencies.sort()
     p50 = latencies[len(latencies) // 2] if latencies else 0
     p95 = latencies[int(len(latencies) * 0.95)] if latencies else 0
-    print(f"{args.clients} clients x {args.questions} questions: {len(latencies)} answered, {len(errors)} errors, "
-          f"{wall:.1f} s wall")
+    print(
+        f"{args.clients} clients x {args.questions} questions: {len(latencies)} answered, {len(errors)} errors, "
+        f"{wall:.1f} s wall"
+    )
     print(f"answer time seen by clients: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     for e in errors[:10]:
         print("  error:", e)

@@ -37,8 +37,12 @@ def samples() -> dict[str, str]:
         return " ".join((bundled_corpus() / name).read_text(encoding="utf-8").split())[:900]
 
     uz = flat("004_b3226a39bdceebf0.txt")
-    return {"ru": flat("000_d3df58107a8e1fd5.txt"), "en": flat("001_06ab6ed67bf2d3c2.txt"), "uz": uz,
-            "uz_cyrl": cyrillic(uz)}
+    return {
+        "ru": flat("000_d3df58107a8e1fd5.txt"),
+        "en": flat("001_06ab6ed67bf2d3c2.txt"),
+        "uz": uz,
+        "uz_cyrl": cyrillic(uz),
+    }
 
 
 def font_path() -> str | None:
@@ -77,8 +81,9 @@ def variants(image, folder: Path, name: str) -> dict[str, Path]:
     clean = folder / f"{name}.png"
     image.save(clean)
     scan = folder / f"{name}-scan.jpg"
-    noisy = np.asarray(image.rotate(0.6, fillcolor=255, resample=Image.BICUBIC).filter(ImageFilter.GaussianBlur(1.2)),
-                       dtype=np.float32) + np.random.default_rng(0).normal(0, 25, image.size[::-1])
+    noisy = np.asarray(
+        image.rotate(0.6, fillcolor=255, resample=Image.BICUBIC).filter(ImageFilter.GaussianBlur(1.2)), dtype=np.float32
+    ) + np.random.default_rng(0).normal(0, 25, image.size[::-1])
     Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(scan, quality=55)
     low = folder / f"{name}-200dpi.png"
     image.resize((image.width * 2 // 3, image.height * 2 // 3), Image.LANCZOS).save(low)
@@ -104,8 +109,9 @@ def cer(reference: str, hypothesis: str, fold: bool = False) -> float:
 
 def tesseract(path: Path, languages: str) -> str:
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    return subprocess.run(["tesseract", str(path), "stdout", "-l", languages], capture_output=True, text=True,
-                          env=env).stdout
+    return subprocess.run(
+        ["tesseract", str(path), "stdout", "-l", languages], capture_output=True, text=True, env=env
+    ).stdout
 
 
 def two_pass(path: Path) -> str:
@@ -127,15 +133,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pages = {language: variants(render(text), folder, language) for language, text in texts.items()}
-        print("| pages | languages | " + " | ".join(f"{language} CER (folded)" for language in texts)
-              + " | chars/s |")
+        print("| pages | languages | " + " | ".join(f"{language} CER (folded)" for language in texts) + " | chars/s |")
         print("|---|---|" + "---|" * (len(texts) + 1))
         for kind in ["clean 300 dpi", "scan-like", "200 dpi"]:
             for choice in CHOICES:
                 cells, chars, seconds = [], 0, 0.0
                 for language, text in texts.items():
                     started = time.perf_counter()
-                    out = two_pass(pages[language][kind]) if choice == "two-pass" else tesseract(pages[language][kind], choice)
+                    out = (
+                        two_pass(pages[language][kind])
+                        if choice == "two-pass"
+                        else tesseract(pages[language][kind], choice)
+                    )
                     seconds += time.perf_counter() - started
                     chars += len(text)
                     cells.append(f"{cer(text, out):.3f} ({cer(text, out, fold=True):.3f})")

@@ -97,12 +97,14 @@ def measure(n: int, work: Path, env: dict, sample: int, reuse: bool = False) -> 
     out["raw_embedder_texts_per_s"] = raw["texts"] / raw["seconds"]
 
     if reuse and (home / "chroma").exists():
-        out.update(index_seconds=float("nan"), chars_per_s=float("nan"), documents_per_s=float("nan"),
-                   index_peak_rss_mb=0)
+        out.update(
+            index_seconds=float("nan"), chars_per_s=float("nan"), documents_per_s=float("nan"), index_peak_rss_mb=0
+        )
     else:
         seconds, rss, _ = run(QA + ["index", "add", str(folder)], dict(env, QA_PROGRESS_SECONDS="60"))
-        out.update(index_seconds=seconds, chars_per_s=chars / seconds, documents_per_s=n / seconds,
-                   index_peak_rss_mb=rss)
+        out.update(
+            index_seconds=seconds, chars_per_s=chars / seconds, documents_per_s=n / seconds, index_peak_rss_mb=rss
+        )
     shutil.rmtree(home / "cache", ignore_errors=True)  # the first process after indexing: no chunk cache yet
     out["index_disk_mb"] = sum(f.stat().st_size for f in home.rglob("*") if f.is_file()) / 2**20
 
@@ -113,8 +115,12 @@ def measure(n: int, work: Path, env: dict, sample: int, reuse: bool = False) -> 
 
     _, rss, warm_out = run([sys.executable, "-c", WARM, str(home)], env)
     warm = json.loads(warm_out)
-    out.update(warm_first_s=warm["first"], warm_p50_ms=1000 * warm["p50"], warm_p95_ms=1000 * warm["p95"],
-               answering_rss_mb=warm["rss_mb"])
+    out.update(
+        warm_first_s=warm["first"],
+        warm_p50_ms=1000 * warm["p50"],
+        warm_p95_ms=1000 * warm["p95"],
+        answering_rss_mb=warm["rss_mb"],
+    )
     return out
 
 
@@ -125,8 +131,11 @@ def main(argv=None) -> int:
     parser.add_argument("--work", help="folder for the libraries and indexes (default: a temporary one, removed)")
     parser.add_argument("--sample", type=int, default=200, help="documents whose sentences time the raw embedder")
     parser.add_argument("--json", help="also write the figures here")
-    parser.add_argument("--reuse", action="store_true", help="with --work: keep an index built there before "
-                        "(indexing figures are not measured)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --work: keep an index built there before (indexing figures are not measured)",
+    )
     args = parser.parse_args(argv)
     sizes = args.documents or [1000]
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="qa-scale-"))
@@ -139,15 +148,22 @@ def main(argv=None) -> int:
             r = measure(n, work, env, args.sample, reuse=args.reuse and bool(args.work))
             results.append(r)
             print(f"N={n}: {r['source_chars']:,} source characters")
-            print(f"  indexing: {r['index_seconds']:.0f} s, {r['chars_per_s']:,.0f} chars/s, "
-                  f"{r['documents_per_s']:.1f} documents/s; raw embedder on the same sentences "
-                  f"{r['raw_embedder_chars_per_s']:,.0f} chars/s ({r['raw_embedder_texts_per_s']:.1f} texts/s)")
+            print(
+                f"  indexing: {r['index_seconds']:.0f} s, {r['chars_per_s']:,.0f} chars/s, "
+                f"{r['documents_per_s']:.1f} documents/s; raw embedder on the same sentences "
+                f"{r['raw_embedder_chars_per_s']:,.0f} chars/s ({r['raw_embedder_texts_per_s']:.1f} texts/s)"
+            )
             print(f"  indexing peak RSS {r['index_peak_rss_mb']:,} MB; index on disk {r['index_disk_mb']:.0f} MB")
-            print(f"  qa ask cold {r['cold_ask_s']:.2f} s (median of 3; the first process after indexing, which "
-                  f"fills the {r['chunk_cache_mb']:.1f} MB chunk cache: {r['cold_ask_first_s']:.2f} s)")
-            print(f"  warm answer() p50 {r['warm_p50_ms']:.0f} ms, "
-                  f"p95 {r['warm_p95_ms']:.0f} ms (first {r['warm_first_s']:.2f} s); answering RSS "
-                  f"{r['answering_rss_mb']:.0f} MB", flush=True)
+            print(
+                f"  qa ask cold {r['cold_ask_s']:.2f} s (median of 3; the first process after indexing, which "
+                f"fills the {r['chunk_cache_mb']:.1f} MB chunk cache: {r['cold_ask_first_s']:.2f} s)"
+            )
+            print(
+                f"  warm answer() p50 {r['warm_p50_ms']:.0f} ms, "
+                f"p95 {r['warm_p95_ms']:.0f} ms (first {r['warm_first_s']:.2f} s); answering RSS "
+                f"{r['answering_rss_mb']:.0f} MB",
+                flush=True,
+            )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -61,9 +61,24 @@ ROOT = Path(__file__).resolve().parent.parent
 QA = [sys.executable, "-m", "qa.cli"]
 QUESTIONS = ROOT / "eval" / "test.jsonl"
 CHANNELS = ("openai", "api_answer", "gradio_ask", "gradio_chat")
-WRITTEN_STATUSES = {"kept", "model_declined", "malformed", "unavailable", "timeout", "error", "busy", "skipped",
-                    "empty", "unmarked_sentence", "unknown_marker", "unsupported_number", "unsupported_date",
-                    "unsupported_name", "wrong_language", "drops_the_answer"}
+WRITTEN_STATUSES = {
+    "kept",
+    "model_declined",
+    "malformed",
+    "unavailable",
+    "timeout",
+    "error",
+    "busy",
+    "skipped",
+    "empty",
+    "unmarked_sentence",
+    "unknown_marker",
+    "unsupported_number",
+    "unsupported_date",
+    "unsupported_name",
+    "wrong_language",
+    "drops_the_answer",
+}
 FLOOD_EXPECTED = (400, 401, 429)  # Gradio's wrong-password answer, the API's, the throttle's
 FREE_FAILURES = 3  # qa.ui.guard.Throttle's default: a client is refused after this many failures
 LOCKED = "Another qa process is writing"
@@ -74,27 +89,88 @@ PROGRESS = re.compile(r"indexing: (\d+)/(\d+) documents")
 
 # -- generated documents ------------------------------------------------------------------------------
 
-MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December"]
-MONTHS_RU_GEN = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-                 "ноября", "декабря"]
-MONTHS_RU_PREP = ["январе", "феврале", "марте", "апреле", "мае", "июне", "июле", "августе", "сентябре", "октябре",
-                  "ноябре", "декабре"]
-MONTHS_UZ = ["yanvar", "fevral", "mart", "aprel", "may", "iyun", "iyul", "avgust", "sentabr", "oktabr", "noyabr",
-             "dekabr"]
-CITIES = [("Namangan", "Наманган", "Намангане", "Namangan"), ("Fergana", "Фергана", "Фергане", "Farg'ona"),
-          ("Bukhara", "Бухара", "Бухаре", "Buxoro"), ("Khiva", "Хива", "Хиве", "Xiva"),
-          ("Termez", "Термез", "Термезе", "Termiz"), ("Nukus", "Нукус", "Нукусе", "Nukus")]
-FACILITIES = [("water testing laboratory", "лабораторию анализа воды", "suv tahlili laboratoriyasini"),
-              ("regional library", "областную библиотеку", "viloyat kutubxonasini"),
-              ("vocational training centre", "центр профессионального обучения", "kasb-hunar markazini"),
-              ("solar power station", "солнечную электростанцию", "quyosh elektr stansiyasini"),
-              ("children's clinic", "детскую поликлинику", "bolalar poliklinikasini")]
-MINISTRIES = [("Ministry of Ecology", "Министерство экологии", "Ekologiya vazirligi"),
-              ("Ministry of Health", "Министерство здравоохранения", "Sog'liqni saqlash vazirligi"),
-              ("Ministry of Energy", "Министерство энергетики", "Energetika vazirligi")]
-PEOPLE = [("Dilnoza Karimova", "Дилнозы Каримовой"), ("Bekzod Rakhimov", "Бекзода Рахимова"),
-          ("Malika Yusupova", "Малики Юсуповой"), ("Sardor Aliyev", "Сардора Алиева")]
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+MONTHS_RU_GEN = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
+MONTHS_RU_PREP = [
+    "январе",
+    "феврале",
+    "марте",
+    "апреле",
+    "мае",
+    "июне",
+    "июле",
+    "августе",
+    "сентябре",
+    "октябре",
+    "ноябре",
+    "декабре",
+]
+MONTHS_UZ = [
+    "yanvar",
+    "fevral",
+    "mart",
+    "aprel",
+    "may",
+    "iyun",
+    "iyul",
+    "avgust",
+    "sentabr",
+    "oktabr",
+    "noyabr",
+    "dekabr",
+]
+CITIES = [
+    ("Namangan", "Наманган", "Намангане", "Namangan"),
+    ("Fergana", "Фергана", "Фергане", "Farg'ona"),
+    ("Bukhara", "Бухара", "Бухаре", "Buxoro"),
+    ("Khiva", "Хива", "Хиве", "Xiva"),
+    ("Termez", "Термез", "Термезе", "Termiz"),
+    ("Nukus", "Нукус", "Нукусе", "Nukus"),
+]
+FACILITIES = [
+    ("water testing laboratory", "лабораторию анализа воды", "suv tahlili laboratoriyasini"),
+    ("regional library", "областную библиотеку", "viloyat kutubxonasini"),
+    ("vocational training centre", "центр профессионального обучения", "kasb-hunar markazini"),
+    ("solar power station", "солнечную электростанцию", "quyosh elektr stansiyasini"),
+    ("children's clinic", "детскую поликлинику", "bolalar poliklinikasini"),
+]
+MINISTRIES = [
+    ("Ministry of Ecology", "Министерство экологии", "Ekologiya vazirligi"),
+    ("Ministry of Health", "Министерство здравоохранения", "Sog'liqni saqlash vazirligi"),
+    ("Ministry of Energy", "Министерство энергетики", "Energetika vazirligi"),
+]
+PEOPLE = [
+    ("Dilnoza Karimova", "Дилнозы Каримовой"),
+    ("Bekzod Rakhimov", "Бекзода Рахимова"),
+    ("Malika Yusupova", "Малики Юсуповой"),
+    ("Sardor Aliyev", "Сардора Алиева"),
+]
 
 
 @dataclass
@@ -126,37 +202,57 @@ class DocFactory:
     def make(self, language: str, prefix: str, origin: str) -> Doc:
         r, code = self.rng, self.code()
         self.count += 1
-        city, facility, ministry, person = r.choice(CITIES), r.choice(FACILITIES), r.choice(MINISTRIES), r.choice(PEOPLE)
+        city, facility, ministry, person = (
+            r.choice(CITIES),
+            r.choice(FACILITIES),
+            r.choice(MINISTRIES),
+            r.choice(PEOPLE),
+        )
         day, month, month2 = r.randrange(1, 28), r.randrange(12), r.randrange(12)
         staff, villages = r.randrange(12, 90), r.randrange(20, 300)
         if language == "ru":
-            text = (f"Проект {code} открывает {facility[1]} в {city[2]}\n\n"
-                    f"{city[1].upper()}, {day} {MONTHS_RU_GEN[month]} 2025 года. Областная администрация сообщила в "
-                    f"пятницу, что проект {code} в следующем месяце откроет {facility[1]} в {city[2]}. Проект "
-                    f"финансирует {ministry[1]}, в нём будут работать {staff} специалистов.\n\n"
-                    f"По словам руководителя проекта {person[1]}, проект {code} будет обслуживать {villages} сёл "
-                    f"региона. Первые результаты проекта {code} ожидаются в {MONTHS_RU_PREP[month2]} 2025 года.\n")
-            questions = [f"Что такое проект {code}?", f"Сколько специалистов будет работать в проекте {code}?",
-                         f"Кто руководит проектом {code}?"]
+            text = (
+                f"Проект {code} открывает {facility[1]} в {city[2]}\n\n"
+                f"{city[1].upper()}, {day} {MONTHS_RU_GEN[month]} 2025 года. Областная администрация сообщила в "
+                f"пятницу, что проект {code} в следующем месяце откроет {facility[1]} в {city[2]}. Проект "
+                f"финансирует {ministry[1]}, в нём будут работать {staff} специалистов.\n\n"
+                f"По словам руководителя проекта {person[1]}, проект {code} будет обслуживать {villages} сёл "
+                f"региона. Первые результаты проекта {code} ожидаются в {MONTHS_RU_PREP[month2]} 2025 года.\n"
+            )
+            questions = [
+                f"Что такое проект {code}?",
+                f"Сколько специалистов будет работать в проекте {code}?",
+                f"Кто руководит проектом {code}?",
+            ]
         elif language == "uz":
-            text = (f"{code} loyihasi {city[3]}da yangi {facility[2][:-2]} ochadi\n\n"
-                    f"{city[3].upper()}, 2025-yil {day}-{MONTHS_UZ[month]}. Viloyat hokimligi juma kuni {code} "
-                    f"loyihasi kelgusi oyda {city[3]}da {facility[2]} ochishini ma'lum qildi. Loyiha {ministry[2]} "
-                    f"tomonidan moliyalashtiriladi va unda {staff} nafar mutaxassis ishlaydi.\n\n"
-                    f"Loyiha rahbari {person[0]}ning so'zlariga ko'ra, {code} loyihasi viloyatdagi {villages} ta "
-                    f"qishloqqa xizmat ko'rsatadi. {code} loyihasining dastlabki natijalari 2025-yil "
-                    f"{MONTHS_UZ[month2]} oyida kutilmoqda.\n")
-            questions = [f"{code} loyihasi nima?", f"{code} loyihasida nechta mutaxassis ishlaydi?",
-                         f"{code} loyihasiga kim rahbarlik qiladi?"]
+            text = (
+                f"{code} loyihasi {city[3]}da yangi {facility[2][:-2]} ochadi\n\n"
+                f"{city[3].upper()}, 2025-yil {day}-{MONTHS_UZ[month]}. Viloyat hokimligi juma kuni {code} "
+                f"loyihasi kelgusi oyda {city[3]}da {facility[2]} ochishini ma'lum qildi. Loyiha {ministry[2]} "
+                f"tomonidan moliyalashtiriladi va unda {staff} nafar mutaxassis ishlaydi.\n\n"
+                f"Loyiha rahbari {person[0]}ning so'zlariga ko'ra, {code} loyihasi viloyatdagi {villages} ta "
+                f"qishloqqa xizmat ko'rsatadi. {code} loyihasining dastlabki natijalari 2025-yil "
+                f"{MONTHS_UZ[month2]} oyida kutilmoqda.\n"
+            )
+            questions = [
+                f"{code} loyihasi nima?",
+                f"{code} loyihasida nechta mutaxassis ishlaydi?",
+                f"{code} loyihasiga kim rahbarlik qiladi?",
+            ]
         else:
-            text = (f"Project {code} opens a {facility[0]} in {city[0]}\n\n"
-                    f"{city[0].upper()}, {day} {MONTHS_EN[month]} 2025. The regional administration announced on "
-                    f"Friday that Project {code} will open a {facility[0]} in {city[0]} next month. The project is "
-                    f"funded by the {ministry[0]} and will employ {staff} specialists.\n\n"
-                    f"According to the project director, {person[0]}, Project {code} will serve {villages} villages "
-                    f"in the region. The first results of Project {code} are expected in {MONTHS_EN[month2]} 2025.\n")
-            questions = [f"What is Project {code}?", f"How many specialists will Project {code} employ?",
-                         f"Who is the director of Project {code}?"]
+            text = (
+                f"Project {code} opens a {facility[0]} in {city[0]}\n\n"
+                f"{city[0].upper()}, {day} {MONTHS_EN[month]} 2025. The regional administration announced on "
+                f"Friday that Project {code} will open a {facility[0]} in {city[0]} next month. The project is "
+                f"funded by the {ministry[0]} and will employ {staff} specialists.\n\n"
+                f"According to the project director, {person[0]}, Project {code} will serve {villages} villages "
+                f"in the region. The first results of Project {code} are expected in {MONTHS_EN[month2]} 2025.\n"
+            )
+            questions = [
+                f"What is Project {code}?",
+                f"How many specialists will Project {code} employ?",
+                f"Who is the director of Project {code}?",
+            ]
         name = f"{prefix}_{self.count:03d}_{code.lower()}.txt"
         return Doc(name, code, language, text, questions, origin)
 
@@ -253,8 +349,9 @@ class Procs:
     def run(self, args, env, timeout: float) -> tuple[int | str, str, str, float]:
         """Run to completion within ``timeout`` (then killed: return code "timeout")."""
         started = time.monotonic()
-        proc = self.popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          stdin=subprocess.DEVNULL, cwd=ROOT)
+        proc = self.popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, cwd=ROOT
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
             rc: int | str = proc.returncode
@@ -393,8 +490,11 @@ class Soak:
             if rc == 0:
                 return True, out
             if LOCKED in err:
-                self.record.error(f"`qa index {what}` found the index locked by another writer (tried again)",
-                                  err.strip().splitlines()[-1], expected=True)
+                self.record.error(
+                    f"`qa index {what}` found the index locked by another writer (tried again)",
+                    err.strip().splitlines()[-1],
+                    expected=True,
+                )
                 if time.monotonic() > give_up:
                     self.record.error(f"`qa index {what}` could not get the index within the time allowed", err)
                     return False, out
@@ -433,8 +533,14 @@ def load_questions() -> list[dict]:
     for line in QUESTIONS.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
-            items.append({"id": d.get("id", ""), "lang": d.get("lang", ""), "question": d["question"],
-                          "history": list(d.get("history") or [])})
+            items.append(
+                {
+                    "id": d.get("id", ""),
+                    "lang": d.get("lang", ""),
+                    "question": d["question"],
+                    "history": list(d.get("history") or []),
+                }
+            )
     return items
 
 
@@ -447,7 +553,9 @@ class Outcome:
 
 
 def via_openai(soak: Soak, client, item: dict, reader: str, stream: bool) -> Outcome:
-    messages = [{"role": "user", "content": h} for h in item["history"]] + [{"role": "user", "content": item["question"]}]
+    messages = [{"role": "user", "content": h} for h in item["history"]] + [
+        {"role": "user", "content": item["question"]}
+    ]
     extra = {"reader": reader} if reader == "llm" else {}
     if not stream:
         r = client.chat.completions.create(model="qa", messages=messages, extra_body=extra)
@@ -540,8 +648,9 @@ def chat_client(soak: Soak, n: int, items: list[dict]) -> None:
     rng = random.Random(args.seed * 1000 + n)
     items = items[:]
     rng.shuffle(items)
-    oa = openai.OpenAI(base_url=f"{soak.url}/v1", api_key=f"{soak.user}:{soak.password}", max_retries=0,
-                       timeout=soak.http_timeout)
+    oa = openai.OpenAI(
+        base_url=f"{soak.url}/v1", api_key=f"{soak.user}:{soak.password}", max_retries=0, timeout=soak.http_timeout
+    )
     hx = httpx.Client(auth=(soak.user, soak.password), timeout=soak.http_timeout)
     gr = None
     i = 0
@@ -558,9 +667,14 @@ def chat_client(soak: Soak, n: int, items: list[dict]) -> None:
                 try:
                     from gradio_client import Client
 
-                    gr = Client(soak.url + "/", auth=(soak.user, soak.password), verbose=False,
-                                httpx_kwargs={"timeout": soak.http_timeout}, download_files=False,
-                                analytics_enabled=False)
+                    gr = Client(
+                        soak.url + "/",
+                        auth=(soak.user, soak.password),
+                        verbose=False,
+                        httpx_kwargs={"timeout": soak.http_timeout},
+                        download_files=False,
+                        analytics_enabled=False,
+                    )
                 except Exception as exc:
                     rec.error(f"{channel}: gradio_client could not connect and log in ({type(exc).__name__})", exc)
                     soak.stop.wait(2)
@@ -596,11 +710,14 @@ def chat_client(soak: Soak, n: int, items: list[dict]) -> None:
                 rec.error(f"{label}: a written-reader answer without its quote", item["id"])
                 ok = False
             if seconds > soak.bound:
-                rec.error(f"{label}: answer slower than QA_LLM_TIMEOUT + grace ({soak.bound:g} s)",
-                          f"{item['id']} ({reader}): {seconds:.1f} s")
+                rec.error(
+                    f"{label}: answer slower than QA_LLM_TIMEOUT + grace ({soak.bound:g} s)",
+                    f"{item['id']} ({reader}): {seconds:.1f} s",
+                )
                 ok = False
-            rec.answer(channel=label, reader=reader, seconds=round(seconds, 3), ok=ok, found=out.found,
-                       status=out.status)
+            rec.answer(
+                channel=label, reader=reader, seconds=round(seconds, 3), ok=ok, found=out.found, status=out.status
+            )
             soak.stop.wait(rng.uniform(0, 2 * args.think))
     finally:
         hx.close()
@@ -640,8 +757,9 @@ GENERATED = re.compile(r"^(upload|batch\d+)_\d{3}_")
 
 def other_generated(answer: dict, name: str) -> list[str]:
     """Generated documents other than ``name`` that an answer to a question naming ``name``'s code cites."""
-    return sorted({c["source"] for c in answer.get("citations") or []
-                   if c["source"] != name and GENERATED.match(c["source"])})
+    return sorted(
+        {c["source"] for c in answer.get("citations") or [] if c["source"] != name and GENERATED.match(c["source"])}
+    )
 
 
 def seen(answer: dict, name: str) -> tuple[bool, bool, bool]:
@@ -671,8 +789,13 @@ def uploader(soak: Soak) -> None:
             path.write_text(doc.text, encoding="utf-8")
             started = time.monotonic()
             ok, _ = soak.write(["index", "add", str(path)], "add (upload)", give_up=started + 300)
-            row = {"t": round(rec.now(), 1), "op": "add", "name": doc.name, "ok": ok,
-                   "seconds": round(time.monotonic() - started, 1)}
+            row = {
+                "t": round(rec.now(), 1),
+                "op": "add",
+                "name": doc.name,
+                "ok": ok,
+                "seconds": round(time.monotonic() - started, 1),
+            }
             if ok:
                 with soak.lock:
                     soak.present[doc.name] = doc
@@ -682,19 +805,28 @@ def uploader(soak: Soak) -> None:
                     cited, first, among = seen(a, doc.name)
                     row.update(visible=among, cited=cited)
                     if not among:
-                        rec.error("a document added by the CLI is not seen at the server's next question",
-                                  f"{doc.name}: {doc.questions[0]}")
+                        rec.error(
+                            "a document added by the CLI is not seen at the server's next question",
+                            f"{doc.name}: {doc.questions[0]}",
+                        )
                 except Exception as exc:
                     rec.error(f"upload check: exception {type(exc).__name__}", exc)
             soak.uploads.append(row)
-            rec.event(f"upload {doc.name}: {'ok' if ok else 'FAILED'} in {row['seconds']} s"
-                      + (f", seen at the next question: {row.get('visible')}" if ok else ""))
+            rec.event(
+                f"upload {doc.name}: {'ok' if ok else 'FAILED'} in {row['seconds']} s"
+                + (f", seen at the next question: {row.get('visible')}" if ok else "")
+            )
             if n % 3 == 0 and len(mine) > 1:  # remove an earlier one
                 name = mine.pop(0)
                 started = time.monotonic()
                 ok, _ = soak.write(["index", "remove", name], "remove", give_up=started + 300)
-                row = {"t": round(rec.now(), 1), "op": "remove", "name": name, "ok": ok,
-                       "seconds": round(time.monotonic() - started, 1)}
+                row = {
+                    "t": round(rec.now(), 1),
+                    "op": "remove",
+                    "name": name,
+                    "ok": ok,
+                    "seconds": round(time.monotonic() - started, 1),
+                }
                 if ok:
                     with soak.lock:
                         soak.removed[name] = soak.present.pop(name)
@@ -720,8 +852,15 @@ def killed_add(soak: Soak, folder: Path, total: int, give_up: float) -> dict:
     env = soak.cli_env(QA_BATCH_DOCUMENTS=soak.args.batch_size, QA_PROGRESS_SECONDS="0.3")
     while True:
         started = time.monotonic()
-        proc = soak.procs.popen(QA + ["index", "add", str(folder)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, cwd=ROOT)
+        proc = soak.procs.popen(
+            QA + ["index", "add", str(folder)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+        )
         lines: queue.Queue = queue.Queue()
 
         def pump():
@@ -758,15 +897,18 @@ def killed_add(soak: Soak, folder: Path, total: int, give_up: float) -> dict:
         result["exit"] = proc.returncode
         text = "".join(seen_text)
         if not result["killed"] and LOCKED in text and time.monotonic() < give_up:
-            rec.error("`qa index add` (batch) found the index locked by another writer (tried again)",
-                      LOCKED, expected=True)
+            rec.error(
+                "`qa index add` (batch) found the index locked by another writer (tried again)", LOCKED, expected=True
+            )
             time.sleep(3)
             continue
         if not result["killed"]:
             result["note"] = "the add ended before a batch was reported: not killed mid-add"
             if proc.returncode != 0:
-                rec.error(f"the batch add failed before it could be killed (exit {proc.returncode})",
-                          (text.strip().splitlines() or [""])[-1])
+                rec.error(
+                    f"the batch add failed before it could be killed (exit {proc.returncode})",
+                    (text.strip().splitlines() or [""])[-1],
+                )
         return result
 
 
@@ -778,8 +920,12 @@ def killer(soak: Soak) -> None:
         at = t0 + soak.duration * (j + 1) / (args.kills + 1)
         if soak.stop.wait(max(0.0, at - time.monotonic())):
             for k in range(j, args.kills):
-                soak.kills.append({"batch": k + 1, "skipped": "the load ended before it could start (the writer "
-                                                              "before it was still running)"})
+                soak.kills.append(
+                    {
+                        "batch": k + 1,
+                        "skipped": "the load ended before it could start (the writer before it was still running)",
+                    }
+                )
             return
         folder = soak.work / f"batch{j + 1}"
         folder.mkdir()
@@ -787,8 +933,10 @@ def killer(soak: Soak) -> None:
         for d in docs:
             (folder / d.name).write_text(d.text, encoding="utf-8")
         names = {d.name for d in docs}
-        rec.event(f"batch {j + 1}: `qa index add` of {len(docs)} documents (batches of {args.batch_size}), "
-                  "to be killed with kill -9 mid-add")
+        rec.event(
+            f"batch {j + 1}: `qa index add` of {len(docs)} documents (batches of {args.batch_size}), "
+            "to be killed with kill -9 mid-add"
+        )
         give_up = time.monotonic() + 600
         row = killed_add(soak, folder, len(docs), give_up)
         row["batch"] = j + 1
@@ -802,11 +950,18 @@ def killer(soak: Soak) -> None:
             stray = after - names - set(soak.bundled) - set(soak.present) - set(soak.removed)
             if stray:
                 rec.error("documents listed after the kill that no one added", sorted(stray)[:3])
-        rec.event(f"batch {j + 1}: killed={row['killed']} after {row['seconds']} s, "
-                  f"{row.get('listed_after_kill')} of {len(docs)} listed; running the same add again")
+        rec.event(
+            f"batch {j + 1}: killed={row['killed']} after {row['seconds']} s, "
+            f"{row.get('listed_after_kill')} of {len(docs)} listed; running the same add again"
+        )
         started = time.monotonic()
-        ok, out = soak.write(["index", "add", str(folder)], "add (the killed batch, again)",
-                             give_up=started + 600, timeout=900, QA_BATCH_DOCUMENTS=args.batch_size)
+        ok, out = soak.write(
+            ["index", "add", str(folder)],
+            "add (the killed batch, again)",
+            give_up=started + 600,
+            timeout=900,
+            QA_BATCH_DOCUMENTS=args.batch_size,
+        )
         row["rerun_ok"], row["rerun_seconds"] = ok, round(time.monotonic() - started, 1)
         row["rerun_added"] = sum(1 for line in out.splitlines() if line.startswith("added"))
         row["rerun_unchanged"] = sum(1 for line in out.splitlines() if line.startswith("unchanged"))
@@ -816,15 +971,21 @@ def killer(soak: Soak) -> None:
             with soak.lock:
                 soak.present.update({d.name: d for d in docs})
             if after is not None and not names <= after:
-                rec.error("the re-run add completed but not every document of the batch is listed",
-                          f"{len(names - after)} missing")
+                rec.error(
+                    "the re-run add completed but not every document of the batch is listed",
+                    f"{len(names - after)} missing",
+                )
             if row["rerun_added"] + row["rerun_unchanged"] != len(docs):
-                rec.error("the re-run add did not report every document once (added + unchanged)",
-                          f"added {row['rerun_added']}, unchanged {row['rerun_unchanged']} of {len(docs)}")
+                rec.error(
+                    "the re-run add did not report every document once (added + unchanged)",
+                    f"added {row['rerun_added']}, unchanged {row['rerun_unchanged']} of {len(docs)}",
+                )
         soak.kills.append(row)
-        rec.event(f"batch {j + 1}: re-run {'ok' if ok else 'FAILED'} in {row['rerun_seconds']} s "
-                  f"(added {row['rerun_added']}, unchanged {row['rerun_unchanged']}); "
-                  f"{row['listed_after_rerun']} of {len(docs)} listed")
+        rec.event(
+            f"batch {j + 1}: re-run {'ok' if ok else 'FAILED'} in {row['rerun_seconds']} s "
+            f"(added {row['rerun_added']}, unchanged {row['rerun_unchanged']}); "
+            f"{row['listed_after_rerun']} of {len(docs)} listed"
+        )
 
 
 # -- the login flood --------------------------------------------------------------------------------------
@@ -834,6 +995,7 @@ async def _burst(url: str, user: str, headers: dict, n: int) -> list:
     import httpx
 
     async with httpx.AsyncClient(timeout=30, headers=headers) as c:
+
         async def one(i):
             try:
                 r = await c.post(f"{url}/login", data={"username": user, "password": f"guess-{i}-{random.random()}"})
@@ -849,9 +1011,14 @@ def flooder(soak: Soak) -> None:
 
     rec, args = soak.record, soak.args
     rng = random.Random(args.seed + 7)
-    identities = [("another address (X-Forwarded-For 203.0.113.7), the real user name",
-                   {"X-Forwarded-For": "203.0.113.7"}, soak.user),
-                  ("loopback, user name 'admin'", {}, "admin")]
+    identities = [
+        (
+            "another address (X-Forwarded-For 203.0.113.7), the real user name",
+            {"X-Forwarded-For": "203.0.113.7"},
+            soak.user,
+        ),
+        ("loopback, user name 'admin'", {}, "admin"),
+    ]
     burst = 0
     while not soak.stop.wait(rng.uniform(0.6, 1.4) * args.flood_every if burst else 3):
         label, headers, user = identities[burst % 2]
@@ -868,11 +1035,18 @@ def flooder(soak: Soak) -> None:
             rec.error(f"login flood: {code} on POST /login", f"{label}", expected=code in FLOOD_EXPECTED, n=k)
             rec.count(f"flood {code}", k)
         admitted = sum(k for code, k in tally.items() if code != 429)
-        row = {"t": round(rec.now(), 1), "burst": burst, "from": label, "codes": dict(tally),
-               "seconds": round(seconds, 2)}
+        row = {
+            "t": round(rec.now(), 1),
+            "burst": burst,
+            "from": label,
+            "codes": dict(tally),
+            "seconds": round(seconds, 2),
+        }
         if burst <= 2 and admitted > FREE_FAILURES:
-            rec.error("login flood: more wrong logins let through than the free failures in a first burst",
-                      f"{admitted} of {args.flood_size} ({label})")
+            rec.error(
+                "login flood: more wrong logins let through than the free failures in a first burst",
+                f"{admitted} of {args.flood_size} ({label})",
+            )
         # The real user logs in afresh from loopback, right after the burst; the flooder tries the API.
         try:
             with httpx.Client(timeout=30) as real, httpx.Client(timeout=30, headers=headers) as c:
@@ -881,17 +1055,25 @@ def flooder(soak: Soak) -> None:
                 row["real_login"], row["real_login_s"] = r.status_code, round(time.monotonic() - t, 3)
                 if r.status_code != 200:
                     rec.error(f"the real user's login during the flood: HTTP {r.status_code}", label)
-                a = c.post(f"{soak.url}/api/answer", json={"question": "Who founded the IIJ?"},
-                           auth=(user, "wrong-" + str(burst)))
+                a = c.post(
+                    f"{soak.url}/api/answer",
+                    json={"question": "Who founded the IIJ?"},
+                    auth=(user, "wrong-" + str(burst)),
+                )
                 row["api_wrong_password"] = a.status_code
-                rec.error(f"login flood: {a.status_code} on /api/answer with a wrong password", label,
-                          expected=a.status_code in (401, 429))
+                rec.error(
+                    f"login flood: {a.status_code} on /api/answer with a wrong password",
+                    label,
+                    expected=a.status_code in (401, 429),
+                )
         except Exception as exc:
             rec.error(f"login flood follow-up: exception {type(exc).__name__}", exc)
         soak.flood.append(row)
-        rec.event(f"flood burst {burst} from {label}: {dict(tally)} in {seconds:.2f} s; real login "
-                  f"{row.get('real_login')} in {row.get('real_login_s')} s; API wrong password "
-                  f"{row.get('api_wrong_password')}")
+        rec.event(
+            f"flood burst {burst} from {label}: {dict(tally)} in {seconds:.2f} s; real login "
+            f"{row.get('real_login')} in {row.get('real_login_s')} s; API wrong password "
+            f"{row.get('api_wrong_password')}"
+        )
 
 
 # -- the monitor --------------------------------------------------------------------------------------------
@@ -932,16 +1114,19 @@ def start_server(soak: Soak) -> None:
     port = free_port()
     soak.url = f"http://127.0.0.1:{port}"
     log = open(soak.work / "server.log", "wb")
-    soak.server = soak.procs.popen(QA + ["serve", "--host", "127.0.0.1", "--port", str(port), "--auth",
-                                         soak.args.auth, "--reader", "llm"],
-                                   env=soak.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=ROOT)
+    soak.server = soak.procs.popen(
+        QA + ["serve", "--host", "127.0.0.1", "--port", str(port), "--auth", soak.args.auth, "--reader", "llm"],
+        env=soak.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     log.close()
     limit = time.monotonic() + 600
     while time.monotonic() < limit:
         if soak.server.poll() is not None:
-            raise RuntimeError(f"the server exited at start (code {soak.server.returncode}):\n"
-                               + server_log_tail(soak))
+            raise RuntimeError(f"the server exited at start (code {soak.server.returncode}):\n" + server_log_tail(soak))
         try:
             r = httpx.get(f"{soak.url}/v1/models", auth=(soak.user, soak.password), timeout=5)
             if r.status_code == 200:
@@ -970,8 +1155,14 @@ def server_tracebacks(soak: Soak) -> list[str]:
         if line.startswith("Traceback (most recent call last)"):
             inside = True
             continue
-        if inside and line and not line.startswith((" ", "\t")) and not line.startswith("Traceback") \
-                and not line.startswith("The above exception") and not line.startswith("During handling"):
+        if (
+            inside
+            and line
+            and not line.startswith((" ", "\t"))
+            and not line.startswith("Traceback")
+            and not line.startswith("The above exception")
+            and not line.startswith("During handling")
+        ):
             found.append(line[:200])
             inside = False
     return found
@@ -1011,9 +1202,11 @@ def final_check(soak: Soak) -> None:
                 c, f, _ = seen(a, name)
                 others = other_generated(a, name)
                 if others:
-                    rec.quality(f"an answer to a question naming one project's code also cites another project's "
-                                f"document (reason {a.get('reason')}, disagree={a.get('disagree')})",
-                                f"{question} -> {name} + {others[0]}")
+                    rec.quality(
+                        f"an answer to a question naming one project's code also cites another project's "
+                        f"document (reason {a.get('reason')}, disagree={a.get('disagree')})",
+                        f"{question} -> {name} + {others[0]}",
+                    )
                 ok_cited |= c
                 ok_first |= f
                 if c:
@@ -1032,28 +1225,44 @@ def final_check(soak: Soak) -> None:
                 if any(seen(a, name)):
                     removed_served.append(name)
                     break
-    result.update(present=len(soak.present), cited=cited, first_passage=first, not_found=not_found,
-                  removed=len(soak.removed), removed_served=removed_served)
+    result.update(
+        present=len(soak.present),
+        cited=cited,
+        first_passage=first,
+        not_found=not_found,
+        removed=len(soak.removed),
+        removed_served=removed_served,
+    )
     if not_found:
-        rec.error("final: a document added and not removed is not found by a question naming its code"
-                  + (" (hashing: not even the top passage)" if soak.hashing else ""),
-                  f"{len(not_found)}: {not_found[:3]}")
+        rec.error(
+            "final: a document added and not removed is not found by a question naming its code"
+            + (" (hashing: not even the top passage)" if soak.hashing else ""),
+            f"{len(not_found)}: {not_found[:3]}",
+        )
     if removed_served:
         rec.error("final: a removed document is still cited or retrieved", removed_served[:3])
     # The chat's Documents tab (the server's own list) after those questions.
     try:
         from gradio_client import Client
 
-        gr = Client(soak.url + "/", auth=(soak.user, soak.password), verbose=False,
-                    httpx_kwargs={"timeout": soak.http_timeout}, download_files=False, analytics_enabled=False)
+        gr = Client(
+            soak.url + "/",
+            auth=(soak.user, soak.password),
+            verbose=False,
+            httpx_kwargs={"timeout": soak.http_timeout},
+            download_files=False,
+            analytics_enabled=False,
+        )
         table = gr.submit(api_name="/documents_table").result(timeout=soak.http_timeout)
         rows = table.get("data", []) if isinstance(table, dict) else []
         server_names = {str(r[0]) for r in rows}
         result["server_lists"] = len(server_names)
         if server_names != listed:
-            rec.error("final: the chat's document list differs from `qa index list`",
-                      f"server {len(server_names)}, CLI {len(listed)}; only on the server: "
-                      f"{sorted(server_names - listed)[:2]}, only in the CLI: {sorted(listed - server_names)[:2]}")
+            rec.error(
+                "final: the chat's document list differs from `qa index list`",
+                f"server {len(server_names)}, CLI {len(listed)}; only on the server: "
+                f"{sorted(server_names - listed)[:2]}, only in the CLI: {sorted(listed - server_names)[:2]}",
+            )
         gr.close()
     except Exception as exc:
         rec.error(f"final: the chat's document list could not be read ({type(exc).__name__})", exc)
@@ -1092,24 +1301,35 @@ def summarize(soak: Soak, interrupted: bool) -> dict:
             continue
         ok = [a["seconds"] for a in rows if a["ok"]]
         llm = [a["seconds"] for a in rows if a["ok"] and a["reader"] == "llm"]
-        per_minute.append({
-            "minute": m + 1, "after_load": m * 60 >= soak.duration, "answers": len(rows), "failed": sum(1 for a in rows if not a["ok"]),
-            "p50": percentile(ok, 0.5), "p95": percentile(ok, 0.95), "max": max(ok) if ok else float("nan"),
-            "llm_p95": percentile(llm, 0.95),
-            "rss_mb": round(sum(s[1] for s in samples) / len(samples) / 1024, 1) if samples else None,
-            "rss_max_mb": round(max(s[1] for s in samples) / 1024, 1) if samples else None,
-            "threads": max(s[2] for s in samples) if samples else None,
-            "fds": max(s[3] for s in samples) if samples else None,
-        })
+        per_minute.append(
+            {
+                "minute": m + 1,
+                "after_load": m * 60 >= soak.duration,
+                "answers": len(rows),
+                "failed": sum(1 for a in rows if not a["ok"]),
+                "p50": percentile(ok, 0.5),
+                "p95": percentile(ok, 0.95),
+                "max": max(ok) if ok else float("nan"),
+                "llm_p95": percentile(llm, 0.95),
+                "rss_mb": round(sum(s[1] for s in samples) / len(samples) / 1024, 1) if samples else None,
+                "rss_max_mb": round(max(s[1] for s in samples) / 1024, 1) if samples else None,
+                "threads": max(s[2] for s in samples) if samples else None,
+                "fds": max(s[3] for s in samples) if samples else None,
+            }
+        )
     load = [s for s in soak.samples if s[0] <= soak.duration]
     third = len(load) // 3
     growth = {}
     if third >= 2:
-        second = sum(s[1] for s in load[third: 2 * third]) / third / 1024
-        last = sum(s[1] for s in load[2 * third:]) / len(load[2 * third:]) / 1024
+        second = sum(s[1] for s in load[third : 2 * third]) / third / 1024
+        last = sum(s[1] for s in load[2 * third :]) / len(load[2 * third :]) / 1024
         change = (last - second) / second * 100
-        growth = {"second_third_mb": round(second, 1), "last_third_mb": round(last, 1), "change_pct": round(change, 1),
-                  "grows": last > second * 1.05 and last - second > 20}
+        growth = {
+            "second_third_mb": round(second, 1),
+            "last_third_mb": round(last, 1),
+            "change_pct": round(change, 1),
+            "grows": last > second * 1.05 and last - second > 20,
+        }
     statuses = Counter(a["status"] for a in rec.answers if a["status"])
     channels = Counter(a["channel"] for a in rec.answers)
     readers = Counter(a["reader"] for a in rec.answers)
@@ -1118,29 +1338,56 @@ def summarize(soak: Soak, interrupted: bool) -> dict:
     if tracebacks:
         for line in tracebacks:
             rec.error("traceback in the server's log", line)
-    errors = [{"kind": kind, "expected": expected, "count": n, "example": rec.examples.get((kind, expected), "")}
-              for (kind, expected), n in sorted(rec.errors.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    errors = [
+        {"kind": kind, "expected": expected, "count": n, "example": rec.examples.get((kind, expected), "")}
+        for (kind, expected), n in sorted(rec.errors.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
     ok = [a["seconds"] for a in rec.answers if a["ok"]]
     quality = [{"kind": k, "count": n, "example": rec.quality_examples.get(k, "")} for k, n in rec.qualities.items()]
     return {
-        "config": {"minutes": soak.args.minutes, "clients": soak.args.clients,
-                   "embedder": soak.args.embedder or "default (e5-small)", "auth": soak.user + ":***",
-                   "llm": f"hung model on 127.0.0.1:{soak.hung.port if soak.hung else '?'}",
-                   "llm_timeout": soak.args.llm_timeout, "llm_pause": soak.args.llm_pause, "grace": soak.args.grace,
-                   "bound_s": soak.bound, "upload_every": soak.args.upload_every, "kills": soak.args.kills,
-                   "batch_docs": soak.args.batch_docs, "batch_size": soak.args.batch_size,
-                   "flood_every": soak.args.flood_every, "seed": soak.args.seed, "interrupted": interrupted},
-        "answers": len(rec.answers), "answered_ok": len(ok), "p50": percentile(ok, 0.5), "p95": percentile(ok, 0.95),
+        "config": {
+            "minutes": soak.args.minutes,
+            "clients": soak.args.clients,
+            "embedder": soak.args.embedder or "default (e5-small)",
+            "auth": soak.user + ":***",
+            "llm": f"hung model on 127.0.0.1:{soak.hung.port if soak.hung else '?'}",
+            "llm_timeout": soak.args.llm_timeout,
+            "llm_pause": soak.args.llm_pause,
+            "grace": soak.args.grace,
+            "bound_s": soak.bound,
+            "upload_every": soak.args.upload_every,
+            "kills": soak.args.kills,
+            "batch_docs": soak.args.batch_docs,
+            "batch_size": soak.args.batch_size,
+            "flood_every": soak.args.flood_every,
+            "seed": soak.args.seed,
+            "interrupted": interrupted,
+        },
+        "answers": len(rec.answers),
+        "answered_ok": len(ok),
+        "p50": percentile(ok, 0.5),
+        "p95": percentile(ok, 0.95),
         "max": max(ok) if ok else None,
-        "channels": dict(channels), "readers": dict(readers), "written_status": dict(statuses),
+        "channels": dict(channels),
+        "readers": dict(readers),
+        "written_status": dict(statuses),
         "found": sum(1 for a in rec.answers if a["found"]),
-        "errors": errors, "unexpected": rec.unexpected, "quality": quality,
-        "per_minute": per_minute, "rss_growth": growth,
-        "hung_model": {"connections": soak.hung.connections if soak.hung else 0,
-                       "bytes_read": soak.hung.bytes if soak.hung else 0,
-                       "max_open": soak.hung.max_open if soak.hung else 0},
-        "uploads": soak.uploads, "kills": soak.kills, "flood": soak.flood, "final": soak.final,
-        "server_tracebacks": tracebacks, "events": rec.events,
+        "errors": errors,
+        "unexpected": rec.unexpected,
+        "quality": quality,
+        "per_minute": per_minute,
+        "rss_growth": growth,
+        "hung_model": {
+            "connections": soak.hung.connections if soak.hung else 0,
+            "bytes_read": soak.hung.bytes if soak.hung else 0,
+            "max_open": soak.hung.max_open if soak.hung else 0,
+        },
+        "uploads": soak.uploads,
+        "kills": soak.kills,
+        "flood": soak.flood,
+        "final": soak.final,
+        "server_tracebacks": tracebacks,
+        "events": rec.events,
         "samples": soak.samples,
     }
 
@@ -1153,46 +1400,69 @@ def fmt(x, digits: int = 2) -> str:
 
 def markdown(report: dict) -> str:
     c = report["config"]
-    out = [f"## Soak: {c['minutes']:g} min, {c['clients']} chat clients, embedder {c['embedder']}"
-           + (" (INTERRUPTED)" if c["interrupted"] else ""), ""]
-    out.append(f"Answers: {report['answers']} ({report['answered_ok']} ok; found {report['found']}), "
-               f"p50 {fmt(report['p50'])} s, p95 {fmt(report['p95'])} s, max {fmt(report['max'])} s "
-               f"(bound {c['bound_s']:g} s = QA_LLM_TIMEOUT {c['llm_timeout']:g} + grace {c['grace']:g}).")
-    out.append("By channel: " + ", ".join(f"{k} {v}" for k, v in sorted(report["channels"].items()))
-               + "; by reader: " + ", ".join(f"{k} {v}" for k, v in sorted(report["readers"].items())) + ".")
-    out.append("Written-answer status (/api/answer): " + (", ".join(
-        f"{k} {v}" for k, v in sorted(report["written_status"].items())) or "none reached the model")
+    out = [
+        f"## Soak: {c['minutes']:g} min, {c['clients']} chat clients, embedder {c['embedder']}"
+        + (" (INTERRUPTED)" if c["interrupted"] else ""),
+        "",
+    ]
+    out.append(
+        f"Answers: {report['answers']} ({report['answered_ok']} ok; found {report['found']}), "
+        f"p50 {fmt(report['p50'])} s, p95 {fmt(report['p95'])} s, max {fmt(report['max'])} s "
+        f"(bound {c['bound_s']:g} s = QA_LLM_TIMEOUT {c['llm_timeout']:g} + grace {c['grace']:g})."
+    )
+    out.append(
+        "By channel: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report["channels"].items()))
+        + "; by reader: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report["readers"].items()))
+        + "."
+    )
+    out.append(
+        "Written-answer status (/api/answer): "
+        + (", ".join(f"{k} {v}" for k, v in sorted(report["written_status"].items())) or "none reached the model")
         + f"; the hung model got {report['hung_model']['connections']} connections "
-        f"(at most {report['hung_model']['max_open']} open at once).")
+        f"(at most {report['hung_model']['max_open']} open at once)."
+    )
     out += ["", "### Errors per kind", "", "| kind | expected | count | first example |", "|---|---|---|---|"]
     for e in report["errors"]:
-        out.append(f"| {e['kind']} | {'yes' if e['expected'] else '**no**'} | {e['count']} | "
-                   f"{e['example'].replace('|', '/')[:150]} |")
+        out.append(
+            f"| {e['kind']} | {'yes' if e['expected'] else '**no**'} | {e['count']} | "
+            f"{e['example'].replace('|', '/')[:150]} |"
+        )
     if not report["errors"]:
         out.append("| (none) | | 0 | |")
     out.append(f"\n**Unexpected errors in total: {report['unexpected']}** (must be 0)")
     for q in report["quality"]:
         out.append(f"\nAnswer quality (not counted as an error): {q['kind']}: {q['count']}, e.g. {q['example']}")
-    out += ["", "### Per minute", "",
-            "| minute | answers | failed | p50 s | p95 s | max s | p95 s (written reader) | RSS MB (mean) | "
-            "RSS MB (max) | threads | open files |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "### Per minute",
+        "",
+        "| minute | answers | failed | p50 s | p95 s | max s | p95 s (written reader) | RSS MB (mean) | "
+        "RSS MB (max) | threads | open files |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for m in report["per_minute"]:
         label = f"{m['minute']} (after the load: final check)" if m["after_load"] else str(m["minute"])
-        out.append(f"| {label} | {m['answers']} | {m['failed']} | {fmt(m['p50'])} | {fmt(m['p95'])} | "
-                   f"{fmt(m['max'])} | {fmt(m['llm_p95'])} | {fmt(m['rss_mb'], 1)} | {fmt(m['rss_max_mb'], 1)} | "
-                   f"{fmt(m['threads'])} | {fmt(m['fds'])} |")
+        out.append(
+            f"| {label} | {m['answers']} | {m['failed']} | {fmt(m['p50'])} | {fmt(m['p95'])} | "
+            f"{fmt(m['max'])} | {fmt(m['llm_p95'])} | {fmt(m['rss_mb'], 1)} | {fmt(m['rss_max_mb'], 1)} | "
+            f"{fmt(m['threads'])} | {fmt(m['fds'])} |"
+        )
     g = report["rss_growth"]
     if g:
-        out.append(f"\nRSS: mean of the second third {g['second_third_mb']} MB, of the last third "
-                   f"{g['last_third_mb']} MB ({g['change_pct']:+.1f} %): "
-                   + ("**grows**" if g["grows"] else "does not grow (within 5 % / 20 MB)") + ".")
+        out.append(
+            f"\nRSS: mean of the second third {g['second_third_mb']} MB, of the last third "
+            f"{g['last_third_mb']} MB ({g['change_pct']:+.1f} %): "
+            + ("**grows**" if g["grows"] else "does not grow (within 5 % / 20 MB)")
+            + "."
+        )
     else:
         out.append("\nRSS: too few samples to compare thirds.")
     out += ["", "### Writers", "", "| when (s) | what | result |", "|---|---|---|"]
     for u in report["uploads"]:
         if u["op"] == "add":
-            res = (f"ok in {u['seconds']} s; seen at the next question: {u.get('visible')}" if u["ok"]
-                   else "FAILED")
+            res = f"ok in {u['seconds']} s; seen at the next question: {u.get('visible')}" if u["ok"] else "FAILED"
         else:
             res = f"ok in {u['seconds']} s; gone at the next question: {u.get('gone')}" if u["ok"] else "FAILED"
         out.append(f"| {u['t']} | {u['op']} {u['name']} | {res} |")
@@ -1200,29 +1470,37 @@ def markdown(report: dict) -> str:
         if k.get("skipped"):
             out.append(f"| – | batch {k['batch']}: add, kill -9 | not run: {k['skipped']} |")
             continue
-        out.append(f"| – | batch {k['batch']}: add {k['documents']} docs, kill -9 | "
-                   f"killed mid-add: {k['killed']} after {k['seconds']} s ({k.get('note', 'reported ' + str(k['committed_reported']) + ' committed')}); "
-                   f"listed after the kill {k.get('listed_after_kill')}; re-run ok: {k['rerun_ok']} in "
-                   f"{k['rerun_seconds']} s (added {k['rerun_added']}, unchanged {k['rerun_unchanged']}); "
-                   f"listed after {k['listed_after_rerun']}/{k['documents']} |")
+        out.append(
+            f"| – | batch {k['batch']}: add {k['documents']} docs, kill -9 | "
+            f"killed mid-add: {k['killed']} after {k['seconds']} s ({k.get('note', 'reported ' + str(k['committed_reported']) + ' committed')}); "
+            f"listed after the kill {k.get('listed_after_kill')}; re-run ok: {k['rerun_ok']} in "
+            f"{k['rerun_seconds']} s (added {k['rerun_added']}, unchanged {k['rerun_unchanged']}); "
+            f"listed after {k['listed_after_rerun']}/{k['documents']} |"
+        )
     if report["flood"]:
         codes = Counter()
         for f in report["flood"]:
             codes.update({str(k): v for k, v in f["codes"].items()})
         logins = [f.get("real_login_s") for f in report["flood"] if f.get("real_login_s") is not None]
-        out.append(f"\nLogin flood: {len(report['flood'])} bursts of 30; POST /login answers {dict(codes)}; "
-                   f"the real user's login after each burst: "
-                   f"{Counter(f.get('real_login') for f in report['flood'])}, slowest {fmt(max(logins) if logins else None, 3)} s; "
-                   f"the flooder's API call with a wrong password: {Counter(f.get('api_wrong_password') for f in report['flood'])}.")
+        out.append(
+            f"\nLogin flood: {len(report['flood'])} bursts of 30; POST /login answers {dict(codes)}; "
+            f"the real user's login after each burst: "
+            f"{Counter(f.get('real_login') for f in report['flood'])}, slowest {fmt(max(logins) if logins else None, 3)} s; "
+            f"the flooder's API call with a wrong password: {Counter(f.get('api_wrong_password') for f in report['flood'])}."
+        )
     f = report["final"]
     if f:
         out += ["", "### Final index check", "", "| check | result |", "|---|---|"]
-        out.append(f"| `qa index list` lists every document added and not removed | {f['expected'] - len(f['missing'])}/{f['expected']} "
-                   f"(bundled + generated){' missing: ' + ', '.join(f['missing'][:3]) if f['missing'] else ''} |")
+        out.append(
+            f"| `qa index list` lists every document added and not removed | {f['expected'] - len(f['missing'])}/{f['expected']} "
+            f"(bundled + generated){' missing: ' + ', '.join(f['missing'][:3]) if f['missing'] else ''} |"
+        )
         out.append(f"| removed documents listed | {len(f['removed_still_listed'])} of {f['removed']} |")
         out.append(f"| listed but never added | {len(f['extra'])} |")
-        out.append(f"| generated documents cited by a question naming their code | {f['cited']}/{f['present']}"
-                   f" (top passage: {f['first_passage']}/{f['present']}) |")
+        out.append(
+            f"| generated documents cited by a question naming their code | {f['cited']}/{f['present']}"
+            f" (top passage: {f['first_passage']}/{f['present']}) |"
+        )
         out.append(f"| removed documents still cited or retrieved | {len(f['removed_served'])} of {f['removed']} |")
         out.append(f"| the chat's own document list (/documents_table) | {f.get('server_lists', '–')} documents |")
     if report["server_tracebacks"]:
@@ -1231,25 +1509,43 @@ def markdown(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=30.0, help="how long the load runs")
     parser.add_argument("--clients", type=int, default=4, help="chat clients asking in a loop")
-    parser.add_argument("--embedder", default=None,
-                        help="QA_EMBEDDER for the server and the CLI (default: the product's default, e5-small; "
-                        "hashing:256 for quick runs)")
+    parser.add_argument(
+        "--embedder",
+        default=None,
+        help="QA_EMBEDDER for the server and the CLI (default: the product's default, e5-small; "
+        "hashing:256 for quick runs)",
+    )
     parser.add_argument("--auth", default="user:pass", help="the chat's login (user:password)")
     parser.add_argument("--llm-timeout", type=float, default=5.0, help="QA_LLM_TIMEOUT of the server")
-    parser.add_argument("--llm-pause", type=float, default=20.0, help="QA_LLM_PAUSE: how long the failing model is skipped")
-    parser.add_argument("--grace", type=float, default=10.0,
-                        help="seconds beyond QA_LLM_TIMEOUT an answer may take (the retrieval under load)")
+    parser.add_argument(
+        "--llm-pause", type=float, default=20.0, help="QA_LLM_PAUSE: how long the failing model is skipped"
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds beyond QA_LLM_TIMEOUT an answer may take (the retrieval under load)",
+    )
     parser.add_argument("--llm-share", type=float, default=0.5, help="share of questions asking for the written answer")
     parser.add_argument("--think", type=float, default=0.5, help="mean pause of a chat client between questions (s)")
-    parser.add_argument("--upload-every", type=float, default=None,
-                        help="seconds between uploads (default: 60, or a sixth of a run shorter than 6 minutes)")
+    parser.add_argument(
+        "--upload-every",
+        type=float,
+        default=None,
+        help="seconds between uploads (default: 60, or a sixth of a run shorter than 6 minutes)",
+    )
     parser.add_argument("--kills", type=int, default=2, help="batch adds killed with kill -9 mid-add")
-    parser.add_argument("--batch-docs", type=int, default=None,
-                        help="documents in a killed batch (default 30 with hashing, 12 otherwise)")
+    parser.add_argument(
+        "--batch-docs",
+        type=int,
+        default=None,
+        help="documents in a killed batch (default 30 with hashing, 12 otherwise)",
+    )
     parser.add_argument("--batch-size", type=int, default=3, help="QA_BATCH_DOCUMENTS of the killed add")
     parser.add_argument("--flood-every", type=float, default=15.0, help="seconds between login-flood bursts")
     parser.add_argument("--flood-size", type=int, default=30, help="wrong logins per burst, sent at once")
@@ -1271,6 +1567,7 @@ def main(argv=None) -> int:
     interrupted = False
     report = None
     threads: list[threading.Thread] = []
+
     def terminated(*_):
         raise KeyboardInterrupt
 
@@ -1278,13 +1575,21 @@ def main(argv=None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     try:
         soak.hung = HungModel()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("QA_", "GRADIO_SERVER")) or k == "QA_MODELS"}
-        env.update(QA_HOME=str(work / "home"), QA_LLM=f"openai:http://127.0.0.1:{soak.hung.port}/v1#hung-model",
-                   QA_LLM_TIMEOUT=str(args.llm_timeout), QA_LLM_PAUSE=str(args.llm_pause), PYTHONPATH=str(ROOT),
-                   HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-                   ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false", NO_PROXY="127.0.0.1,localhost",
-                   GRADIO_TEMP_DIR=str(work / "gradio"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "GRADIO_SERVER")) or k == "QA_MODELS"}
+        env.update(
+            QA_HOME=str(work / "home"),
+            QA_LLM=f"openai:http://127.0.0.1:{soak.hung.port}/v1#hung-model",
+            QA_LLM_TIMEOUT=str(args.llm_timeout),
+            QA_LLM_PAUSE=str(args.llm_pause),
+            PYTHONPATH=str(ROOT),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            GRADIO_ANALYTICS_ENABLED="False",
+            ANONYMIZED_TELEMETRY="False",
+            TOKENIZERS_PARALLELISM="false",
+            NO_PROXY="127.0.0.1,localhost",
+            GRADIO_TEMP_DIR=str(work / "gradio"),
+        )
         if args.embedder:
             env["QA_EMBEDDER"] = args.embedder
         soak.env = env
@@ -1303,11 +1608,15 @@ def main(argv=None) -> int:
         items = load_questions()
         soak.record = rec = Record(time.monotonic())  # the run's clock starts with the load
         threads = [threading.Thread(target=monitor, args=(soak,), name="monitor", daemon=True)]
-        threads += [threading.Thread(target=chat_client, args=(soak, n, items), name=f"client-{n}", daemon=True)
-                    for n in range(args.clients)]
-        threads += [threading.Thread(target=uploader, args=(soak,), name="uploader", daemon=True),
-                    threading.Thread(target=killer, args=(soak,), name="killer", daemon=True),
-                    threading.Thread(target=flooder, args=(soak,), name="flooder", daemon=True)]
+        threads += [
+            threading.Thread(target=chat_client, args=(soak, n, items), name=f"client-{n}", daemon=True)
+            for n in range(args.clients)
+        ]
+        threads += [
+            threading.Thread(target=uploader, args=(soak,), name="uploader", daemon=True),
+            threading.Thread(target=killer, args=(soak,), name="killer", daemon=True),
+            threading.Thread(target=flooder, args=(soak,), name="flooder", daemon=True),
+        ]
         for t in threads:
             t.start()
         soak.stop.wait(soak.duration)

@@ -1,6 +1,6 @@
 """Speed figures on this machine: prints them, asserts nothing.
 
-    python bench/speed.py        (or: make bench)
+python bench/speed.py        (or: make bench)
 """
 
 from __future__ import annotations
@@ -54,10 +54,14 @@ def main() -> int:
     report = engine.library.rebuild()
     rebuild = time.perf_counter() - rebuild_started
     print(f"embedder raw: {len(texts)} texts ({chars} chars) in {raw:.1f} s = {chars / raw:.0f} chars/s")
-    print(f"indexing the same texts end to end (rebuild): {rebuild:.1f} s = {chars / rebuild:.0f} chars/s; "
-          f"ratio to raw embedder throughput: {raw / rebuild:.2f}")
-    print(f"  ({report.chunks} chunks + {report.sentences} sentences; embedding share of the rebuild "
-          f"{report.embed_seconds / rebuild:.0%})")
+    print(
+        f"indexing the same texts end to end (rebuild): {rebuild:.1f} s = {chars / rebuild:.0f} chars/s; "
+        f"ratio to raw embedder throughput: {raw / rebuild:.2f}"
+    )
+    print(
+        f"  ({report.chunks} chunks + {report.sentences} sentences; embedding share of the rebuild "
+        f"{report.embed_seconds / rebuild:.0%})"
+    )
 
     questions = [i.question for i in load(bundled_set("test")) + load(bundled_set("tune"))]
     engine.answer(questions[0])  # warm

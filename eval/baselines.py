@@ -42,8 +42,16 @@ class Pipeline:
 
     def ask(self, question: str, history: list[dict]) -> Reply:
         a = self.engine.answer(question, history=history, k=self.k)
-        return Reply(a.text, a.found, [c.source for c in a.citations], [p.source for p in a.passages], a.reason,
-                     a.written_status, a.written_seconds, a.quote)
+        return Reply(
+            a.text,
+            a.found,
+            [c.source for c in a.citations],
+            [p.source for p in a.passages],
+            a.reason,
+            a.written_status,
+            a.written_seconds,
+            a.quote,
+        )
 
 
 class DenseOnly:
@@ -112,7 +120,9 @@ class LlamaIndexDefault:
                 return embedder.embed_passages(list(texts)).tolist()
 
         snapshot = engine.library.snapshot()
-        documents = [Document(text=snapshot.text(name), metadata={"source": name}) for name in sorted(snapshot.documents)]
+        documents = [
+            Document(text=snapshot.text(name), metadata={"source": name}) for name in sorted(snapshot.documents)
+        ]
         client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
         collection = client.get_or_create_collection(
             "llamaindex-baseline", metadata={"hnsw:space": "cosine"}, embedding_function=None

@@ -37,13 +37,19 @@ def bounds(rows, current: np.ndarray) -> dict[str, dict[str, float]]:
         trace = r["trace"]
         quotable = {c.id for c in trace.decision.eligible}
         in_quotable = any(ok and c.id in quotable for ok, c in zip(r["y"], r["scored"]))
-        values = (bool(r["y"].any()), in_quotable, bool(r["y"][np.argmax(r["X"] @ current)]),
-                  bool(r["y"][np.argmax(r["X"] @ refitted)]))
+        values = (
+            bool(r["y"].any()),
+            in_quotable,
+            bool(r["y"][np.argmax(r["X"] @ current)]),
+            bool(r["y"][np.argmax(r["X"] @ refitted)]),
+        )
         for key in ("all", trace.query.language):
             out.setdefault(key, []).append(values)
     names = ("in_candidates", "quotable", "first_now", "first_refitted")
-    return {key: {"questions": len(v), **{n: float(np.mean([x[i] for x in v])) for i, n in enumerate(names)}}
-            for key, v in out.items()}
+    return {
+        key: {"questions": len(v), **{n: float(np.mean([x[i] for x in v])) for i, n in enumerate(names)}}
+        for key, v in out.items()
+    }
 
 
 def main(argv=None) -> int:
@@ -51,8 +57,12 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m qa.eval.ceiling")
     parser.add_argument("file", nargs="?", default=str(bundled_set("test")))
-    parser.add_argument("--distractors", default="0", metavar="SPEC",
-                        help="with N distractor documents in the index (as qa eval --distractors)")
+    parser.add_argument(
+        "--distractors",
+        default="0",
+        metavar="SPEC",
+        help="with N distractor documents in the index (as qa eval --distractors)",
+    )
     args = parser.parse_args(argv)
     if args.distractors not in ("", "0"):
         from qa.config import Settings
@@ -66,12 +76,19 @@ def main(argv=None) -> int:
     items = load(args.file, {r.name for r in engine.documents()})
     engine.tuning = dataclasses.replace(engine.tuning, found_threshold=-np.inf)
     rows = collect(engine, items)
-    print(f"{args.file}" + (f" with {args.distractors} distractor documents" if args.distractors not in ("", "0") else "")
-          + ": answerable questions whose answer-bearing sentence is ...")
-    print(f"{'':6} {'n':>4} {'a candidate':>12} {'quotable':>9} {'first now':>10} {'first, refitted on these (bound)':>33}")
+    print(
+        f"{args.file}"
+        + (f" with {args.distractors} distractor documents" if args.distractors not in ("", "0") else "")
+        + ": answerable questions whose answer-bearing sentence is ..."
+    )
+    print(
+        f"{'':6} {'n':>4} {'a candidate':>12} {'quotable':>9} {'first now':>10} {'first, refitted on these (bound)':>33}"
+    )
     for key, b in sorted(bounds(rows, engine.tuning.weight_vector()).items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        print(f"{key:6} {b['questions']:>4} {b['in_candidates']:>12.3f} {b['quotable']:>9.3f} {b['first_now']:>10.3f} "
-              f"{b['first_refitted']:>33.3f}")
+        print(
+            f"{key:6} {b['questions']:>4} {b['in_candidates']:>12.3f} {b['quotable']:>9.3f} {b['first_now']:>10.3f} "
+            f"{b['first_refitted']:>33.3f}"
+        )
     return 0
 
 

@@ -74,8 +74,14 @@ def load(path: str | Path, known_documents: set[str] | None = None) -> list[Eval
                 raise EvalFileError(f"{where}: unknown document(s) in 'sources': {', '.join(unknown)}.")
         items.append(
             EvalItem(
-                id=str(row["id"]), question=row["question"], lang=str(row["lang"]), kind=str(row["kind"]),
-                answers=row["answers"], sources=row["sources"], history=row.get("history", []), line=number,
+                id=str(row["id"]),
+                question=row["question"],
+                lang=str(row["lang"]),
+                kind=str(row["kind"]),
+                answers=row["answers"],
+                sources=row["sources"],
+                history=row.get("history", []),
+                line=number,
             )
         )
     if not items:

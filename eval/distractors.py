@@ -19,37 +19,130 @@ from pathlib import Path
 
 _SLOTS = {
     "en": {
-        "city": ["Samarkand", "Bukhara", "Namangan", "Almaty", "Bishkek", "Dushanbe", "Berlin", "Istanbul", "Seoul",
-                 "Andijan", "Khiva", "Nukus", "Tashkent", "Osh", "Shymkent"],
-        "person": ["Dilshod Rakhimov", "Anna Petrova", "Sardor Yusupov", "Maria Klein", "Aziz Karimov",
-                   "Olga Smirnova", "Bekzod Tursunov", "James Miller", "Nodira Ismoilova", "Chen Wei"],
-        "org": ["the Ministry of Agriculture", "the city library", "Samarkand State University", "a textile company",
-                "the regional hospital", "the national football federation", "a local bank", "the railway company",
-                "the chamber of commerce", "a software start-up"],
+        "city": [
+            "Samarkand",
+            "Bukhara",
+            "Namangan",
+            "Almaty",
+            "Bishkek",
+            "Dushanbe",
+            "Berlin",
+            "Istanbul",
+            "Seoul",
+            "Andijan",
+            "Khiva",
+            "Nukus",
+            "Tashkent",
+            "Osh",
+            "Shymkent",
+        ],
+        "person": [
+            "Dilshod Rakhimov",
+            "Anna Petrova",
+            "Sardor Yusupov",
+            "Maria Klein",
+            "Aziz Karimov",
+            "Olga Smirnova",
+            "Bekzod Tursunov",
+            "James Miller",
+            "Nodira Ismoilova",
+            "Chen Wei",
+        ],
+        "org": [
+            "the Ministry of Agriculture",
+            "the city library",
+            "Samarkand State University",
+            "a textile company",
+            "the regional hospital",
+            "the national football federation",
+            "a local bank",
+            "the railway company",
+            "the chamber of commerce",
+            "a software start-up",
+        ],
         "crop": ["cotton", "wheat", "apricots", "grapes", "melons", "cherries", "potatoes"],
         "sport": ["football", "wrestling", "boxing", "chess", "volleyball", "judo", "tennis"],
         "month": ["January", "March", "April", "June", "July", "August", "October", "December"],
     },
     "ru": {
-        "city": ["Самарканде", "Бухаре", "Намангане", "Алматы", "Бишкеке", "Душанбе", "Берлине", "Стамбуле",
-                 "Андижане", "Хиве", "Нукусе", "Ташкенте", "Оше", "Шымкенте"],
-        "person": ["Дильшод Рахимов", "Анна Петрова", "Сардор Юсупов", "Мария Кляйн", "Азиз Каримов",
-                   "Ольга Смирнова", "Бекзод Турсунов", "Нодира Исмоилова"],
-        "org": ["Министерство сельского хозяйства", "городская библиотека", "Самаркандский университет",
-                "текстильная компания", "областная больница", "федерация футбола", "местный банк",
-                "железнодорожная компания", "торговая палата"],
+        "city": [
+            "Самарканде",
+            "Бухаре",
+            "Намангане",
+            "Алматы",
+            "Бишкеке",
+            "Душанбе",
+            "Берлине",
+            "Стамбуле",
+            "Андижане",
+            "Хиве",
+            "Нукусе",
+            "Ташкенте",
+            "Оше",
+            "Шымкенте",
+        ],
+        "person": [
+            "Дильшод Рахимов",
+            "Анна Петрова",
+            "Сардор Юсупов",
+            "Мария Кляйн",
+            "Азиз Каримов",
+            "Ольга Смирнова",
+            "Бекзод Турсунов",
+            "Нодира Исмоилова",
+        ],
+        "org": [
+            "Министерство сельского хозяйства",
+            "городская библиотека",
+            "Самаркандский университет",
+            "текстильная компания",
+            "областная больница",
+            "федерация футбола",
+            "местный банк",
+            "железнодорожная компания",
+            "торговая палата",
+        ],
         "crop": ["хлопка", "пшеницы", "абрикосов", "винограда", "дынь", "черешни", "картофеля"],
         "sport": ["футболу", "борьбе", "боксу", "шахматам", "волейболу", "дзюдо", "теннису"],
         "month": ["января", "марта", "апреля", "июня", "июля", "августа", "октября", "декабря"],
     },
     "uz": {
-        "city": ["Samarqandda", "Buxoroda", "Namanganda", "Olmaotada", "Bishkekda", "Dushanbeda", "Berlinda",
-                 "Andijonda", "Xivada", "Nukusda", "Toshkentda", "Qarshida", "Farg‘onada"],
-        "person": ["Dilshod Rahimov", "Anna Petrova", "Sardor Yusupov", "Aziz Karimov", "Bekzod Tursunov",
-                   "Nodira Ismoilova", "Gulnora Saidova", "Jasur Qodirov"],
-        "org": ["Qishloq xo‘jaligi vazirligi", "shahar kutubxonasi", "Samarqand davlat universiteti",
-                "to‘qimachilik kompaniyasi", "viloyat shifoxonasi", "futbol federatsiyasi", "mahalliy bank",
-                "temir yo‘l kompaniyasi", "savdo-sanoat palatasi"],
+        "city": [
+            "Samarqandda",
+            "Buxoroda",
+            "Namanganda",
+            "Olmaotada",
+            "Bishkekda",
+            "Dushanbeda",
+            "Berlinda",
+            "Andijonda",
+            "Xivada",
+            "Nukusda",
+            "Toshkentda",
+            "Qarshida",
+            "Farg‘onada",
+        ],
+        "person": [
+            "Dilshod Rahimov",
+            "Anna Petrova",
+            "Sardor Yusupov",
+            "Aziz Karimov",
+            "Bekzod Tursunov",
+            "Nodira Ismoilova",
+            "Gulnora Saidova",
+            "Jasur Qodirov",
+        ],
+        "org": [
+            "Qishloq xo‘jaligi vazirligi",
+            "shahar kutubxonasi",
+            "Samarqand davlat universiteti",
+            "to‘qimachilik kompaniyasi",
+            "viloyat shifoxonasi",
+            "futbol federatsiyasi",
+            "mahalliy bank",
+            "temir yo‘l kompaniyasi",
+            "savdo-sanoat palatasi",
+        ],
         "crop": ["paxta", "bug‘doy", "o‘rik", "uzum", "qovun", "gilos", "kartoshka"],
         "sport": ["futbol", "kurash", "boks", "shaxmat", "voleybol", "dzyudo", "tennis"],
         "month": ["yanvar", "mart", "aprel", "iyun", "iyul", "avgust", "oktabr", "dekabr"],
@@ -58,8 +151,14 @@ _SLOTS = {
 
 _TEMPLATES = {
     "en": {
-        "titles": ["{City} hosts a {sport} tournament", "Harvest news from {city}", "New library opens in {city}",
-                   "Trade fair in {city}", "Railway timetable changes in {city}", "Spring festival in {city}"],
+        "titles": [
+            "{City} hosts a {sport} tournament",
+            "Harvest news from {city}",
+            "New library opens in {city}",
+            "Trade fair in {city}",
+            "Railway timetable changes in {city}",
+            "Spring festival in {city}",
+        ],
         "sentences": [
             "On {day} {month} {year}, a {sport} tournament for young players opened in {city}.",
             "More than {n} athletes from {k} regions took part in the competition.",
@@ -78,8 +177,14 @@ _TEMPLATES = {
         ],
     },
     "ru": {
-        "titles": ["В {city} прошёл турнир по {sport}", "Новости урожая", "Новая библиотека", "Ярмарка в {city}",
-                   "Изменения в расписании поездов", "Весенний фестиваль"],
+        "titles": [
+            "В {city} прошёл турнир по {sport}",
+            "Новости урожая",
+            "Новая библиотека",
+            "Ярмарка в {city}",
+            "Изменения в расписании поездов",
+            "Весенний фестиваль",
+        ],
         "sentences": [
             "{day} {month} {year} года в {city} открылся турнир по {sport} среди юношей.",
             "В соревнованиях приняли участие более {n} спортсменов из {k} областей.",
@@ -98,8 +203,14 @@ _TEMPLATES = {
         ],
     },
     "uz": {
-        "titles": ["{City} {sport} musobaqasi", "Hosil yangiliklari", "Yangi kutubxona ochildi", "{City} yarmarka",
-                   "Poyezdlar jadvali o‘zgardi", "Bahor festivali"],
+        "titles": [
+            "{City} {sport} musobaqasi",
+            "Hosil yangiliklari",
+            "Yangi kutubxona ochildi",
+            "{City} yarmarka",
+            "Poyezdlar jadvali o‘zgardi",
+            "Bahor festivali",
+        ],
         "sentences": [
             "{year}-yil {day}-{month} kuni {city} yoshlar o‘rtasida {sport} musobaqasi boshlandi.",
             "Musobaqada {k} ta viloyatdan {n} dan ortiq sportchi ishtirok etdi.",
@@ -120,12 +231,29 @@ _TEMPLATES = {
 }
 
 _LATIN_TO_UZ_CYRILLIC = [
-    ("o‘", "ў"), ("g‘", "ғ"), ("O‘", "Ў"), ("G‘", "Ғ"), ("sh", "ш"), ("Sh", "Ш"), ("ch", "ч"), ("Ch", "Ч"),
-    ("yo", "ё"), ("Yo", "Ё"), ("yu", "ю"), ("Yu", "Ю"), ("ya", "я"), ("Ya", "Я"), ("ye", "е"), ("Ye", "Е"),
-    ("ng", "нг"), ("’", "ъ"), ("'", "ъ"),
+    ("o‘", "ў"),
+    ("g‘", "ғ"),
+    ("O‘", "Ў"),
+    ("G‘", "Ғ"),
+    ("sh", "ш"),
+    ("Sh", "Ш"),
+    ("ch", "ч"),
+    ("Ch", "Ч"),
+    ("yo", "ё"),
+    ("Yo", "Ё"),
+    ("yu", "ю"),
+    ("Yu", "Ю"),
+    ("ya", "я"),
+    ("Ya", "Я"),
+    ("ye", "е"),
+    ("Ye", "Е"),
+    ("ng", "нг"),
+    ("’", "ъ"),
+    ("'", "ъ"),
 ]
-_LATIN_LETTERS = dict(zip("abdefghijklmnopqrstuvxyzABDEFGHIJKLMNOPQRSTUVXYZ",
-                          "абдефгҳижклмнопқрстувхйзАБДЕФГҲИЖКЛМНОПҚРСТУВХЙЗ"))
+_LATIN_LETTERS = dict(
+    zip("abdefghijklmnopqrstuvxyzABDEFGHIJKLMNOPQRSTUVXYZ", "абдефгҳижклмнопқрстувхйзАБДЕФГҲИЖКЛМНОПҚРСТУВХЙЗ")
+)
 
 
 def to_uzbek_cyrillic(text: str) -> str:
@@ -148,10 +276,19 @@ def _fill(template: str, slots: dict, rng: random.Random) -> str:
     city, city2 = rng.sample(slots["city"], 2)
     person = rng.choice(slots["person"])
     values = {
-        "city": city, "City": city[:1].upper() + city[1:], "city2": city2, "person": person, "Person": person,
-        "org": rng.choice(slots["org"]), "crop": rng.choice(slots["crop"]), "sport": rng.choice(slots["sport"]),
-        "month": rng.choice(slots["month"]), "day": rng.randint(1, 28), "year": rng.choice([2019, 2021, 2022, 2023, 2025]),
-        "n": rng.choice([12, 35, 48, 60, 120, 150, 240, 300, 450, 800, 1200]), "k": rng.randint(2, 9),
+        "city": city,
+        "City": city[:1].upper() + city[1:],
+        "city2": city2,
+        "person": person,
+        "Person": person,
+        "org": rng.choice(slots["org"]),
+        "crop": rng.choice(slots["crop"]),
+        "sport": rng.choice(slots["sport"]),
+        "month": rng.choice(slots["month"]),
+        "day": rng.randint(1, 28),
+        "year": rng.choice([2019, 2021, 2022, 2023, 2025]),
+        "n": rng.choice([12, 35, 48, 60, 120, 150, 240, 300, 450, 800, 1200]),
+        "k": rng.randint(2, 9),
     }
     return template.format(**values)
 
@@ -222,7 +359,9 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
         engine.documents()  # opens the index: refused if built with another configuration
     except IndexMismatch:
         if notify:
-            notify(f"the distractor index in {engine.settings.home} was built with another configuration: rebuilding it...")
+            notify(
+                f"the distractor index in {engine.settings.home} was built with another configuration: rebuilding it..."
+            )
         engine.library.rebuild(progress=progress)
     known = {d.name for d in engine.documents()}
     folder = Path(engine.settings.home) / "distractors"
@@ -246,7 +385,9 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
     missing = [p for p in paths if p.name not in known]
     if missing:
         if notify:
-            notify(f"indexing {len(missing)} distractor documents into {engine.settings.home} (kept for the next run)...")
+            notify(
+                f"indexing {len(missing)} distractor documents into {engine.settings.home} (kept for the next run)..."
+            )
         engine.library.add(missing, progress=progress)
 
 

@@ -28,7 +28,11 @@ def report(rows, show: int = 3) -> list[str]:
         if not r["answerable"] or r["y"][0]:
             continue
         right = [i for i, ok in enumerate(r["y"]) if ok]
-        where = f"first answer-bearing sentence at rank {right[0] + 1} of {len(r['y'])}" if right else "no answer-bearing sentence among the candidates"
+        where = (
+            f"first answer-bearing sentence at rank {right[0] + 1} of {len(r['y'])}"
+            if right
+            else "no answer-bearing sentence among the candidates"
+        )
         lines.append(f"{r['id']}: {r['question']}\n  {where}")
         for i in list(range(min(show, len(r["scored"])))) + [j for j in right[:1] if j >= show]:
             s = r["scored"][i]
@@ -50,7 +54,9 @@ def main(argv=None) -> int:
     lines = report(rows)
     wrong = sum(1 for r in rows if r["answerable"] and not r["y"][0])
     print("\n".join(lines))
-    print(f"{wrong} of {sum(r['answerable'] for r in rows)} answerable questions: best sentence holds no expected answer")
+    print(
+        f"{wrong} of {sum(r['answerable'] for r in rows)} answerable questions: best sentence holds no expected answer"
+    )
     return 0
 
 

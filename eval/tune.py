@@ -49,19 +49,23 @@ def collect(engine: Engine, items) -> list[dict]:
         trace = engine.explain(item.question, history=history)
         if not trace.candidates:
             continue
-        rows.append({
-            "id": item.id,
-            # With the threshold off (see main), only the rules decline; the confidence is that of the quote.
-            "rule_declined": not trace.decision.answer,
-            "confidence": trace.decision.confidence,
-            "answer_right": item.answerable and answer_matches(trace.answer.text, item.answers),
-            "X": np.stack([c.features.vector() for c in trace.candidates]),
-            "y": np.array([item.answerable and answer_matches(c.text, item.answers) for c in trace.candidates], dtype=bool),
-            "answerable": item.answerable,
-            "question": item.question,
-            "scored": trace.candidates,
-            "trace": trace,
-        })
+        rows.append(
+            {
+                "id": item.id,
+                # With the threshold off (see main), only the rules decline; the confidence is that of the quote.
+                "rule_declined": not trace.decision.answer,
+                "confidence": trace.decision.confidence,
+                "answer_right": item.answerable and answer_matches(trace.answer.text, item.answers),
+                "X": np.stack([c.features.vector() for c in trace.candidates]),
+                "y": np.array(
+                    [item.answerable and answer_matches(c.text, item.answers) for c in trace.candidates], dtype=bool
+                ),
+                "answerable": item.answerable,
+                "question": item.question,
+                "scored": trace.candidates,
+                "trace": trace,
+            }
+        )
     return rows
 
 
@@ -162,11 +166,20 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m qa.eval.tune")
     parser.add_argument("file", nargs="?", default=str(bundled_set("tune")))
-    parser.add_argument("--write", action="store_true", help="store the chosen weights and threshold in qa/answering/tuning.json")
-    parser.add_argument("--distractors", default="500", metavar="SPEC",
-                        help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)")
-    parser.add_argument("--offsets", action="store_true",
-                        help="measure the language offsets on the bundled corpus instead (stored with --write)")
+    parser.add_argument(
+        "--write", action="store_true", help="store the chosen weights and threshold in qa/answering/tuning.json"
+    )
+    parser.add_argument(
+        "--distractors",
+        default="500",
+        metavar="SPEC",
+        help="fit with N distractor documents in the index (default 500; 0 for the bundled corpus only)",
+    )
+    parser.add_argument(
+        "--offsets",
+        action="store_true",
+        help="measure the language offsets on the bundled corpus instead (stored with --write)",
+    )
     args = parser.parse_args(argv)
     path, write = args.file, args.write
     if args.offsets:
@@ -195,22 +208,32 @@ def main(argv=None) -> int:
     current = Tuning.load()
     w0 = current.weight_vector()
     threshold, accuracy = best_threshold(rows)
-    print(f"current weights: top-1 {top1_accuracy(rows, w0):.3f}; refusal threshold {threshold:.4f} -> "
-          f"{accuracy:.3f} judged correct, at most {MAX_FALSE_REFUSALS:.0%} false refusals (was {current.found_threshold})")
+    print(
+        f"current weights: top-1 {top1_accuracy(rows, w0):.3f}; refusal threshold {threshold:.4f} -> "
+        f"{accuracy:.3f} judged correct, at most {MAX_FALSE_REFUSALS:.0%} false refusals (was {current.found_threshold})"
+    )
     w = fit(rows)
     print(f"refitted weights: top-1 {top1_accuracy(rows, w):.3f}")
     for name, value in zip(FEATURES, w):
         print(f"  {name:<15} {value:+.4f}")
     held_fitted, held_current = cross_validate(rows)
     adopt = held_fitted > held_current
-    print(f"5-fold held-out top-1: refitted {held_fitted:.3f} vs current {held_current:.3f}"
-          + ("  -> adopt the refitted weights (run again to calibrate the threshold for them)" if adopt
-             else "  -> keep the current weights"))
+    print(
+        f"5-fold held-out top-1: refitted {held_fitted:.3f} vs current {held_current:.3f}"
+        + (
+            "  -> adopt the refitted weights (run again to calibrate the threshold for them)"
+            if adopt
+            else "  -> keep the current weights"
+        )
+    )
     if write:
         weights = np.round(w, 4) if adopt else w0
         where = f" with {args.distractors} distractor documents" if args.distractors not in ("", "0") else ""
-        chosen = current.with_weights(weights, found_threshold=round(float(threshold), 4),
-                                      notes=f"Chosen by `python -m qa.eval.tune --write` on {Path(path).name}{where}.")
+        chosen = current.with_weights(
+            weights,
+            found_threshold=round(float(threshold), 4),
+            notes=f"Chosen by `python -m qa.eval.tune --write` on {Path(path).name}{where}.",
+        )
         print(f"wrote {chosen.save()}")
     return 0
 

@@ -29,8 +29,15 @@ FORMAT = 5
 
 
 class ChunkCache:
-    def __init__(self, path: Path, identity: dict, store_key: str, entries: dict | None = None,
-                 derived: dict | None = None, records: tuple | None = None):
+    def __init__(
+        self,
+        path: Path,
+        identity: dict,
+        store_key: str,
+        entries: dict | None = None,
+        derived: dict | None = None,
+        records: tuple | None = None,
+    ):
         self.path = path
         self.identity = identity
         self.store_key = store_key  # names this store's files (its other generations' files are removed on save)
@@ -106,8 +113,17 @@ class ChunkCache:
             return
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump({"format": FORMAT, "identity": self.identity, "entries": self.entries,
-                             "derived": self.derived, "records": self._records}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    {
+                        "format": FORMAT,
+                        "identity": self.identity,
+                        "entries": self.entries,
+                        "derived": self.derived,
+                        "records": self._records,
+                    },
+                    f,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
             os.replace(tmp, self.path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)

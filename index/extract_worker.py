@@ -107,8 +107,14 @@ def read_pdf(path: str, ocr: Tesseract) -> dict:
                 except MemoryError:
                     raise
                 except Exception as exc:
-                    unread.append([i + 1, str(exc) if isinstance(exc, OCRFailed) else
-                                   f"could not be rendered ({type(exc).__name__}: {exc})"[:200]])
+                    unread.append(
+                        [
+                            i + 1,
+                            str(exc)
+                            if isinstance(exc, OCRFailed)
+                            else f"could not be rendered ({type(exc).__name__}: {exc})"[:200],
+                        ]
+                    )
                     text = ""
                 if text.strip():  # a blank page keeps its (near-empty) text layer
                     parts[i] = [text, True]
@@ -136,8 +142,14 @@ def read_image(path: str, ocr: Tesseract) -> dict:
             except MemoryError:
                 raise
             except Exception as exc:
-                unread.append([i + 1, str(exc) if isinstance(exc, OCRFailed) else
-                               f"could not be read ({type(exc).__name__}: {exc})"[:200]])
+                unread.append(
+                    [
+                        i + 1,
+                        str(exc)
+                        if isinstance(exc, OCRFailed)
+                        else f"could not be read ({type(exc).__name__}: {exc})"[:200],
+                    ]
+                )
             say(f"page {i + 1} {frames}")
     return {"parts": parts, "unread": unread, "missing": ocr.missing}
 

@@ -196,9 +196,15 @@ class Library:
             entries = self.manifest.entries()
         except IndexCorrupted as exc:
             entries = {}
-            report.problems.append(("the library", IndexCorrupted(
-                f"{exc} The index still holds every document's text: run `qa index add` on your documents again to "
-                "write the library afresh.")))
+            report.problems.append(
+                (
+                    "the library",
+                    IndexCorrupted(
+                        f"{exc} The index still holds every document's text: run `qa index add` on your documents again to "
+                        "write the library afresh."
+                    ),
+                )
+            )
         damaged = []
         for name, entry in sorted(entries.items()):
             path = self.manifest.texts / f"{entry.get('hash')}.txt"
@@ -211,10 +217,16 @@ class Library:
                 damaged.append(name)
         report.library = len(entries) - len(damaged)
         if damaged:
-            report.problems.append(("the library's copies", IndexCorrupted(
-                f"The library's copies of {len(damaged)} document(s) are missing or damaged ({', '.join(damaged[:3])}) "
-                f"in {self.manifest.texts}. The index still answers from its own text; add those files again with "
-                "`qa index add` before any `qa index rebuild`, which reads the copies.")))
+            report.problems.append(
+                (
+                    "the library's copies",
+                    IndexCorrupted(
+                        f"The library's copies of {len(damaged)} document(s) are missing or damaged ({', '.join(damaged[:3])}) "
+                        f"in {self.manifest.texts}. The index still answers from its own text; add those files again with "
+                        "`qa index add` before any `qa index rebuild`, which reads the copies."
+                    ),
+                )
+            )
         listed = None
         if report.documents and not report.problems:
             try:
@@ -223,12 +235,21 @@ class Library:
                 listed = None
         if listed is not None and entries and set(entries) != listed:
             missing, extra = sorted(set(entries) - listed), sorted(listed - set(entries))
-            apart = [f"the library lists {len(missing)} document(s) the index does not ({', '.join(missing[:3])})"
-                     ] if missing else []
+            apart = (
+                [f"the library lists {len(missing)} document(s) the index does not ({', '.join(missing[:3])})"]
+                if missing
+                else []
+            )
             apart += [f"the index lists {len(extra)} the library does not ({', '.join(extra[:3])})"] if extra else []
-            report.problems.append(("the library and the index", IndexCorrupted(
-                f"{'; '.join(apart).capitalize()}: an add or remove cut short. Run the same command again, or "
-                "`qa index rebuild` to index exactly the library.")))
+            report.problems.append(
+                (
+                    "the library and the index",
+                    IndexCorrupted(
+                        f"{'; '.join(apart).capitalize()}: an add or remove cut short. Run the same command again, or "
+                        "`qa index rebuild` to index exactly the library."
+                    ),
+                )
+            )
         report.seconds = time.perf_counter() - started
         return report
 
@@ -276,14 +297,19 @@ class Library:
 
         def pages_read(path):  # text recognition takes seconds a page: a line per page of a long file
             return lambda done, total: total > 1 and self.notify(
-                f"{path.name}: text recognition (OCR), page {done} of {total}")
+                f"{path.name}: text recognition (OCR), page {done} of {total}"
+            )
+
         if announce:  # at once: a log shows the work ahead before the first batch
             self.notify(plan_line(files, self.settings))
 
         def readable():
             # The document records only (not a whole snapshot with its lexical indexes): names and folders.
-            known = {} if replace_from_other_folders or not self.store.exists() else {
-                d.name: d.path for d in self.store.documents()}
+            known = (
+                {}
+                if replace_from_other_folders or not self.store.exists()
+                else {d.name: d.path for d in self.store.documents()}
+            )
             for path in files:
                 try:
                     source = read_document(path, progress=pages_read(path))
@@ -301,8 +327,13 @@ class Library:
                     continue
                 other = seen.get(source.name) or known.get(source.name)
                 if other and other != source.path:
-                    failed.append((str(path), f"{source.name}: a document of this name from {other} is already "
-                                              "indexed; rename one of them (citations name documents by file name)."))
+                    failed.append(
+                        (
+                            str(path),
+                            f"{source.name}: a document of this name from {other} is already "
+                            "indexed; rename one of them (citations name documents by file name).",
+                        )
+                    )
                     continue
                 seen[source.name] = source.path
                 if source.note:
@@ -348,6 +379,7 @@ class Library:
     def rebuild(self, progress=None):
         """Chunks and vectors made again from the library's own copies of the documents (``index/manifest.py``),
         in a new generation; an index that cannot be opened at all is moved aside first."""
+
         def rebuild():
             count = len(self.manifest)
             sources = self.manifest.sources if count else None  # read back one by one as the rebuild goes
@@ -359,8 +391,11 @@ class Library:
 
                 # A full or read-only disk, or another process's lock, leaves the index intact: say so, move nothing.
                 failure = store_failure(exc, self.folder)
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)) or self.settings.chroma_url \
-                        or isinstance(failure, (IndexUnwritable, IndexLocked)):
+                if (
+                    isinstance(exc, (KeyboardInterrupt, SystemExit))
+                    or self.settings.chroma_url
+                    or isinstance(failure, (IndexUnwritable, IndexLocked))
+                ):
                     raise
                 if sources is None:  # an index written before the library kept copies: nothing to rebuild from
                     from qa.errors import IndexCorrupted
@@ -371,7 +406,8 @@ class Library:
                         raise IndexCorrupted(
                             f"The index at {self.folder} is damaged ({_detail(exc)}), and the library keeps no copies "
                             "of its documents (it was written by an older qa): move that folder away and add your "
-                            "documents again with `qa index add`.") from None
+                            "documents again with `qa index add`."
+                        ) from None
                     raise
                 self._move_damaged_store()
                 report = self.store.rebuild(self.chunker, progress, sources=sources(), total=count)

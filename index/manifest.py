@@ -64,8 +64,13 @@ class Manifest:
             if not text_path.exists():
                 _write_atomically(text_path, src.text.encode("utf-8"))
             old = entries.get(src.name, {})
-            entries[src.name] = {"hash": src.content_hash, "path": src.path, "title": src.title, "chars": len(src.text),
-                                 "added": old.get("added", now) if old.get("hash") == src.content_hash else now}
+            entries[src.name] = {
+                "hash": src.content_hash,
+                "path": src.path,
+                "title": src.title,
+                "chars": len(src.text),
+                "added": old.get("added", now) if old.get("hash") == src.content_hash else now,
+            }
             if getattr(src, "ocr_spans", None):  # the ranges read by text recognition, kept for a rebuild
                 entries[src.name]["ocr"] = [list(span) for span in src.ocr_spans]
         self._save(entries)
@@ -93,5 +98,10 @@ class Manifest:
                 text = text_path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise IndexCorrupted(f"The library's copy of {name} ({text_path}) cannot be read ({exc}).") from None
-            yield SourceDocument(name=name, text=text, path=entry.get("path", ""), title=entry.get("title", ""),
-                                 ocr_spans=[(int(a), int(b)) for a, b in entry.get("ocr", [])])
+            yield SourceDocument(
+                name=name,
+                text=text,
+                path=entry.get("path", ""),
+                title=entry.get("title", ""),
+                ocr_spans=[(int(a), int(b)) for a, b in entry.get("ocr", [])],
+            )

@@ -92,8 +92,29 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
 
 class _HTMLText(HTMLParser):
     _SKIP = {"script", "style", "noscript", "template", "head"}
-    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
-              "article", "header", "footer", "blockquote", "pre", "title"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "pre",
+        "title",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -199,8 +220,14 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
     command = [sys.executable, str(_WORKER), kind, str(path), tesseract_command() or "", languages]
     allowed, errors = timeout, []
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
-                                preexec_fn=limit_memory if os.name == "posix" else None, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            preexec_fn=limit_memory if os.name == "posix" else None,
+            start_new_session=True,
+        )
         try:
             lines: queue.Queue = queue.Queue()
 
@@ -215,7 +242,9 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
                 try:
                     line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
-                    raise UnsupportedDocument(f"{path.name}: took longer than {allowed:g} s to read; skipped.") from None
+                    raise UnsupportedDocument(
+                        f"{path.name}: took longer than {allowed:g} s to read; skipped."
+                    ) from None
                 if line is None:
                     break
                 line = line.decode("utf-8", "replace").rstrip("\n")
@@ -240,7 +269,9 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
             why = errors[-1] if errors else "unreadable"
             raise UnsupportedDocument(f"{path.name}: could not read this {_WHAT[kind]} ({why}).")
         if code != 0:
-            raise UnsupportedDocument(f"{path.name}: needs more than {memory_mb} MB to read (or crashed the reader); skipped.")
+            raise UnsupportedDocument(
+                f"{path.name}: needs more than {memory_mb} MB to read (or crashed the reader); skipped."
+            )
         out.seek(0)
         try:
             return json.loads(out.read().decode("utf-8"))
@@ -297,8 +328,10 @@ def _extract(path: Path, kind: str, progress) -> tuple[str, str, list, str, str]
                 raise NeedsOCR(message)
             raise UnsupportedDocument(message)
         part = "frame" if kind == "image" else "page"
-        skipped = (f"{path.name}: {_pages([n for n, _ in unread]).replace('page', part)} not read "
-                   f"({'scanned, no text layer; ' if kind == 'pdf' else ''}{'; '.join(reasons)}); the rest was indexed.")
+        skipped = (
+            f"{path.name}: {_pages([n for n, _ in unread]).replace('page', part)} not read "
+            f"({'scanned, no text layer; ' if kind == 'pdf' else ''}{'; '.join(reasons)}); the rest was indexed."
+        )
     if kind == "image" and len(re.findall(r"[^\W_]", text)) < MIN_IMAGE_TEXT:
         # A photo, a logo, an icon in a folder of documents: a few letters recognised in it are noise, not text
         raise EmptyDocument(f"{path.name}: no text recognised in this image.")
@@ -306,8 +339,11 @@ def _extract(path: Path, kind: str, progress) -> tuple[str, str, list, str, str]
     recognised = sum(1 for part, from_ocr in result.get("parts", []) if from_ocr)
     if recognised:
         total = len(result.get("parts", []))
-        note = ("read by text recognition (OCR)" if total == 1 else
-                f"{recognised} of {total} {'frames' if kind == 'image' else 'pages'} read by text recognition (OCR)")
+        note = (
+            "read by text recognition (OCR)"
+            if total == 1
+            else f"{recognised} of {total} {'frames' if kind == 'image' else 'pages'} read by text recognition (OCR)"
+        )
         if result.get("missing"):
             packages = " ".join("tesseract-ocr-" + language.replace("_", "-") for language in result["missing"])
             note += f", without the {'+'.join(result['missing'])} language data (apt-get install {packages})"
@@ -352,8 +388,16 @@ def read_document(path: str | Path, name: str | None = None, progress=None) -> S
         raise EmptyDocument(f"{path.name}: contains no text{hint}.")
     if encoding in ENCODING_NOTES:
         note = f"read as {ENCODING_NOTES[encoding]}"
-    return SourceDocument(name=name or path.name, text=text, path=str(path.resolve()), title=title or _title(text),
-                          encoding=encoding, note=note, ocr_spans=ocr_spans, skipped=skipped)
+    return SourceDocument(
+        name=name or path.name,
+        text=text,
+        path=str(path.resolve()),
+        title=title or _title(text),
+        encoding=encoding,
+        note=note,
+        ocr_spans=ocr_spans,
+        skipped=skipped,
+    )
 
 
 def collect_paths(paths: list[str | Path], passed_over: list[Path] | None = None) -> list[Path]:
@@ -378,8 +422,11 @@ def collect_paths(paths: list[str | Path], passed_over: list[Path] | None = None
         passed_over.extend(other)
     if not found:
         raise NoDocuments(
-            "No documents to index in " + ", ".join(map(str, paths)) + f" (looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})"
-            + (f"; {passed_over_line(other)}" if other else "") + "."
+            "No documents to index in "
+            + ", ".join(map(str, paths))
+            + f" (looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+            + (f"; {passed_over_line(other)}" if other else "")
+            + "."
         )
     return found
 
@@ -391,8 +438,9 @@ def passed_over_line(paths: list[Path]) -> str:
         kind = path.suffix.lower() or "(no extension)"
         kinds[kind] = kinds.get(kind, 0) + 1
     ordered = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-    return (f"{len(paths)} file{'s' if len(paths) != 1 else ''} skipped (not a kind qa reads): "
-            + ", ".join(f"{kind} ×{n}" for kind, n in ordered))
+    return f"{len(paths)} file{'s' if len(paths) != 1 else ''} skipped (not a kind qa reads): " + ", ".join(
+        f"{kind} ×{n}" for kind, n in ordered
+    )
 
 
 def plan_line(files: list[Path], settings) -> str:
@@ -404,5 +452,7 @@ def plan_line(files: list[Path], settings) -> str:
         except OSError:
             pass
     shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
-    return (f"indexing {len(files):,} file{'s' if len(files) != 1 else ''} ({shown}) in batches of up to "
-            f"{settings.batch_documents:,} documents or {settings.batch_chars:,} characters")
+    return (
+        f"indexing {len(files):,} file{'s' if len(files) != 1 else ''} ({shown}) in batches of up to "
+        f"{settings.batch_documents:,} documents or {settings.batch_chars:,} characters"
+    )

@@ -87,8 +87,12 @@ def _open_cache(store, collections, generation: int, previous=None):
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
-    identity = {"collection": collections.id, "generation": generation,
-                "build": collections.metadata, "terms": [TOKENIZER_VERSION, SKELETON_VERSION]}
+    identity = {
+        "collection": collections.id,
+        "generation": generation,
+        "build": collections.metadata,
+        "terms": [TOKENIZER_VERSION, SKELETON_VERSION],
+    }
     return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity, previous)
 
 
@@ -114,8 +118,9 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
                 body = reading_form(body, m["language"])  # Uzbek Cyrillic read in Latin
-                fresh[m["doc_hash"]].append((i, t, _shared_strings(m), _shared(tokenize(body, m["language"])),
-                                             _shared(skeleton_tokens(body))))
+                fresh[m["doc_hash"]].append(
+                    (i, t, _shared_strings(m), _shared(tokenize(body, m["language"])), _shared(skeleton_tokens(body)))
+                )
         for h, rows in fresh.items():
             if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
                 cache.add(h, rows)
@@ -207,10 +212,20 @@ class Snapshot:
             for pos in c.sentence_range:
                 holders.setdefault((c.doc_hash, pos), []).append(c.id)
         return cls(
-            collections=collections, documents=records, chunks=chunks, lexical=derived["lexical"],
-            skeleton=derived["skeleton"], _row={c.id: i for i, c in enumerate(chunks)}, _terms={"lexical": stems, "skeleton": keys},
-            _holders=holders, _sentence_counts=counts, _store=store, version=version, _names=names,
-            fetched=cache.fetched, _cache=cache,
+            collections=collections,
+            documents=records,
+            chunks=chunks,
+            lexical=derived["lexical"],
+            skeleton=derived["skeleton"],
+            _row={c.id: i for i, c in enumerate(chunks)},
+            _terms={"lexical": stems, "skeleton": keys},
+            _holders=holders,
+            _sentence_counts=counts,
+            _store=store,
+            version=version,
+            _names=names,
+            fetched=cache.fetched,
+            _cache=cache,
         )
 
     # -- documents -------------------------------------------------------------------------------
@@ -221,8 +236,9 @@ class Snapshot:
 
     def active_hashes(self, language: str | None = None) -> list[str]:
         """Content hashes of the listed document versions (in ``language`` only, if given), each once."""
-        return list(dict.fromkeys(r.content_hash for r in self.documents.values()
-                                  if not language or r.language == language))
+        return list(
+            dict.fromkeys(r.content_hash for r in self.documents.values() if not language or r.language == language)
+        )
 
     def copies(self, doc_hash: str) -> list[str]:
         """Every listed name with this content (identical files share one set of chunks), sorted."""
@@ -233,7 +249,8 @@ class Snapshot:
         if source not in self._texts:
             record = self.documents.get(source)
             self._texts[source] = self._store.document_text(
-                source, self.collections, content_hash=record.content_hash if record else None)
+                source, self.collections, content_hash=record.content_hash if record else None
+            )
         return self._texts[source]
 
     # -- chunks ----------------------------------------------------------------------------------
@@ -327,9 +344,19 @@ class Snapshot:
             got = part.get(ids=wanted, include=["embeddings", "documents", "metadatas"])
             emb = np.asarray(got["embeddings"], dtype=np.float32)
             out.extend(
-                Sentence(id=i, text=t, source=_cited_name(self._names, m), language=m["language"], doc_hash=m["doc_hash"],
-                         position=int(m["position"]), start=int(m["start"]), end=int(m["end"]), embedding=emb[row])
-                for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])))
+                Sentence(
+                    id=i,
+                    text=t,
+                    source=_cited_name(self._names, m),
+                    language=m["language"],
+                    doc_hash=m["doc_hash"],
+                    position=int(m["position"]),
+                    start=int(m["start"]),
+                    end=int(m["end"]),
+                    embedding=emb[row],
+                )
+                for row, (i, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
+            )
         return out
 
     def _parts_holding(self, kind: str, ids: list[str]) -> list:
@@ -368,8 +395,15 @@ class Snapshot:
 
     # -- dense search ----------------------------------------------------------------------------
 
-    def dense(self, kind: str, vector: np.ndarray, n: int, hashes: list[str], language: str | None = None,
-              with_metadata: bool = False) -> DenseHits:
+    def dense(
+        self,
+        kind: str,
+        vector: np.ndarray,
+        n: int,
+        hashes: list[str],
+        language: str | None = None,
+        with_metadata: bool = False,
+    ) -> DenseHits:
         """The ``n`` nearest ``kind`` ("chunks" or "sentences") among the documents with ``hashes``, in the
         documents of ``language`` (one collection per language: no filter) or in every language.
 
@@ -381,7 +415,7 @@ class Snapshot:
         allowed = set(hashes)
         slack = max(8, n // 2)
         hits = []
-        for lang in ([language] if language else self.languages):
+        for lang in [language] if language else self.languages:
             part = self.collections.part(kind, lang)
             if part is None:
                 continue
@@ -397,8 +431,12 @@ class Snapshot:
             hits.extend(kept)
         hits.sort(key=lambda h: h[1], reverse=True)
         kept = hits[:n]
-        return DenseHits(language or "", [h[0] for h in kept], [h[1] for h in kept],
-                         [h[2] for h in kept] if with_metadata else [None] * len(kept))
+        return DenseHits(
+            language or "",
+            [h[0] for h in kept],
+            [h[1] for h in kept],
+            [h[2] for h in kept] if with_metadata else [None] * len(kept),
+        )
 
     def _listed(self, kind: str, language: str, allowed: set) -> tuple[list[str], int]:
         """The content hashes, among ``allowed``, of the listed documents in ``language``, and how many ``kind``
@@ -424,8 +462,9 @@ class Snapshot:
 
     @staticmethod
     def _dense_query(collection, vector: np.ndarray, n: int, where: dict | None) -> list:
-        got = collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
-                               include=["distances", "metadatas"])
+        got = collection.query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
+        )
         return [(i, 1.0 - d, m) for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
 
     def stored_counts(self) -> dict[str, int]:

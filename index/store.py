@@ -42,7 +42,9 @@ from qa.config import Settings
 from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
 from qa.errors import DiskFull, IndexReadOnly
 
-SCHEMA_VERSION = 3  # 2: chunks and sentences in one collection per document language; 3: Uzbek Cyrillic embedded in Latin
+SCHEMA_VERSION = (
+    3  # 2: chunks and sentences in one collection per document language; 3: Uzbek Cyrillic embedded in Latin
+)
 METRIC = "cosine"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -130,11 +132,27 @@ def _chroma_failure(exc: BaseException) -> bool:
 # What a failure of the store means, from the words SQLite, the OS and Chroma use for it (Chroma passes SQLite's
 # errors on as text: "error returned from database: (code: 13) database or disk is full").
 _FULL_WORDS = ("database or disk is full", "no space left on device", "disk quota exceeded")
-_READ_ONLY_WORDS = ("readonly database", "read-only database", "read-only file system", "permission denied",
-                    "operation not permitted")
-_DAMAGED_WORDS = ("database disk image is malformed", "file is not a database", "failed to pull logs",
-                  "malformed", "corrupt", "hnsw", "segment", "panicexception", "unexpected end of file",
-                  "failed to load", "checksum", "invalid page")
+_READ_ONLY_WORDS = (
+    "readonly database",
+    "read-only database",
+    "read-only file system",
+    "permission denied",
+    "operation not permitted",
+)
+_DAMAGED_WORDS = (
+    "database disk image is malformed",
+    "file is not a database",
+    "failed to pull logs",
+    "malformed",
+    "corrupt",
+    "hnsw",
+    "segment",
+    "panicexception",
+    "unexpected end of file",
+    "failed to load",
+    "checksum",
+    "invalid page",
+)
 _SQLITE_FULL, _SQLITE_READONLY = 13, 8
 _SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 # A write Chroma could not finish gives no reason ("Error in compaction: Failed to apply logs to the metadata
@@ -221,35 +239,52 @@ def store_failure(exc: BaseException, folder=None) -> QAError | None:
     where = f" at {folder}" if folder else ""
     detail = _detail(exc)
     if _database_locked(exc):
-        return IndexLocked(f"Another process holds the lock of the index's database{where} ({detail}). "
-                           "Try again when it has finished.")
-    full = errno.ENOSPC in errnos or getattr(errno, "EDQUOT", -1) in errnos or _SQLITE_FULL in codes \
+        return IndexLocked(
+            f"Another process holds the lock of the index's database{where} ({detail}). Try again when it has finished."
+        )
+    full = (
+        errno.ENOSPC in errnos
+        or getattr(errno, "EDQUOT", -1) in errnos
+        or _SQLITE_FULL in codes
         or any(w in words for w in _FULL_WORDS)
-    read_only = bool(errnos & {errno.EROFS, errno.EACCES, errno.EPERM}) or _SQLITE_READONLY in codes \
+    )
+    read_only = (
+        bool(errnos & {errno.EROFS, errno.EACCES, errno.EPERM})
+        or _SQLITE_READONLY in codes
         or any(w in words for w in _READ_ONLY_WORDS)
+    )
     damaged = bool(codes & set(_SQLITE_DAMAGED)) or any(w in words for w in _DAMAGED_WORDS)
     # Chroma's "something failed inside" (its Rust core's errors and panics, SQLite's): the store's, reason unknown.
     # Its other errors (an invalid argument) are programming errors unless their words say otherwise.
-    chroma = any(type(e).__name__ in ("InternalError", "PanicException") or type(e).__module__ == "sqlite3"
-                 for e in chain)
+    chroma = any(
+        type(e).__name__ in ("InternalError", "PanicException") or type(e).__module__ == "sqlite3" for e in chain
+    )
     if any(type(e).__module__.split(".")[0] in ("httpx", "httpcore") for e in chain):
-        return IndexMissing(f"The Chroma server cannot be reached ({detail}). Start it again (`chroma run`) or check "
-                            "QA_CHROMA_URL, then run the same command again.")
+        return IndexMissing(
+            f"The Chroma server cannot be reached ({detail}). Start it again (`chroma run`) or check "
+            "QA_CHROMA_URL, then run the same command again."
+        )
     if not (full or read_only or damaged or chroma):
         return None  # not the store's: a programming error keeps its traceback
     state, how = disk_state(folder)
     if full or (state == "full" and not read_only):
         free = f"{how}; " if state == "full" else ""
-        return DiskFull(f"The disk that holds the index{where} is full ({free}{detail}). Free some space on it, then "
-                        "run the same command again: the index is not damaged (the write was rolled back), and an "
-                        "add resumes where it stopped.")
+        return DiskFull(
+            f"The disk that holds the index{where} is full ({free}{detail}). Free some space on it, then "
+            "run the same command again: the index is not damaged (the write was rolled back), and an "
+            "add resumes where it stopped."
+        )
     if read_only or state == "read-only":
         why = f"{how}; " if state == "read-only" else ""
-        return IndexReadOnly(f"The index{where} cannot be written ({why}{detail}). Make its folder writable (the "
-                             "permissions, or mount the disk read-write; Chroma writes even to read), then run the "
-                             "same command again: the index is not damaged.")
-    return IndexCorrupted(f"The index{where} is damaged ({detail}). Run `qa index rebuild`: it rebuilds the index "
-                          "from the library's own copies of your documents.")
+        return IndexReadOnly(
+            f"The index{where} cannot be written ({why}{detail}). Make its folder writable (the "
+            "permissions, or mount the disk read-write; Chroma writes even to read), then run the "
+            "same command again: the index is not damaged."
+        )
+    return IndexCorrupted(
+        f"The index{where} is damaged ({detail}). Run `qa index rebuild`: it rebuilds the index "
+        "from the library's own copies of your documents."
+    )
 
 
 class StoreErrors:
@@ -290,8 +325,10 @@ def reading(read, folder=None):
 
 def _unreadable(exc: BaseException, folder=None) -> IndexCorrupted:
     where = f" at {folder}" if folder else ""
-    return IndexCorrupted(f"The index{where} cannot be read ({_detail(exc)}). Run `qa index rebuild`: it rebuilds "
-                          "the index from the library's own copies of your documents.")
+    return IndexCorrupted(
+        f"The index{where} cannot be read ({_detail(exc)}). Run `qa index rebuild`: it rebuilds "
+        "the index from the library's own copies of your documents."
+    )
 
 
 # How long a Chroma call waits out another process's lock on the index's SQLite database before giving up.
@@ -327,8 +364,10 @@ def _patiently(folder, call, args, kwargs):
                     raise
                 raise failure from None
             if waited >= LOCK_WAIT:
-                raise IndexLocked(f"Another process kept the index's database locked for {waited:.0f} s. "
-                                  "Try again when it has finished.") from None
+                raise IndexLocked(
+                    f"Another process kept the index's database locked for {waited:.0f} s. "
+                    "Try again when it has finished."
+                ) from None
         time.sleep(pause)
         waited += pause
         pause = min(pause * 2, 0.5)
@@ -384,19 +423,22 @@ def make_client(settings: Settings):
 
         url = urlparse(settings.chroma_url)
         try:
-            return Patient(chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=_chroma_settings(),
-            ))
+            return Patient(
+                chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=_chroma_settings(),
+                )
+            )
         except Exception as exc:
             raise IndexMissing(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
     path = settings.home / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return Patient(_patiently(path, chromadb.PersistentClient, (), {"path": str(path),
-                                                                        "settings": _chroma_settings()}), path)
+        return Patient(
+            _patiently(path, chromadb.PersistentClient, (), {"path": str(path), "settings": _chroma_settings()}), path
+        )
     except BaseException as exc:
         _forget_failed_client(path)
         if not _chroma_failure(exc) and not isinstance(exc, QAError):
@@ -482,7 +524,10 @@ def _hnsw(collection) -> dict:
 
 def _lowered(hnsw: dict) -> bool:
     """Whether write batching is still at the flush setting (a flush cut short by a crash)."""
-    return int(hnsw.get("sync_threshold") or 1000) <= FLUSH_THRESHOLD or int(hnsw.get("batch_size") or 100) <= FLUSH_THRESHOLD
+    return (
+        int(hnsw.get("sync_threshold") or 1000) <= FLUSH_THRESHOLD
+        or int(hnsw.get("batch_size") or 100) <= FLUSH_THRESHOLD
+    )
 
 
 def _settled(hnsw: dict) -> bool:
@@ -495,8 +540,11 @@ def _hnsw_settings(collection) -> dict:
     them lowered) and our search breadth."""
     hnsw = _hnsw(collection)
     own = {} if _lowered(hnsw) else hnsw
-    return {"sync_threshold": int(own.get("sync_threshold") or 1000), "batch_size": int(own.get("batch_size") or 100),
-            "ef_search": EF_SEARCH}
+    return {
+        "sync_threshold": int(own.get("sync_threshold") or 1000),
+        "batch_size": int(own.get("batch_size") or 100),
+        "ef_search": EF_SEARCH,
+    }
 
 
 def _set_hnsw(collection, settings: dict) -> None:
@@ -513,8 +561,12 @@ def _flush(collection) -> None:
     settings = _hnsw_settings(collection)
     try:
         _set_hnsw(collection, {"sync_threshold": FLUSH_THRESHOLD, "batch_size": FLUSH_THRESHOLD})
-        collection.upsert(ids=got["ids"], embeddings=np.asarray(got["embeddings"], dtype=np.float32),
-                          documents=got["documents"], metadatas=got["metadatas"])
+        collection.upsert(
+            ids=got["ids"],
+            embeddings=np.asarray(got["embeddings"], dtype=np.float32),
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
     finally:
         _set_hnsw(collection, settings)
 
@@ -584,8 +636,11 @@ class Collections:
         got = self._parts.get(name)
         if got is None:
             if create:
-                got = _opened(lambda: self.client.get_or_create_collection(
-                    name, metadata={"hnsw:space": METRIC, **(self._build or {})}, embedding_function=None))
+                got = _opened(
+                    lambda: self.client.get_or_create_collection(
+                        name, metadata={"hnsw:space": METRIC, **(self._build or {})}, embedding_function=None
+                    )
+                )
                 if got is not None and not _settled(_hnsw(got)):  # new, older, or a flush cut short
                     _set_hnsw(got, _hnsw_settings(got))
             else:
@@ -632,8 +687,11 @@ class Collections:
     def parts(self, kind: str) -> list:
         """Every ``kind`` collection of this generation, whatever its language."""
         prefix = f"{self.base}-{kind}-"
-        names = sorted(n for n in (c if isinstance(c, str) else c.name for c in self.client.list_collections())
-                       if n.startswith(prefix))
+        names = sorted(
+            n
+            for n in (c if isinstance(c, str) else c.name for c in self.client.list_collections())
+            if n.startswith(prefix)
+        )
         for name in names:
             if name not in self._parts:
                 got = _opened(lambda: self.client.get_collection(name, embedding_function=None))
@@ -663,8 +721,9 @@ class Store:
     def _meta(self, create: bool = False):
         name = f"{self.prefix}-meta"
         if create:
-            return _opened(lambda: self.client.get_or_create_collection(
-                name, embedding_function=None, metadata={"generation": 0}))
+            return _opened(
+                lambda: self.client.get_or_create_collection(name, embedding_function=None, metadata={"generation": 0})
+            )
         return _opened(lambda: self.client.get_collection(name, embedding_function=None))
 
     def generation(self) -> int:
@@ -704,8 +763,11 @@ class Store:
         base = f"{self.prefix}-g{generation}"
         info = self.build_info() if create else None
         if create:
-            documents = _opened(lambda: self.client.get_or_create_collection(
-                f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None))
+            documents = _opened(
+                lambda: self.client.get_or_create_collection(
+                    f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None
+                )
+            )
         else:
             documents = _opened(lambda: self.client.get_collection(f"{base}-documents", embedding_function=None))
         if documents is None:
@@ -733,14 +795,23 @@ class Store:
             raise IndexMismatch(
                 "The index was written by another version of qa (index layout "
                 f"{stored.get('qa_schema', 1)}, this version uses {SCHEMA_VERSION}). "
-                "Rebuild it with `qa index rebuild`: it re-embeds the listed documents.")
-        diffs = [f"{k[3:]}: index has {stored.get(k)!r}, configured {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
+                "Rebuild it with `qa index rebuild`: it re-embeds the listed documents."
+            )
+        diffs = [
+            f"{k[3:]}: index has {stored.get(k)!r}, configured {wanted[k]!r}"
+            for k in wanted
+            if stored.get(k) != wanted[k]
+        ]
         if diffs:
             raise IndexMismatch(
                 "The index was built with another configuration (" + "; ".join(diffs) + "). "
-                "Rebuild it with `qa index rebuild` (uses the current configuration)" + "".join(
-                    f", or set {variable} back to {stored.get(key)!r}" for key, variable in _SETTING_VARIABLES.items()
-                    if stored.get(key) != wanted[key]) + "."
+                "Rebuild it with `qa index rebuild` (uses the current configuration)"
+                + "".join(
+                    f", or set {variable} back to {stored.get(key)!r}"
+                    for key, variable in _SETTING_VARIABLES.items()
+                    if stored.get(key) != wanted[key]
+                )
+                + "."
             )
 
     def open(self) -> Collections:
@@ -758,8 +829,14 @@ class Store:
         got = reading(lambda: collections.documents.get(include=["metadatas"]))
         records = [
             DocumentRecord(
-                name=i, content_hash=m["hash"], language=m.get("language", ""), title=m.get("title", ""),
-                chunks=int(m.get("chunks", 0)), added=m.get("added", ""), path=m.get("path", ""), chars=int(m.get("chars", 0)),
+                name=i,
+                content_hash=m["hash"],
+                language=m.get("language", ""),
+                title=m.get("title", ""),
+                chunks=int(m.get("chunks", 0)),
+                added=m.get("added", ""),
+                path=m.get("path", ""),
+                chars=int(m.get("chars", 0)),
                 ocr=_ocr_spans(m.get("ocr")),
             )
             for i, m in zip(got["ids"], got["metadatas"])
@@ -803,8 +880,11 @@ class Store:
             except BaseException as exc:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
                     raise
-                failure = exc if isinstance(exc, QAError) else (store_failure(exc, self.folder)
-                                                                or _unreadable(exc, self.folder))
+                failure = (
+                    exc
+                    if isinstance(exc, QAError)
+                    else (store_failure(exc, self.folder) or _unreadable(exc, self.folder))
+                )
                 report.problems.append((what, failure))
                 return None
 
@@ -813,17 +893,28 @@ class Store:
         collections = step("the index", self.open)
         if collections is None:
             return report
-        got = step("the document records", lambda: reading(
-            lambda: collections.documents.get(include=["documents", "metadatas"]), self.folder))
+        got = step(
+            "the document records",
+            lambda: reading(lambda: collections.documents.get(include=["documents", "metadatas"]), self.folder),
+        )
         records = dict(zip(got["ids"], got["metadatas"])) if got else {}
         report.documents = len(records)
         if got:
-            bad = [i for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-                   if not isinstance(t, str) or not m or not m.get("hash") or len(t) != int(m.get("chars", len(t)))]
+            bad = [
+                i
+                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                if not isinstance(t, str) or not m or not m.get("hash") or len(t) != int(m.get("chars", len(t)))
+            ]
             if bad:
-                report.problems.append(("the document records", IndexCorrupted(
-                    f"{len(bad)} document record(s) are incomplete ({', '.join(bad[:3])}). Run `qa index rebuild`: "
-                    "it rebuilds the index from the library's own copies of your documents.")))
+                report.problems.append(
+                    (
+                        "the document records",
+                        IndexCorrupted(
+                            f"{len(bad)} document record(s) are incomplete ({', '.join(bad[:3])}). Run `qa index rebuild`: "
+                            "it rebuilds the index from the library's own copies of your documents."
+                        ),
+                    )
+                )
         active = {m.get("hash") for m in records.values() if m}
         held: dict = {kind: {} for kind in KINDS}  # kind -> content hash -> records of the listed versions
         probe = [[1.0] + [0.0] * (int(self.embedder.dimension) - 1)]
@@ -835,15 +926,28 @@ class Store:
                 report.languages.add(name.rsplit("-", 1)[-1])
                 offset = 0
                 while True:
-                    got = step(f"{name} (records {offset}-{offset + page})", lambda: reading(lambda: part.get(
-                        limit=page, offset=offset, include=["embeddings", "documents", "metadatas"]), self.folder))
+                    got = step(
+                        f"{name} (records {offset}-{offset + page})",
+                        lambda: reading(
+                            lambda: part.get(
+                                limit=page, offset=offset, include=["embeddings", "documents", "metadatas"]
+                            ),
+                            self.folder,
+                        ),
+                    )
                     if not got or not got["ids"]:
                         break
                     vectors = np.asarray(got["embeddings"], dtype=np.float32)
                     if vectors.ndim != 2 or vectors.shape[1] != len(probe[0]) or not np.isfinite(vectors).all():
-                        report.problems.append((name, IndexCorrupted(
-                            f"{name} holds vectors that are not {len(probe[0])} finite numbers each. Run `qa index "
-                            "rebuild`: it rebuilds the index from the library's own copies of your documents.")))
+                        report.problems.append(
+                            (
+                                name,
+                                IndexCorrupted(
+                                    f"{name} holds vectors that are not {len(probe[0])} finite numbers each. Run `qa index "
+                                    "rebuild`: it rebuilds the index from the library's own copies of your documents."
+                                ),
+                            )
+                        )
                     for m in got["metadatas"]:
                         h = (m or {}).get("doc_hash")
                         if h in active:
@@ -854,17 +958,32 @@ class Store:
                     if len(got["ids"]) < page:
                         break
                 if offset:
-                    step(f"{name} (a vector query)", lambda: part.query(query_embeddings=probe, n_results=1,
-                                                                       include=["distances"]))
+                    step(
+                        f"{name} (a vector query)",
+                        lambda: part.query(query_embeddings=probe, n_results=1, include=["distances"]),
+                    )
         report.chunks = sum(held["chunks"].values())
         report.sentences = sum(held["sentences"].values())
         if records and not report.problems:  # every record read: does every listed document have its chunks?
-            short = sorted(name for name, m in records.items() if m and (
-                held["chunks"].get(m.get("hash"), 0) != int(m.get("chunks", 0)) or not held["sentences"].get(m.get("hash"))))
+            short = sorted(
+                name
+                for name, m in records.items()
+                if m
+                and (
+                    held["chunks"].get(m.get("hash"), 0) != int(m.get("chunks", 0))
+                    or not held["sentences"].get(m.get("hash"))
+                )
+            )
             if short:
-                report.problems.append(("the chunks of the listed documents", IndexCorrupted(
-                    f"{len(short)} listed document(s) miss chunks or sentences ({', '.join(short[:3])}). Run `qa index "
-                    "rebuild`: it rebuilds the index from the library's own copies of your documents.")))
+                report.problems.append(
+                    (
+                        "the chunks of the listed documents",
+                        IndexCorrupted(
+                            f"{len(short)} listed document(s) miss chunks or sentences ({', '.join(short[:3])}). Run `qa index "
+                            "rebuild`: it rebuilds the index from the library's own copies of your documents."
+                        ),
+                    )
+                )
         return report
 
     def _integrity(self) -> str:
@@ -887,13 +1006,17 @@ class Store:
                 if "unable to open" not in str(exc) and "readonly" not in str(exc):
                     raise
         if rows is None:
-            raise IndexReadOnly(f"The index at {self.folder} cannot be opened to check it. Make it readable, then run "
-                                "`qa index check` again.")
+            raise IndexReadOnly(
+                f"The index at {self.folder} cannot be opened to check it. Make it readable, then run "
+                "`qa index check` again."
+            )
         if rows != ["ok"]:
             found = " ".join("; ".join(str(r) for r in rows[:3]).split())[:200]
-            raise IndexCorrupted(f"The index at {self.folder} is damaged (SQLite: {found}). Run "
-                                 "`qa index rebuild`: it rebuilds the index from the library's own copies of your "
-                                 "documents.")
+            raise IndexCorrupted(
+                f"The index at {self.folder} is damaged (SQLite: {found}). Run "
+                "`qa index rebuild`: it rebuilds the index from the library's own copies of your "
+                "documents."
+            )
         return "ok"
 
     # -- writing -------------------------------------------------------------------------------
@@ -962,8 +1085,11 @@ class Store:
         languages = {title: nodes[0].metadata["language"] for title, nodes in nodes_by_doc if title and nodes}
         titles = sorted(languages)
         self._embed_nodes(sentences, embedded=lambda n: embedded(n, len(sentences)))
-        title_vectors = dict(zip(titles, self.embedder.embed_passages(
-            [reading_form(t, languages[t]) for t in titles]))) if titles else {}
+        title_vectors = (
+            dict(zip(titles, self.embedder.embed_passages([reading_form(t, languages[t]) for t in titles])))
+            if titles
+            else {}
+        )
         for title, nodes in nodes_by_doc:
             sent = np.array([n.embedding for n in nodes if n.metadata["kind"] == "sentence"], dtype=np.float32)
             for n in nodes:
@@ -987,8 +1113,15 @@ class Store:
                 metadatas=metadatas,
             )
 
-    def ingest(self, sources: Iterable, chunker, progress: Progress | None = None, generation: int | None = None,
-               before_switch: Callable | None = None, total: int | None = None) -> IngestReport:
+    def ingest(
+        self,
+        sources: Iterable,
+        chunker,
+        progress: Progress | None = None,
+        generation: int | None = None,
+        before_switch: Callable | None = None,
+        total: int | None = None,
+    ) -> IngestReport:
         """Add or replace documents, streamed in batches (``Settings.batch_chars`` / ``batch_documents``).
 
         Each batch is chunked, embedded and written, then its document records are switched in one call,
@@ -1059,8 +1192,17 @@ class Store:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _commit(self, batch: list, collections: Collections, chunker, embedded: dict, report: IngestReport,
-                before_switch: Callable | None, live: bool, progress: Progress | None = None) -> None:
+    def _commit(
+        self,
+        batch: list,
+        collections: Collections,
+        chunker,
+        embedded: dict,
+        report: IngestReport,
+        before_switch: Callable | None,
+        live: bool,
+        progress: Progress | None = None,
+    ) -> None:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
         import time
 
@@ -1097,10 +1239,21 @@ class Store:
             embeddings=np.ones((len(latest), 1), dtype=np.float32),
             documents=[src.text for src in latest.values()],
             metadatas=[
-                {"hash": src.content_hash, "language": embedded[src.content_hash][0], "title": src.title,
-                 "chunks": embedded[src.content_hash][1], "added": now, "path": src.path, "chars": len(src.text),
-                 # Chroma keeps scalars only: the OCR ranges as JSON, and only on documents that have some
-                 **({"ocr": json.dumps([list(span) for span in src.ocr_spans])} if getattr(src, "ocr_spans", None) else {})}
+                {
+                    "hash": src.content_hash,
+                    "language": embedded[src.content_hash][0],
+                    "title": src.title,
+                    "chunks": embedded[src.content_hash][1],
+                    "added": now,
+                    "path": src.path,
+                    "chars": len(src.text),
+                    # Chroma keeps scalars only: the OCR ranges as JSON, and only on documents that have some
+                    **(
+                        {"ocr": json.dumps([list(span) for span in src.ocr_spans])}
+                        if getattr(src, "ocr_spans", None)
+                        else {}
+                    ),
+                }
                 for src in latest.values()
             ],
         )
@@ -1129,12 +1282,20 @@ class Store:
         if not old:
             return []
         got = self._collections(old).documents.get(include=["documents", "metadatas"])
-        return [SourceDocument(name=i, text=t, path=m.get("path", ""), title=m.get("title", ""),
-                               ocr_spans=list(_ocr_spans(m.get("ocr"))))
-                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return [
+            SourceDocument(
+                name=i,
+                text=t,
+                path=m.get("path", ""),
+                title=m.get("title", ""),
+                ocr_spans=list(_ocr_spans(m.get("ocr"))),
+            )
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
 
-    def rebuild(self, chunker, progress: Progress | None = None, sources: Iterable | None = None,
-                total: int | None = None) -> IngestReport:
+    def rebuild(
+        self, chunker, progress: Progress | None = None, sources: Iterable | None = None, total: int | None = None
+    ) -> IngestReport:
         """Re-embed every document into a new generation; switch to it only when complete."""
         old = self.generation()
         if sources is None:

@@ -24,8 +24,11 @@ def _engine(args, notify=True):
     from qa.config import Settings
     from qa.engine import Engine
 
-    settings = Settings(embedder=getattr(args, "embedder", None), reranker=getattr(args, "reranker", None),
-                        llm=getattr(args, "llm", None))
+    settings = Settings(
+        embedder=getattr(args, "embedder", None),
+        reranker=getattr(args, "reranker", None),
+        llm=getattr(args, "llm", None),
+    )
     if getattr(args, "reader", None):
         settings.reader = args.reader
     if getattr(args, "home", None):
@@ -150,9 +153,11 @@ def _print_answer(answer) -> None:
     for c in answer.citations:
         from qa.prompts import language_name
 
-        print(f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})"
-              + (" (OCR)" if getattr(c, "ocr", False) else "")
-              + (f"; the same text as {', '.join(c.copies)}" if c.copies else ""))
+        print(
+            f"[{c.number}] {c.source} ({language_name(c.language, 'en')}, chars {c.start}-{c.end})"
+            + (" (OCR)" if getattr(c, "ocr", False) else "")
+            + (f"; the same text as {', '.join(c.copies)}" if c.copies else "")
+        )
         before = c.text[: c.quote_start - c.start]
         quote = c.text[c.quote_start - c.start : c.quote_end - c.start]
         after = c.text[c.quote_end - c.start :]
@@ -174,12 +179,16 @@ def _stream_answer(engine, question, history, args):
         if answer.written_status != "writing":
             continue
         if not announced:
-            print(f"writing the answer with the language model ({engine.llm.spec.label})...",
-                  file=sys.stderr, end="\n" if not tty else "", flush=True)
+            print(
+                f"writing the answer with the language model ({engine.llm.spec.label})...",
+                file=sys.stderr,
+                end="\n" if not tty else "",
+                flush=True,
+            )
             announced = True
         if tty and answer.written:
             line = "writing: " + " ".join(answer.written.split())
-            line = line if len(line) <= width else "…" + line[-(width - 1):]
+            line = line if len(line) <= width else "…" + line[-(width - 1) :]
             print("\r\033[K" + line, end="", file=sys.stderr, flush=True)
     if tty and announced:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
@@ -243,8 +252,10 @@ def cmd_index(args) -> int:
 
             print(passed_over_line([Path(p) for p in report.passed_over]), file=sys.stderr)
         if report.failed:
-            print(f"qa: {len(report.failed)} file(s) could not be indexed (listed above); the others were.",
-                  file=sys.stderr)
+            print(
+                f"qa: {len(report.failed)} file(s) could not be indexed (listed above); the others were.",
+                file=sys.stderr,
+            )
             return 2
         return 0
     if args.index_command == "list":
@@ -260,8 +271,11 @@ def cmd_index(args) -> int:
         unreadable = engine.library.readable()
         if unreadable is not None:
             sys.stdout.flush()
-            print(f"qa: warning: the list above comes from the local cache; the index itself cannot be read: "
-                  f"{unreadable}", file=sys.stderr)
+            print(
+                f"qa: warning: the list above comes from the local cache; the index itself cannot be read: "
+                f"{unreadable}",
+                file=sys.stderr,
+            )
             return unreadable.exit_code
         return 0
     if args.index_command == "check":
@@ -280,8 +294,10 @@ def cmd_index(args) -> int:
             return 0
         report = engine.library.rebuild(progress=bar)
         bar.close()
-        print(f"rebuilt: {len(report.added)} documents, {report.chunks} chunks, {report.sentences} sentences "
-              f"in {report.seconds:.1f}s with {engine.embedder.id}")
+        print(
+            f"rebuilt: {len(report.added)} documents, {report.chunks} chunks, {report.sentences} sentences "
+            f"in {report.seconds:.1f}s with {engine.embedder.id}"
+        )
         return 0
     raise AssertionError(args.index_command)
 
@@ -290,11 +306,12 @@ def _check(engine) -> int:
     """``qa index check``: "healthy" with what was read, or each problem with its way out (exit 1)."""
     report = engine.library.check()
     languages = ", ".join(sorted(report.languages)) or "none"
-    read = (f"{report.documents} documents, {report.chunks} chunks and {report.sentences} sentences in "
-            f"{report.collections} collections ({languages}); the library: {report.library} copies"
-            + (f"; SQLite integrity: {report.integrity}" if report.integrity else "")
-            + (f"; {report.leftovers} leftovers of a write cut short (swept by the next write)" if report.leftovers
-               else ""))
+    read = (
+        f"{report.documents} documents, {report.chunks} chunks and {report.sentences} sentences in "
+        f"{report.collections} collections ({languages}); the library: {report.library} copies"
+        + (f"; SQLite integrity: {report.integrity}" if report.integrity else "")
+        + (f"; {report.leftovers} leftovers of a write cut short (swept by the next write)" if report.leftovers else "")
+    )
     if report.healthy:
         print(f"healthy: {read}; {report.seconds:.1f}s")
         return 0
@@ -359,12 +376,16 @@ def cmd_eval(args) -> int:
 
         return update
 
-    reports = runner.evaluate(engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory,
-                              limit=args.sample)
+    reports = runner.evaluate(
+        engine, path, k=args.k, compare=args.compare, progress_factory=progress_factory, limit=args.sample
+    )
     text = runner.markdown(reports, path)
     if args.distractors:
-        what = f"{args.distractors} distractor documents" if args.distractors.isdigit() else \
-            f"real-text distractors ({args.distractors})"
+        what = (
+            f"{args.distractors} distractor documents"
+            if args.distractors.isdigit()
+            else f"real-text distractors ({args.distractors})"
+        )
         text = text.replace("# Evaluation on", f"# With {what}: evaluation on", 1)
     print(text)
     if args.inspect:
@@ -418,11 +439,18 @@ def cmd_serve(args) -> int:
 
 
 def _reader_options(sub) -> None:
-    sub.add_argument("--reader", choices=["extractive", "llm"],
-                     help="extractive: quote the sentences (default, or $QA_READER); llm: a language model writes the "
-                     "answer in the question's language, shown only when it checks out against the cited sentences")
-    sub.add_argument("--llm", metavar="SPEC", help="the language model: openai:http://HOST:PORT/v1#MODEL, "
-                     "gguf:/path/model.gguf or packaged:qwen2.5-1.5b (default: $QA_LLM)")
+    sub.add_argument(
+        "--reader",
+        choices=["extractive", "llm"],
+        help="extractive: quote the sentences (default, or $QA_READER); llm: a language model writes the "
+        "answer in the question's language, shown only when it checks out against the cited sentences",
+    )
+    sub.add_argument(
+        "--llm",
+        metavar="SPEC",
+        help="the language model: openai:http://HOST:PORT/v1#MODEL, "
+        "gguf:/path/model.gguf or packaged:qwen2.5-1.5b (default: $QA_LLM)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -433,10 +461,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--home", help="data directory (default: $QA_HOME or ~/.local/share/qa)")
-    parser.add_argument("--embedder", help="e5-small (default), minilm, sentence-transformers:PATH_OR_ID, hashing:DIM "
-                        "(default: $QA_EMBEDDER)")
-    parser.add_argument("--reranker", help="none (default) or cross-encoder:PATH_OR_ID, a sentence-transformers "
-                        "CrossEncoder that reorders the best passages and sentences (default: $QA_RERANKER)")
+    parser.add_argument(
+        "--embedder",
+        help="e5-small (default), minilm, sentence-transformers:PATH_OR_ID, hashing:DIM (default: $QA_EMBEDDER)",
+    )
+    parser.add_argument(
+        "--reranker",
+        help="none (default) or cross-encoder:PATH_OR_ID, a sentence-transformers "
+        "CrossEncoder that reorders the best passages and sentences (default: $QA_RERANKER)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer a question with citations")
@@ -445,14 +478,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
     ask.add_argument("-k", type=int, default=5, help="passages to retrieve (default 5)")
     ask.add_argument("--lang", choices=["en", "ru", "uz"], help="only use documents in this language")
-    ask.add_argument("--history", action="append", metavar="EARLIER_QUESTION",
-                     help="an earlier question of the conversation (repeatable, oldest first)")
+    ask.add_argument(
+        "--history",
+        action="append",
+        metavar="EARLIER_QUESTION",
+        help="an earlier question of the conversation (repeatable, oldest first)",
+    )
     ask.set_defaults(func=cmd_ask)
 
     idx = sub.add_parser("index", help="manage the indexed documents")
     isub = idx.add_subparsers(dest="index_command", metavar="ACTION", required=True)
-    add = isub.add_parser("add", help="add or update files or folders (txt, md, html, pdf, docx, odt; scanned pdf, "
-                                      "png, jpg, tif read by OCR with Tesseract: make ocr)")
+    add = isub.add_parser(
+        "add",
+        help="add or update files or folders (txt, md, html, pdf, docx, odt; scanned pdf, "
+        "png, jpg, tif read by OCR with Tesseract: make ocr)",
+    )
     add.add_argument("paths", nargs="+")
     isub.add_parser("list", help="list indexed documents")
     rm = isub.add_parser("remove", help="remove a document by file name")
@@ -467,24 +507,41 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     ev.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
     ev.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and plain llama-index")
-    ev.add_argument("--distractors", type=_distractor_spec, default=None, metavar="SPEC",
-                    help="add unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first: N "
-                    "made from templates, or real:N / heldout:N cut from real text in public packages "
-                    "(real:N,heldout:M for both); the index is kept for the next run")
-    ev.add_argument("--sample", type=int, metavar="N", help="only N questions, spread evenly over the set "
-                    "(for slow set-ups such as --reader llm on a CPU)")
+    ev.add_argument(
+        "--distractors",
+        type=_distractor_spec,
+        default=None,
+        metavar="SPEC",
+        help="add unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first: N "
+        "made from templates, or real:N / heldout:N cut from real text in public packages "
+        "(real:N,heldout:M for both); the index is kept for the next run",
+    )
+    ev.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="only N questions, spread evenly over the set (for slow set-ups such as --reader llm on a CPU)",
+    )
     _reader_options(ev)
-    ev.add_argument("--inspect", action="store_true", help="list the questions judged wrong, with the decision behind each")
+    ev.add_argument(
+        "--inspect", action="store_true", help="list the questions judged wrong, with the decision behind each"
+    )
     ev.add_argument("--baseline", metavar="OLD.json", help="print the change of every metric against an earlier report")
-    ev.add_argument("--fail-on-regression", action="store_true",
-                    help="with --baseline: exit 3 if answer accuracy, hit@1 or refusal accuracy drop by more than 0.05")
+    ev.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="with --baseline: exit 3 if answer accuracy, hit@1 or refusal accuracy drop by more than 0.05",
+    )
     ev.set_defaults(func=cmd_eval)
 
-    srv = sub.add_parser("serve", help="start the web chat and, beside it, an OpenAI-compatible API (/v1, /api/answer)",
-                         description="The web chat, and an OpenAI-compatible API on the same port: /v1/models, "
-                         "/v1/chat/completions, /api/answer. API keys: QA_API_KEY (comma-separated), sent as "
-                         "'Authorization: Bearer KEY'; without keys the API takes the --auth login (HTTP Basic), "
-                         "and is open only when the chat is.")
+    srv = sub.add_parser(
+        "serve",
+        help="start the web chat and, beside it, an OpenAI-compatible API (/v1, /api/answer)",
+        description="The web chat, and an OpenAI-compatible API on the same port: /v1/models, "
+        "/v1/chat/completions, /api/answer. API keys: QA_API_KEY (comma-separated), sent as "
+        "'Authorization: Bearer KEY'; without keys the API takes the --auth login (HTTP Basic), "
+        "and is open only when the chat is.",
+    )
     srv.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
     srv.add_argument("--port", type=_port, default=None, help="default: $QA_PORT or 7860")
     srv.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set QA_AUTH)")

@@ -15,12 +15,20 @@ def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> 
     out = []
     for cid in chunk_ids:
         c = snapshot.chunk(cid)
-        out.append(Passage(
-            source=c.source, text=snapshot.text(c.source)[c.start : c.end], score=float(retrieval.fused[cid]),
-            start=c.start, end=c.end, language=c.language, chunk_id=cid, title=c.title,
-            dense_score=float(max(retrieval.dense_chunk.get(cid, 0.0), retrieval.dense_sentence.get(cid, 0.0))),
-            lexical_score=float(retrieval.lexical.get(cid, 0.0)),
-        ))
+        out.append(
+            Passage(
+                source=c.source,
+                text=snapshot.text(c.source)[c.start : c.end],
+                score=float(retrieval.fused[cid]),
+                start=c.start,
+                end=c.end,
+                language=c.language,
+                chunk_id=cid,
+                title=c.title,
+                dense_score=float(max(retrieval.dense_chunk.get(cid, 0.0), retrieval.dense_sentence.get(cid, 0.0))),
+                lexical_score=float(retrieval.lexical.get(cid, 0.0)),
+            )
+        )
     return out
 
 
@@ -30,15 +38,24 @@ def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
 
     if decision.reason == NAMES_APART and decision.names:
         phrases = name_phrases(query.reading, decision.names)
-        names = ", ".join(phrases[:-1]) + message("and", query.language) + phrases[-1] if len(phrases) > 1 else phrases[0]
+        names = (
+            ", ".join(phrases[:-1]) + message("and", query.language) + phrases[-1] if len(phrases) > 1 else phrases[0]
+        )
         text = message("names_apart", query.language, names=names, question=query.text)
     else:
-        text = message("no_content" if decision.reason == NO_CONTENT else "not_found", query.language,
-                       question=query.text)
+        text = message(
+            "no_content" if decision.reason == NO_CONTENT else "not_found", query.language, question=query.text
+        )
     return Answer(
-        text=text, found=False, citations=[],
-        language=query.language, question=query.text, resolved_question=query.retrieval_text, passages=shown,
-        confidence=float(decision.confidence), reason=decision.reason,
+        text=text,
+        found=False,
+        citations=[],
+        language=query.language,
+        question=query.text,
+        resolved_question=query.retrieval_text,
+        passages=shown,
+        confidence=float(decision.confidence),
+        reason=decision.reason,
     )
 
 
@@ -54,12 +71,22 @@ def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, in
     if s.chunk not in number_of:
         number_of[s.chunk] = len(citations) + 1
         c = snapshot.chunk(s.chunk)
-        citations.append(Citation(
-            number=number_of[s.chunk], source=c.source, language=c.language, text=original[c.start : c.end],
-            start=c.start, end=c.end, quote=original[s.start : s.end], quote_start=s.start, quote_end=s.end,
-            score=float(s.score), copies=snapshot.copies(c.doc_hash)[1:],
-            ocr=_ocr(snapshot, c.source, c.start, c.end),
-        ))
+        citations.append(
+            Citation(
+                number=number_of[s.chunk],
+                source=c.source,
+                language=c.language,
+                text=original[c.start : c.end],
+                start=c.start,
+                end=c.end,
+                quote=original[s.start : s.end],
+                quote_start=s.start,
+                quote_end=s.end,
+                score=float(s.score),
+                copies=snapshot.copies(c.doc_hash)[1:],
+                ocr=_ocr(snapshot, c.source, c.start, c.end),
+            )
+        )
     else:
         cit = citations[number_of[s.chunk] - 1]
         cit.quote_start = min(cit.quote_start, s.start)
@@ -68,8 +95,14 @@ def _cite(snapshot: Snapshot, citations: list[Citation], number_of: dict[str, in
     return number_of[s.chunk]
 
 
-def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: Decision, shown: list[Passage],
-           disagree: bool = False) -> Answer:
+def quoted(
+    snapshot: Snapshot,
+    query: Query,
+    chosen: list[Candidate],
+    decision: Decision,
+    shown: list[Passage],
+    disagree: bool = False,
+) -> Answer:
     """The chosen sentences verbatim, each followed by the number of the passage it is cited from; ``disagree``:
     they are documents that give different answers (``qa.answering.disagreement``), and the answer says so first."""
     from qa.prompts import language_name, message
@@ -84,13 +117,22 @@ def quoted(snapshot: Snapshot, query: Query, chosen: list[Candidate], decision: 
     if len(foreign) == 1:
         text += " " + message("other_language", query.language, language=language_name(foreign.pop(), query.language))
     return Answer(
-        text=text, found=True, citations=citations, language=query.language, question=query.text,
-        resolved_question=query.retrieval_text, passages=shown, confidence=float(decision.confidence),
-        reason=decision.reason, disagree=disagree,
+        text=text,
+        found=True,
+        citations=citations,
+        language=query.language,
+        question=query.text,
+        resolved_question=query.retrieval_text,
+        passages=shown,
+        confidence=float(decision.confidence),
+        reason=decision.reason,
+        disagree=disagree,
     )
 
 
-def written(snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candidate], w, trusted: bool = False) -> Answer:
+def written(
+    snapshot: Snapshot, query: Query, quote: Answer, chosen: list[Candidate], w, trusted: bool = False
+) -> Answer:
     """The answer with the language-model reader: the written text when it passed the checks (its markers
     renumbered to citations that follow the quote's), else the quote with the reason it was not kept. A model
     that says the documents do not answer is obeyed only when ``trusted``."""

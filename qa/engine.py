@@ -45,8 +45,15 @@ class Trace:
 
 
 class Engine:
-    def __init__(self, settings: Settings | None = None, embedder=None, tuning: Tuning | None = None,
-                 notify: Callable[[str], None] | None = None, reranker=None, llm=None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder=None,
+        tuning: Tuning | None = None,
+        notify: Callable[[str], None] | None = None,
+        reranker=None,
+        llm=None,
+    ):
         from qa.models.embedders import get_embedder
         from qa.models.rerankers import get_reranker
 
@@ -55,7 +62,9 @@ class Engine:
         self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
         self.tuning = tuning or Tuning.load()
         self.library = Library(self.settings, self.embedder, notify)
-        self._llm = llm  # a qa.writing.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
+        self._llm = (
+            llm  # a qa.writing.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
+        )
 
     @property
     def notify(self) -> Callable[[str], None]:
@@ -102,8 +111,13 @@ class Engine:
         from qa.models.rerankers import rerank
 
         retrieval = hybrid.retrieve(snapshot, query, self.tuning, language)
-        retrieval.order = rerank(self.reranker, query.retrieval_text, retrieval.order,
-                                 lambda cid: snapshot.chunk(cid).text, self.tuning.rerank_candidates)
+        retrieval.order = rerank(
+            self.reranker,
+            query.retrieval_text,
+            retrieval.order,
+            lambda cid: snapshot.chunk(cid).text,
+            self.tuning.rerank_candidates,
+        )
         return retrieval
 
     def _languages(self) -> tuple[str, ...]:
@@ -131,26 +145,31 @@ class Engine:
 
             self._llm = get_llm(self.settings.llm)
             if self._llm is None:
-                raise ConfigError("The llm reader needs a language model: set QA_LLM=openai:http://HOST:PORT/v1#MODEL, "
-                                  "gguf:/path/model.gguf or packaged:qwen2.5-1.5b (README: \"Written answers\")")
+                raise ConfigError(
+                    "The llm reader needs a language model: set QA_LLM=openai:http://HOST:PORT/v1#MODEL, "
+                    'gguf:/path/model.gguf or packaged:qwen2.5-1.5b (README: "Written answers")'
+                )
         return self._llm
 
-    def explain(self, question: str, history=None, k: int = 5, language: str | None = None,
-                reader: str | None = None) -> Trace:
+    def explain(
+        self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
+    ) -> Trace:
         trace = None
         for trace in self.traces(question, history, k, language, reader):
             pass
         return trace
 
-    def stream(self, question: str, history=None, k: int = 5, language: str | None = None,
-               reader: str | None = None) -> Iterator[Answer]:
+    def stream(
+        self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
+    ) -> Iterator[Answer]:
         """The answer as it grows: with the llm reader, first the quote (``written_status="writing"``), then the
         written answer as far as it is written (``Answer.written``), then the final answer."""
         for trace in self.traces(question, history, k, language, reader):
             yield trace.answer
 
-    def traces(self, question: str, history=None, k: int = 5, language: str | None = None,
-               reader: str | None = None) -> Iterator[Trace]:
+    def traces(
+        self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
+    ) -> Iterator[Trace]:
         k, language = validate_k(k), validate_language(language, self._languages())
         reader = self.reader_name(reader)
         llm = self.llm if reader == "llm" else None
@@ -173,7 +192,9 @@ class Engine:
         evidence = writer.evidence(trace.chosen, trace.decision.eligible)
         quote = trace.answer
         first = Written(WRITING, evidence=evidence)
-        yield replace(trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first))
+        yield replace(
+            trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first)
+        )
         chosen_ids = {c.id for c in trace.chosen}
         quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
         for w in writer.write(trace.query, evidence, deadline=deadline, quoted=quoted):
@@ -196,6 +217,7 @@ class Engine:
         answer = compose.quoted(snapshot, query, chosen, verdict, shown, disagree=other is not None)
         return Trace(query, retrieval, found, verdict, answer, chosen=chosen, snapshot=snapshot)
 
-    def answer(self, question: str, history=None, k: int = 5, language: str | None = None,
-               reader: str | None = None) -> Answer:
+    def answer(
+        self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
+    ) -> Answer:
         return self.explain(question, history=history, k=k, language=language, reader=reader).answer

@@ -34,9 +34,20 @@ def _expected_text(answer) -> str:
 
 
 def _citations(answer) -> list[dict]:
-    return [{"number": c.number, "source": c.source, "language": c.language, "quote": c.quote,
-             "quote_start": c.quote_start, "quote_end": c.quote_end, "start": c.start, "end": c.end, "text": c.text}
-            for c in answer.citations]
+    return [
+        {
+            "number": c.number,
+            "source": c.source,
+            "language": c.language,
+            "quote": c.quote,
+            "quote_start": c.quote_start,
+            "quote_end": c.quote_end,
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+        }
+        for c in answer.citations
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +77,19 @@ def small_engine(tmp_path_factory):
 def test_messages_become_the_question_and_the_chats_history():
     from qa.ui.api import split_messages
 
-    question, history = split_messages([
-        {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Who founded the IIJ?"},
-        {"role": "assistant", "content": "The GCTF founded it [1].\n[1] 001_x.txt (en): The GCTF founded the IIJ."},
-        {"role": "user", "content": [{"type": "text", "text": "And where is its headquarters?"}]},
-    ])
+    question, history = split_messages(
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Who founded the IIJ?"},
+            {"role": "assistant", "content": "The GCTF founded it [1].\n[1] 001_x.txt (en): The GCTF founded the IIJ."},
+            {"role": "user", "content": [{"type": "text", "text": "And where is its headquarters?"}]},
+        ]
+    )
     assert question == "And where is its headquarters?"
-    assert history == [{"role": "user", "content": "Who founded the IIJ?"},
-                       {"role": "assistant", "content": "The GCTF founded it [1]."}]  # as the chat keeps it
+    assert history == [
+        {"role": "user", "content": "Who founded the IIJ?"},
+        {"role": "assistant", "content": "The GCTF founded it [1]."},
+    ]  # as the chat keeps it
 
 
 # -- the real engine, with keys ---------------------------------------------------------------------
@@ -84,7 +99,8 @@ def test_messages_become_the_question_and_the_chats_history():
 @pytest.mark.parametrize("question", [IIJ, "Где находится штаб-квартира IIJ?"])
 def test_a_completion_is_the_engines_answer(keyed, real_engine, question):
     response = _openai(keyed).chat.completions.create(
-        model="qa", messages=[{"role": "system", "content": "ignored"}, {"role": "user", "content": question}])
+        model="qa", messages=[{"role": "system", "content": "ignored"}, {"role": "user", "content": question}]
+    )
     expected = real_engine.answer(question)
     content = response.choices[0].message.content
     assert expected.found and content == _expected_text(expected)
@@ -95,8 +111,9 @@ def test_a_completion_is_the_engines_answer(keyed, real_engine, question):
 
 @pytest.mark.integration
 def test_streaming_gives_the_same_text_and_citations(keyed, real_engine):
-    stream = _openai(keyed).chat.completions.create(model="qa", messages=[{"role": "user", "content": IIJ}],
-                                                    stream=True, stream_options={"include_usage": True})
+    stream = _openai(keyed).chat.completions.create(
+        model="qa", messages=[{"role": "user", "content": IIJ}], stream=True, stream_options={"include_usage": True}
+    )
     pieces, last = [], None
     for chunk in stream:
         if chunk.choices:
@@ -116,12 +133,18 @@ def test_a_follow_up_reads_the_history_as_the_chat_does(keyed, real_engine):
     client = _openai(keyed)
     first = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": IIJ}])
     follow = "And where is its headquarters?"
-    second = client.chat.completions.create(model="qa", messages=[
-        {"role": "user", "content": IIJ}, {"role": "assistant", "content": first.choices[0].message.content},
-        {"role": "user", "content": follow}])
+    second = client.chat.completions.create(
+        model="qa",
+        messages=[
+            {"role": "user", "content": IIJ},
+            {"role": "assistant", "content": first.choices[0].message.content},
+            {"role": "user", "content": follow},
+        ],
+    )
     earlier = real_engine.answer(IIJ)
-    expected = real_engine.answer(follow, history=[{"role": "user", "content": IIJ},
-                                                   {"role": "assistant", "content": labelled(earlier)}])
+    expected = real_engine.answer(
+        follow, history=[{"role": "user", "content": IIJ}, {"role": "assistant", "content": labelled(earlier)}]
+    )
     content = second.choices[0].message.content
     assert content == _expected_text(expected) and ("Valletta" in content or "Валлетт" in content)
 
@@ -141,13 +164,21 @@ def test_api_answer_is_what_qa_ask_json_prints(keyed, real_engine):
     headers = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(timeout=120, headers=headers) as c:
         plain = c.post(f"{keyed}/api/answer", json={"question": IIJ})
-        follow = c.post(f"{keyed}/api/answer", json={"question": "U qaysi yilda tashkil etilgan?",
-                                                      "history": ["IIJni kim tashkil etgan?"], "k": 3, "language": "uz"})
+        follow = c.post(
+            f"{keyed}/api/answer",
+            json={
+                "question": "U qaysi yilda tashkil etilgan?",
+                "history": ["IIJni kim tashkil etgan?"],
+                "k": 3,
+                "language": "uz",
+            },
+        )
         wrong_k = c.post(f"{keyed}/api/answer", json={"question": IIJ, "k": 500})
     assert plain.status_code == 200
     assert plain.text == json.dumps(real_engine.answer(IIJ).to_dict(), ensure_ascii=False, indent=2) + "\n"
-    expected = real_engine.answer("U qaysi yilda tashkil etilgan?", history=["IIJni kim tashkil etgan?"], k=3,
-                                  language="uz")
+    expected = real_engine.answer(
+        "U qaysi yilda tashkil etilgan?", history=["IIJni kim tashkil etgan?"], k=3, language="uz"
+    )
     assert follow.json() == json.loads(json.dumps(expected.to_dict()))
     assert wrong_k.status_code == 400 and "k must be between" in wrong_k.json()["error"]["message"]
 
@@ -195,8 +226,12 @@ def test_an_oversized_message_is_refused_at_once_and_others_are_answered(keyed, 
     def flood():
         with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {KEY}"}) as c:
             for _ in range(10):
-                codes.append(c.post(f"{keyed}/v1/chat/completions", json={
-                    "model": "qa", "messages": [{"role": "user", "content": "Кто основал IIJ? " * 6000}]}).status_code)
+                codes.append(
+                    c.post(
+                        f"{keyed}/v1/chat/completions",
+                        json={"model": "qa", "messages": [{"role": "user", "content": "Кто основал IIJ? " * 6000}]},
+                    ).status_code
+                )
 
     threads = [threading.Thread(target=flood) for _ in range(3)]
     for t in threads:
@@ -211,10 +246,18 @@ def test_an_oversized_message_is_refused_at_once_and_others_are_answered(keyed, 
         t.join(60)
     assert codes == [400] * 30 and len(times) == 3, times  # refused, and the others answered meanwhile
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {KEY}"}) as c:
-        huge = c.post(f"{keyed}/v1/chat/completions", content=b'{"messages": "' + b"x" * 2_000_000 + b'"}',
-                      headers={"Content-Type": "application/json"})
-        long_history = c.post(f"{keyed}/v1/chat/completions", json={"model": "qa", "messages": [
-            {"role": "user", "content": "y" * 100_000}, {"role": "user", "content": IIJ}]})
+        huge = c.post(
+            f"{keyed}/v1/chat/completions",
+            content=b'{"messages": "' + b"x" * 2_000_000 + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
+        long_history = c.post(
+            f"{keyed}/v1/chat/completions",
+            json={
+                "model": "qa",
+                "messages": [{"role": "user", "content": "y" * 100_000}, {"role": "user", "content": IIJ}],
+            },
+        )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "request_too_large"
     assert long_history.status_code == 200  # an earlier message is cut, as in the chat
 
@@ -229,7 +272,9 @@ def test_open_when_neither_a_key_nor_a_login_is_set(small_engine):
     demo = launch(small_engine, host="127.0.0.1", port=port, block=False)
     url = f"http://127.0.0.1:{port}"
     try:
-        answer = _openai(url, key="anything").chat.completions.create(model="qa", messages=[{"role": "user", "content": IIJ}])
+        answer = _openai(url, key="anything").chat.completions.create(
+            model="qa", messages=[{"role": "user", "content": IIJ}]
+        )
         bare = httpx.post(f"{url}/api/answer", json={"question": IIJ}, timeout=60)
         empty = httpx.post(f"{url}/api/answer", json={"question": "  "}, timeout=60)
         unknown = httpx.post(f"{url}/v1/chat/completions", json={"model": "gpt-4o", "messages": []}, timeout=60)

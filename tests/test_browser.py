@@ -34,9 +34,17 @@ def page(chat_url):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         dialogs = []
@@ -80,7 +88,8 @@ def test_open_a_source_shows_the_document_scrolled_to_the_passage(page):
     page.wait_for_function(
         """() => { const m = document.getElementById('qa-hl'); const box = m.closest('.qa-doc');
                    const a = m.getBoundingClientRect(), b = box.getBoundingClientRect();
-                   return a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }""", timeout=10000
+                   return a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }""",
+        timeout=10000,
     )
     page.screenshot(path=str(ARTIFACTS / "source.png"), full_page=True)
 
@@ -91,7 +100,8 @@ def test_upload_then_cite_and_markup_stays_text(page, tmp_path):
         "<html><body><p>The harbour museum of Qarshi opened in 1987 with twelve exhibition halls.</p>"
         "<p>Visitors saw &lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x onerror=alert(2)&gt; written on a sign.</p>"
         f"<!-- {time.time_ns()} --></body></html>",  # unique bytes: Gradio names its copy by content hash
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     from qa.ui.app import upload_cache
 
     earlier_copies = set(upload_cache().rglob("harbour_notes.html"))  # left by other runs, if any

@@ -12,8 +12,12 @@ import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
-QUESTIONS = ["Who founded the IIJ?", "Кто такой Каха Имнадзе?", "Vladimir Voronkov Toshkentda kim bilan uchrashdi?",
-             "What is the capital of Australia?"]
+QUESTIONS = [
+    "Who founded the IIJ?",
+    "Кто такой Каха Имнадзе?",
+    "Vladimir Voronkov Toshkentda kim bilan uchrashdi?",
+    "What is the capital of Australia?",
+]
 
 
 def _free_port():
@@ -29,8 +33,11 @@ def chroma_url(tmp_path_factory):
         pytest.skip("the chroma command is not installed")
     port = _free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

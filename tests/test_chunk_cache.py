@@ -9,9 +9,11 @@ from tests.conftest import CORPUS, make_engine
 
 
 def _state(snapshot):
-    return ([(c.id, c.text, c.source, c.meta) for c in snapshot.chunks],
-            [(t, snapshot.lexical.idf(t)) for t in sorted(snapshot.lexical._df)],
-            [(t, snapshot.skeleton.idf(t)) for t in sorted(snapshot.skeleton._df)])
+    return (
+        [(c.id, c.text, c.source, c.meta) for c in snapshot.chunks],
+        [(t, snapshot.lexical.idf(t)) for t in sorted(snapshot.lexical._df)],
+        [(t, snapshot.skeleton.idf(t)) for t in sorted(snapshot.skeleton._df)],
+    )
 
 
 def _uncached(engine, tmp_path):

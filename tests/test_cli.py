@@ -13,7 +13,9 @@ from tests.conftest import CORPUS
 
 def qa(*args, home, embedder="hashing:256", timeout=120):
     env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER=embedder)
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def test_help_is_instant_and_lists_commands(home):
@@ -23,14 +25,25 @@ def test_help_is_instant_and_lists_commands(home):
     for command in ("ask", "index", "eval", "serve"):
         assert command in result.stdout
     heavy = subprocess.run(
-        [sys.executable, "-c", "import sys, qa.cli; qa.cli.build_parser(); "
-         "print(sorted(m for m in ('torch','chromadb','gradio','llama_index','numpy') if m in sys.modules))"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, qa.cli; qa.cli.build_parser(); "
+            "print(sorted(m for m in ('torch','chromadb','gradio','llama_index','numpy') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert heavy.stdout.strip() == "[]"  # heavy packages are imported lazily
     asking = subprocess.run(
-        [sys.executable, "-c", "import sys; from qa.engine import Engine; from qa.index.store import Store; "
-         "print('llama_index' in sys.modules)"], capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from qa.engine import Engine; from qa.index.store import Store; "
+            "print('llama_index' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert asking.stdout.strip() == "False"  # answering needs no llama-index import
     assert time.perf_counter() - started < 10
@@ -39,7 +52,9 @@ def test_help_is_instant_and_lists_commands(home):
 def test_index_and_ask_round_trip(home, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
+    (docs / "malta.txt").write_text(
+        "The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8"
+    )
     added = qa("index", "add", str(docs), home=home)
     assert added.returncode == 0 and "added     malta.txt" in added.stdout
     assert "unchanged malta.txt" in qa("index", "add", str(docs), home=home).stdout
@@ -84,8 +99,13 @@ def test_corrupted_index_is_reported_cleanly(home, tmp_path):
 
 
 def test_serve_with_a_bad_port_or_a_port_in_use_says_so(home):
-    bad = subprocess.run([sys.executable, "-m", "qa.cli", "serve"], capture_output=True, text=True, timeout=60,
-                         env=dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256", QA_PORT="abc"))
+    bad = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256", QA_PORT="abc"),
+    )
     assert bad.returncode != 0 and "QA_PORT" in bad.stderr and "Traceback" not in bad.stderr
     import socket
 
@@ -99,8 +119,12 @@ def test_serve_with_a_bad_port_or_a_port_in_use_says_so(home):
 
 def test_a_closed_pipe_ends_quietly(home):
     env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", "--json", "Who founded the IIJ?"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "ask", "--json", "Who founded the IIJ?"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()  # like `| head` that has read enough
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and b"BrokenPipe" not in err

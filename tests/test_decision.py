@@ -11,25 +11,25 @@ from tests.conftest import make_engine
 
 DOCS = {
     "malta.txt": "The IIJ was founded in 2014 at the initiative of the GCTF. Its headquarters are in Valletta, Malta. "
-                 "The President of Uzbekistan Shavkat Mirziyoyev proposed a new centre in Tashkent. "
-                 "Many people work with the IIJ experts.",
+    "The President of Uzbekistan Shavkat Mirziyoyev proposed a new centre in Tashkent. "
+    "Many people work with the IIJ experts.",
     "malta_ru.txt": "IIJ был основан в 2014 году по инициативе GCTF. Штаб-квартира находится в Валлетте (Мальта). "
-                    "Президент Узбекистана Шавкат Мирзиёев предложил создать новый центр в Ташкенте. "
-                    "Сотрудники IIJ работают в Валлетте.",
+    "Президент Узбекистана Шавкат Мирзиёев предложил создать новый центр в Ташкенте. "
+    "Сотрудники IIJ работают в Валлетте.",
     "malta_uz.txt": "IIJ 2014-yilda GCTF tashabbusi bilan tashkil etilgan. Uning shtab-kvartirasi Vallettada (Malta). "
-                    "O‘zbekiston Prezidenti Shavkat Mirziyoyev Toshkentda yangi markaz tashkil etishni taklif qildi. "
-                    "IIJ xodimlari Vallettada ishlaydi.",
+    "O‘zbekiston Prezidenti Shavkat Mirziyoyev Toshkentda yangi markaz tashkil etishni taklif qildi. "
+    "IIJ xodimlari Vallettada ishlaydi.",
 }
 COURT = {  # a role held in another body of the same country, and the body named elsewhere
     "court_ru.txt": "Руководитель отдела Института стратегических исследований Узбекистана Тимур Ахмедов выступил. "
-                    "Судьи Верховного суда также приехали в Валлетту.",
+    "Судьи Верховного суда также приехали в Валлетту.",
 }
 MEETINGS = {  # two people each named in documents the other is not, in three languages and two scripts
     "meet_en.txt": "Timur Akhmedov took part in consultations in Valletta. "
-                   "The Supreme Court building stands in Tashkent.",
+    "The Supreme Court building stands in Tashkent.",
     "meet_ru.txt": "Тимур Ахмедов выступил на консультациях в Валлетте. Каха Имнадзе выступил в Бишкеке.",
     "meet_uz.txt": "Vladimir Voronkov 13-may kuni Toshkentda Abdulaziz Komilov bilan uchrashdi. "
-                   "Oliy sud sudyalari ham Vladimir Voronkov bilan uchrashdi. Voronkov “UNGA 80, September 2025” sessiyasida so‘zladi.",
+    "Oliy sud sudyalari ham Vladimir Voronkov bilan uchrashdi. Voronkov “UNGA 80, September 2025” sessiyasida so‘zladi.",
 }
 
 
@@ -56,24 +56,27 @@ def test_content_free_questions_are_declined_with_a_hint(engine, question):
     assert "Ask about something" in answer.text
 
 
-@pytest.mark.parametrize("question, reason", [
-    ("Who is the mayor of Valletta?", "missing_focus"),  # Valletta is there, a mayor is not
-    ("Кто является мэром Валлетты?", "missing_focus"),
-    ("Vallettaning hokimi kim?", "missing_focus"),
-    ("Who is the president of Malta?", "missing_focus"),  # "the President of Uzbekistan" is another role-holder
-    ("Кто является президентом Мальты?", "missing_focus"),
-    ("Malta prezidenti kim?", "missing_focus"),
-    ("When was UNODC founded?", "missing_focus"),  # the subject is named nowhere
-    ("When was Shavkat Mirziyoyev born?", "missing_focus"),
-    ("Shavkat Mirziyoyev qachon tug‘ilgan?", "missing_focus"),
-    ("What is the population of Tashkent?", "missing_focus"),  # no population anywhere
-    ("Which university did Shavkat Mirziyoyev graduate from?", "missing_focus"),  # education, award, citizenship
-    ("Какую награду получил Шавкат Мирзиёев?", "missing_focus"),
-    ("Shavkat Mirziyoyev qaysi davlat fuqarosi?", "missing_focus"),
-    ("How many people work at the IIJ?", "count_missing"),
-    ("Сколько сотрудников работает в IIJ?", "count_missing"),
-    ("IIJda nechta xodim ishlaydi?", "count_missing"),
-])
+@pytest.mark.parametrize(
+    "question, reason",
+    [
+        ("Who is the mayor of Valletta?", "missing_focus"),  # Valletta is there, a mayor is not
+        ("Кто является мэром Валлетты?", "missing_focus"),
+        ("Vallettaning hokimi kim?", "missing_focus"),
+        ("Who is the president of Malta?", "missing_focus"),  # "the President of Uzbekistan" is another role-holder
+        ("Кто является президентом Мальты?", "missing_focus"),
+        ("Malta prezidenti kim?", "missing_focus"),
+        ("When was UNODC founded?", "missing_focus"),  # the subject is named nowhere
+        ("When was Shavkat Mirziyoyev born?", "missing_focus"),
+        ("Shavkat Mirziyoyev qachon tug‘ilgan?", "missing_focus"),
+        ("What is the population of Tashkent?", "missing_focus"),  # no population anywhere
+        ("Which university did Shavkat Mirziyoyev graduate from?", "missing_focus"),  # education, award, citizenship
+        ("Какую награду получил Шавкат Мирзиёев?", "missing_focus"),
+        ("Shavkat Mirziyoyev qaysi davlat fuqarosi?", "missing_focus"),
+        ("How many people work at the IIJ?", "count_missing"),
+        ("Сколько сотрудников работает в IIJ?", "count_missing"),
+        ("IIJda nechta xodim ishlaydi?", "count_missing"),
+    ],
+)
 def test_questions_the_documents_do_not_answer_are_declined_with_the_reason(engine, question, reason):
     answer = engine.answer(question)
     assert not answer.found and not answer.citations, answer.text
@@ -93,9 +96,17 @@ class _TranslatingEmbedder:
     """The hashing embedder over a small Russian-English glossary, function words dropped: a sentence and its
     translation get one vector, as a multilingual model gives them nearly one."""
 
-    GLOSSARY = {"руководитель": "head", "отдела": "department", "института": "institute", "стратегических":
-                "strategic", "исследований": "studies", "узбекистана": "uzbekistan", "тимур": "timur",
-                "ахмедов": "akhmedov", "выступил": "spoke"}
+    GLOSSARY = {
+        "руководитель": "head",
+        "отдела": "department",
+        "института": "institute",
+        "стратегических": "strategic",
+        "исследований": "studies",
+        "узбекистана": "uzbekistan",
+        "тимур": "timur",
+        "ахмедов": "akhmedov",
+        "выступил": "spoke",
+    }
 
     def __init__(self):
         from qa.models.embedders import HashingEmbedder
@@ -121,8 +132,13 @@ def test_a_translation_is_judged_by_its_original_where_the_names_can_be_checked(
 
     folder = tmp_path / "court2"
     folder.mkdir()
-    docs = dict(COURT, **{"court_en.txt": "Timur Akhmedov, Head of Department at the Institute of Strategic Studies "
-                                          "of Uzbekistan, spoke."})
+    docs = dict(
+        COURT,
+        **{
+            "court_en.txt": "Timur Akhmedov, Head of Department at the Institute of Strategic Studies "
+            "of Uzbekistan, spoke."
+        },
+    )
     for name, text in docs.items():
         (folder / name).write_text(text, encoding="utf-8")
     engine = Engine(Settings(home=home, embedder="hashing:256"), embedder=_TranslatingEmbedder())
@@ -136,36 +152,51 @@ def test_a_translation_is_judged_by_its_original_where_the_names_can_be_checked(
     assert answered.found and "Ахмедов" in answered.text, answered.text
 
 
-@pytest.mark.parametrize("question", [
-    "When did Timur Akhmedov meet Vladimir Voronkov?",
-    "Когда Тимур Ахмедов встретился с Владимиром Воронковым?",  # Cyrillic names against a Latin document
-    "When did Timur Axmedov meet Vladimir Voronkov?",  # another Latin spelling of the same name
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When did Timur Akhmedov meet Vladimir Voronkov?",
+        "Когда Тимур Ахмедов встретился с Владимиром Воронковым?",  # Cyrillic names against a Latin document
+        "When did Timur Axmedov meet Vladimir Voronkov?",  # another Latin spelling of the same name
+    ],
+)
 def test_names_no_document_mentions_together_are_declined(home, tmp_path, question):
     engine = _engine_over(home, tmp_path / "meet", MEETINGS)
     answer = engine.answer(question)
     assert not answer.found and answer.reason == "names_apart", (answer.reason, answer.text)
 
 
-@pytest.mark.parametrize("question, says", [
-    ("When did Timur Akhmedov meet Vladimir Voronkov?",
-     "The names in the question (Timur Akhmedov and Vladimir Voronkov) occur in the documents, but never together"),
-    ("Когда Тимур Ахмедов встретился с Владимиром Воронковым?",
-     "Имена из вопроса (Тимур Ахмедов и Владимиром Воронковым) есть в документах, но ни в одном документе"),
-    ("Qachon Timur Axmedov Kaxa Imnadze bilan Bishkekda uchrashdi?",
-     "Savoldagi nomlar (Timur Axmedov, Imnadze va Bishkekda) hujjatlarda bor, lekin hech bir hujjatda birga"),
-])
+@pytest.mark.parametrize(
+    "question, says",
+    [
+        (
+            "When did Timur Akhmedov meet Vladimir Voronkov?",
+            "The names in the question (Timur Akhmedov and Vladimir Voronkov) occur in the documents, but never together",
+        ),
+        (
+            "Когда Тимур Ахмедов встретился с Владимиром Воронковым?",
+            "Имена из вопроса (Тимур Ахмедов и Владимиром Воронковым) есть в документах, но ни в одном документе",
+        ),
+        (
+            "Qachon Timur Axmedov Kaxa Imnadze bilan Bishkekda uchrashdi?",
+            "Savoldagi nomlar (Timur Axmedov, Imnadze va Bishkekda) hujjatlarda bor, lekin hech bir hujjatda birga",
+        ),
+    ],
+)
 def test_a_names_apart_decline_says_which_names_in_the_askers_language(home, tmp_path, question, says):
     answer = _engine_over(home, tmp_path / "meet", MEETINGS).answer(question)
     assert answer.reason == "names_apart" and answer.text.startswith(says), answer.text
 
 
-@pytest.mark.parametrize("question", [
-    "Когда Воронков встретился с Комиловым?",  # both in the Uzbek document, in another script and case form
-    "Vladimir Voronkov Toshkentda kim bilan uchrashdi?",
-    "Which Supreme Court judges met Vladimir Voronkov?",  # "Supreme Court" is translated in the Uzbek document
-    "When did Timur Akhmedov speak in Valletta in September?",  # a month is a date, not a name
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Когда Воронков встретился с Комиловым?",  # both in the Uzbek document, in another script and case form
+        "Vladimir Voronkov Toshkentda kim bilan uchrashdi?",
+        "Which Supreme Court judges met Vladimir Voronkov?",  # "Supreme Court" is translated in the Uzbek document
+        "When did Timur Akhmedov speak in Valletta in September?",  # a month is a date, not a name
+    ],
+)
 def test_names_one_document_mentions_together_are_not_declined_for_it(home, tmp_path, question):
     engine = _engine_over(home, tmp_path / "meet", MEETINGS)
     assert engine.answer(question).reason != "names_apart"
@@ -173,20 +204,23 @@ def test_names_one_document_mentions_together_are_not_declined_for_it(home, tmp_
 
 SPORT = {  # counts of one thing, and a count of another beside the thing asked about
     "sport_en.txt": "More than 240 athletes from 4 regions took part in the competition. "
-                    "A football tournament for young players opened in Khiva. "
-                    "Doctors at the football federation carried out 800 free check-ups.",
+    "A football tournament for young players opened in Khiva. "
+    "Doctors at the football federation carried out 800 free check-ups.",
     "sport_ru.txt": "В соревнованиях приняли участие более 240 спортсменов. В Хиве открылся турнир по футболу для игроков.",
     "sport_uz.txt": "Musobaqada 240 dan ortiq sportchilar ishtirok etdi. Xivada futbolchilar uchun turnir ochildi.",
 }
 
 
-@pytest.mark.parametrize("question, answerable", [
-    ("How many athletes took part in the competition?", True),
-    ("Сколько спортсменов приняли участие в соревнованиях?", True),
-    ("Musobaqada nechta sportchi ishtirok etdi?", True),
-    ("Sportchilar soni qancha?", True),
-    ("How many players are in the football tournament?", False),  # "800 check-ups" counts something else
-])
+@pytest.mark.parametrize(
+    "question, answerable",
+    [
+        ("How many athletes took part in the competition?", True),
+        ("Сколько спортсменов приняли участие в соревнованиях?", True),
+        ("Musobaqada nechta sportchi ishtirok etdi?", True),
+        ("Sportchilar soni qancha?", True),
+        ("How many players are in the football tournament?", False),  # "800 check-ups" counts something else
+    ],
+)
 def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, answerable):
     from qa.language.answer_types import counted_noun
 
@@ -204,30 +238,37 @@ def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, a
 
 NUMBERLESS = {  # the question's words in its own language, and no count
     "en": {"plain_en.txt": "Athletes, wrestlers, experts and many people took part in the competition in Khiva."},
-    "ru": {"plain_ru.txt": "В Хиве открылся турнир для игроков из разных стран. Спортсмены приняли участие в соревнованиях."},
+    "ru": {
+        "plain_ru.txt": "В Хиве открылся турнир для игроков из разных стран. Спортсмены приняли участие в соревнованиях."
+    },
     "uz": {"plain_uz.txt": "Musobaqada sportchilar va ekspertlar ishtirok etdi. Seminarda ekspertlar qatnashdi."},
 }
 
 
-@pytest.mark.parametrize("question, count_in, answerable", [
-    # in another language the count must name the kind of thing counted, in its own words
-    ("Seminarda nechta ekspert qatnashdi?", "sport_ru.txt", False),
-    ("How many people took part in the competition?", "sport_uz.txt", False),
-    ("Сколько стран участвует в турнире?", "sport_uz.txt", False),
-    ("How many athletes took part in the competition?", "sport_ru.txt", True),
-    ("Musobaqada nechta sportchi ishtirok etdi?", "sport_ru.txt", True),
-    ("Сколько спортсменов приняли участие в соревнованиях?", "sport_uz.txt", True),
-    # a kind of thing the language files do not know cannot be checked across languages
-    ("How many wrestlers took part in the competition?", "sport_ru.txt", True),
-])
-def test_a_count_in_another_language_must_name_the_kind_of_thing_counted(home, tmp_path, question, count_in,
-                                                                          answerable):
+@pytest.mark.parametrize(
+    "question, count_in, answerable",
+    [
+        # in another language the count must name the kind of thing counted, in its own words
+        ("Seminarda nechta ekspert qatnashdi?", "sport_ru.txt", False),
+        ("How many people took part in the competition?", "sport_uz.txt", False),
+        ("Сколько стран участвует в турнире?", "sport_uz.txt", False),
+        ("How many athletes took part in the competition?", "sport_ru.txt", True),
+        ("Musobaqada nechta sportchi ishtirok etdi?", "sport_ru.txt", True),
+        ("Сколько спортсменов приняли участие в соревнованиях?", "sport_uz.txt", True),
+        # a kind of thing the language files do not know cannot be checked across languages
+        ("How many wrestlers took part in the competition?", "sport_ru.txt", True),
+    ],
+)
+def test_a_count_in_another_language_must_name_the_kind_of_thing_counted(
+    home, tmp_path, question, count_in, answerable
+):
     from qa.language.answer_types import counted_things
     from qa.language.detect import detect_language
 
     docs = {count_in: SPORT[count_in], **NUMBERLESS[detect_language(question)]}
-    _answered_or_declined(_engine_over(home, tmp_path / "sport", docs), question, answerable, holding="240",
-                          reason="count_missing")
+    _answered_or_declined(
+        _engine_over(home, tmp_path / "sport", docs), question, answerable, holding="240", reason="count_missing"
+    )
     assert counted_things("стран") == {"countries"} and counted_things("o‘yinchilar") == {"athletes"}
     assert counted_things("wrestlers") == set()
 
@@ -242,14 +283,17 @@ def test_a_name_keeps_its_key_across_scripts_spellings_and_case_forms():
     assert name_key("IIJ") == name_key("2014") == ""  # too short to tell one name from another
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("When was the IIJ founded?", "2014"),
-    ("Когда был основан IIJ?", "2014"),
-    ("IIJ qachon tashkil etilgan?", "2014"),
-    ("Who founded the IIJ?", "GCTF"),
-    ("Кто основал IIJ?", "GCTF"),
-    ("Who is the president of Uzbekistan?", "Mirziyoyev"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("When was the IIJ founded?", "2014"),
+        ("Когда был основан IIJ?", "2014"),
+        ("IIJ qachon tashkil etilgan?", "2014"),
+        ("Who founded the IIJ?", "GCTF"),
+        ("Кто основал IIJ?", "GCTF"),
+        ("Who is the president of Uzbekistan?", "Mirziyoyev"),
+    ],
+)
 def test_answerable_questions_pass_the_same_rules(engine, question, expected):
     answer = engine.answer(question)
     assert answer.found and answer.reason == "answered", (answer.reason, answer.text)
@@ -261,18 +305,31 @@ def test_a_date_question_never_quotes_a_sentence_without_a_date(engine):
     assert not answer.found and answer.reason == "wrong_answer_type"
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("How many experts came?", "count"), ("Сколько экспертов приехало?", "count"), ("Nechta ekspert keldi?", "count"),
-    ("When was it founded?", "date"), ("Когда он был основан?", "date"), ("U qachon tashkil etilgan?", "date"),
-    ("Who founded it?", "person"), ("Кто его основал?", "person"), ("Uni kim tashkil qildi?", "person"),
-    ("Where is it?", "place"), ("Где он находится?", "place"), ("U qayerda joylashgan?", "place"),
-    ("Which Middle Eastern countries sent experts?", "place"), ("Какие страны прислали экспертов?", "place"),
-    ("Qaysi davlatlar ekspert yubordi?", "place"),
-    ("Which organisation hosted it?", "organisation"), ("Какая организация его провела?", "organisation"),
-    ("Qaysi tashkilot uni o‘tkazdi?", "organisation"),
-    ("What is the area of Uzbekistan?", "count"),  # an amount, from the attribute
-    ("What was the aim of the European Union project?", None),  # "European" is not a currency
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("How many experts came?", "count"),
+        ("Сколько экспертов приехало?", "count"),
+        ("Nechta ekspert keldi?", "count"),
+        ("When was it founded?", "date"),
+        ("Когда он был основан?", "date"),
+        ("U qachon tashkil etilgan?", "date"),
+        ("Who founded it?", "person"),
+        ("Кто его основал?", "person"),
+        ("Uni kim tashkil qildi?", "person"),
+        ("Where is it?", "place"),
+        ("Где он находится?", "place"),
+        ("U qayerda joylashgan?", "place"),
+        ("Which Middle Eastern countries sent experts?", "place"),
+        ("Какие страны прислали экспертов?", "place"),
+        ("Qaysi davlatlar ekspert yubordi?", "place"),
+        ("Which organisation hosted it?", "organisation"),
+        ("Какая организация его провела?", "organisation"),
+        ("Qaysi tashkilot uni o‘tkazdi?", "organisation"),
+        ("What is the area of Uzbekistan?", "count"),  # an amount, from the attribute
+        ("What was the aim of the European Union project?", None),  # "European" is not a currency
+    ],
+)
 def test_the_expected_answer_type_in_every_language(question, kind):
     assert question_type(question) == kind
 
@@ -281,7 +338,9 @@ def test_attributes_and_names_in_every_language():
     assert attributes("Who is the mayor of Valletta?") == {"mayor"}
     assert attributes("Кто является мэром Валлетты?") == {"mayor"}
     assert attributes("Vallettaning hokimi kim?") == {"mayor"}
-    assert "birth" in attributes("Vladimir Voronkov qachon tug‘ilgan?") and "birth" in attributes("Vladimir Voronkov qachon tug'ilgan?")
+    assert "birth" in attributes("Vladimir Voronkov qachon tug‘ilgan?") and "birth" in attributes(
+        "Vladimir Voronkov qachon tug'ilgan?"
+    )
     assert names("Who is the mayor of Valletta?") == ["Valletta"]
     assert names("IIJni kim tashkil etgan?") == ["IIJni"]  # capitals at the start: a name even first
     assert names("Anjuman qaysi tashkilotlar hamkorligida o'tdi?") == []  # capitalised only as the first word
@@ -291,9 +350,20 @@ def test_every_language_file_has_the_same_shape():
     files = languages.languages()
     assert set(files) >= {"en", "ru", "uz"}
     keys = {code: set(data) for code, data in files.items()}
-    required = {"stopwords", "number_question", "date_question", "months", "ordinal_suffixes", "anaphora",
-                "abbreviations", "person_question", "place_question", "organisation_question", "attributes",
-                "holder_side"}
+    required = {
+        "stopwords",
+        "number_question",
+        "date_question",
+        "months",
+        "ordinal_suffixes",
+        "anaphora",
+        "abbreviations",
+        "person_question",
+        "place_question",
+        "organisation_question",
+        "attributes",
+        "holder_side",
+    }
     for code, present in keys.items():
         assert required <= present, (code, required - present)
     concepts = {code: set(data["attributes"]) for code, data in files.items()}
@@ -301,18 +371,21 @@ def test_every_language_file_has_the_same_shape():
     assert languages.transliteration()["ў"] == "o" and languages.transliteration()["ж"] == "j"
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda e: e.answer("Who founded \ud800 the IIJ?"), "not valid text"),
-    (lambda e: e.answer("Who founded the IIJ?", history=123), "history must be a list"),
-    (lambda e: e.answer("Who founded the IIJ?", history="Who?"), "history must be a list"),
-    (lambda e: e.answer("Who founded the IIJ?", history=[42]), "Each history message"),
-    (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "x"}]), "role must be one of"),
-    (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "user", "content": 7}]), "content must be text"),
-    (lambda e: e.answer("Who founded the IIJ?", k="5"), "k must be a whole number"),
-    (lambda e: e.answer("Who founded the IIJ?", k=0), "between 1 and"),
-    (lambda e: e.retrieve("Who founded the IIJ?", k=True), "k must be a whole number"),
-    (lambda e: e.answer("Who founded the IIJ?", language="fr"), "language must be one of"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda e: e.answer("Who founded \ud800 the IIJ?"), "not valid text"),
+        (lambda e: e.answer("Who founded the IIJ?", history=123), "history must be a list"),
+        (lambda e: e.answer("Who founded the IIJ?", history="Who?"), "history must be a list"),
+        (lambda e: e.answer("Who founded the IIJ?", history=[42]), "Each history message"),
+        (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "x"}]), "role must be one of"),
+        (lambda e: e.answer("Who founded the IIJ?", history=[{"role": "user", "content": 7}]), "content must be text"),
+        (lambda e: e.answer("Who founded the IIJ?", k="5"), "k must be a whole number"),
+        (lambda e: e.answer("Who founded the IIJ?", k=0), "between 1 and"),
+        (lambda e: e.retrieve("Who founded the IIJ?", k=True), "k must be a whole number"),
+        (lambda e: e.answer("Who founded the IIJ?", language="fr"), "language must be one of"),
+    ],
+)
 def test_bad_arguments_to_the_python_api_raise_the_projects_error(engine, call, message):
     import qa
 
@@ -323,7 +396,10 @@ def test_bad_arguments_to_the_python_api_raise_the_projects_error(engine, call, 
 def test_long_histories_are_bounded(engine):
     history = []
     for i in range(200):
-        history += [{"role": "user", "content": "Who founded the IIJ? " * 200}, {"role": "assistant", "content": "x" * 5000}]
+        history += [
+            {"role": "user", "content": "Who founded the IIJ? " * 200},
+            {"role": "assistant", "content": "x" * 5000},
+        ]
     answer = engine.answer("And where is its headquarters?", history=history)
     assert len(answer.resolved_question) < 3 * 2100  # at most the last two questions, each cut
     # A message of text parts (the OpenAI API, Gradio) is cut to the same bound before follow-ups read it.
@@ -333,7 +409,7 @@ def test_long_histories_are_bounded(engine):
 
 SEMINARS = {
     "seminar_ru.txt": "23–25 сентября 2025 года в Ташкенте проходит семинар по противодействию терроризму. "
-                      "Мероприятие организовано Управлением ООН по наркотикам и преступности (УНП ООН).",
+    "Мероприятие организовано Управлением ООН по наркотикам и преступности (УНП ООН).",
     "match_uz.txt": "Toshkentdagi futbol o‘yinini shahar hokimligi tashkil qildi.",
 }
 
@@ -348,14 +424,19 @@ def test_a_followup_needs_the_earlier_turns_names_in_the_document_not_the_senten
     assert answer.found and "УНП ООН" in answer.text, (answer.reason, answer.text)
 
 
-@pytest.mark.parametrize("question", [
-    "Who organised the seminar in Tashkent?",
-    "Кто организовал семинар в Ташкенте?",
-    "Toshkentdagi seminarni kim tashkil qildi?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who organised the seminar in Tashkent?",
+        "Кто организовал семинар в Ташкенте?",
+        "Toshkentdagi seminarni kim tashkil qildi?",
+    ],
+)
 def test_the_names_an_attribute_is_asked_of_may_stand_in_the_sentence_before(home, tmp_path, question):
-    docs = {"seminar_en.txt": "A seminar on prevention took place in Tashkent on 23 September. "
-                              "The event was organised by the UNODC office together with the ISRS."}
+    docs = {
+        "seminar_en.txt": "A seminar on prevention took place in Tashkent on 23 September. "
+        "The event was organised by the UNODC office together with the ISRS."
+    }
     engine = _engine_over(home, tmp_path / "seminar", docs)
     answer = engine.answer(question)
     assert answer.found and "UNODC" in answer.text, (answer.reason, answer.text)
@@ -386,10 +467,13 @@ PEOPLE_UZ = {
 }
 
 
-@pytest.mark.parametrize("docs, question", [
-    (PEOPLE_EN, "When did Kaha Imnadze speak in Valletta?"),
-    (PEOPLE_UZ, "Kaxa Imnadze Vallettada qachon nutq so‘zladi?"),
-])
+@pytest.mark.parametrize(
+    "docs, question",
+    [
+        (PEOPLE_EN, "When did Kaha Imnadze speak in Valletta?"),
+        (PEOPLE_UZ, "Kaxa Imnadze Vallettada qachon nutq so‘zladi?"),
+    ],
+)
 def test_a_persons_name_is_not_taken_for_a_translated_one(home, tmp_path, docs, question):
     # "Kaha Imnadze" is only in documents of the question's language, but a person's name is spelt, not
     # translated: the Russian document about Valletta would show it, and does not.
@@ -400,48 +484,68 @@ def test_a_persons_name_is_not_taken_for_a_translated_one(home, tmp_path, docs, 
 def test_a_title_before_a_name_is_not_a_first_name(home, tmp_path):
     # "President" names a role and may be translated («Президент»): "President Mirziyoyev" is not a first and
     # a last name that only the English document could show.
-    docs = {"proposal_en.txt": "The President of Uzbekistan proposed a new council.",
-            "proposal_ru.txt": "Шавкат Мирзиёев предложил создать Совет в мае 2024 года."}
-    answer = _engine_over(home, tmp_path / "proposal", docs).answer("When did President Mirziyoyev propose the council?")
+    docs = {
+        "proposal_en.txt": "The President of Uzbekistan proposed a new council.",
+        "proposal_ru.txt": "Шавкат Мирзиёев предложил создать Совет в мае 2024 года.",
+    }
+    answer = _engine_over(home, tmp_path / "proposal", docs).answer(
+        "When did President Mirziyoyev propose the council?"
+    )
     assert answer.reason != "names_apart", answer.text
 
 
 SESSIONS = {  # a first meeting and an 80th session, each in one language, numbered in words or digits
     "sessions_uz.txt": "Kengashning birinchi yig‘ilishi 14-may kuni Toshkentda bo‘lib o‘tadi. "
-                       "Yig‘ilishda BMT va YEXHT vakillari ishtirok etadi.",
+    "Yig‘ilishda BMT va YEXHT vakillari ishtirok etadi.",
     "sessions_en.txt": "The initiative was announced at the 80th session of the UN General Assembly in New York. "
-                       "Officials of the UN and the OSCE will take part in the first meeting of the Council.",
+    "Officials of the UN and the OSCE will take part in the first meeting of the Council.",
     "sessions_ru.txt": "Инициатива была озвучена на 80-й сессии Генеральной Ассамблеи ООН в Нью-Йорке. "
-                       "Первое заседание Совета состоится 14 мая в Ташкенте.",
+    "Первое заседание Совета состоится 14 мая в Ташкенте.",
 }
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Who will attend the second meeting?", {2}), ("the 80th session", {80}), ("на 81-й сессии", {81}),
-    ("Когда состоится третье заседание?", {3}), ("второго", {2}), ("Kengashning uchinchi yig'ilishi", {3}),
-    ("ikkinchi yig‘ilishida", {2}), ("Assambleyaning 80-sessiyasida", {80}), ("иккинчи йиғилиш", {2}),
-    # dates, years, counts and look-alike words are not ordinals
-    ("14-may kuni, 2024-yil", set()), ("3-4 mart kunlari", set()), ("пятница, пять, вторник", set()),
-    ("the meeting of 14 May", set()),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Who will attend the second meeting?", {2}),
+        ("the 80th session", {80}),
+        ("на 81-й сессии", {81}),
+        ("Когда состоится третье заседание?", {3}),
+        ("второго", {2}),
+        ("Kengashning uchinchi yig'ilishi", {3}),
+        ("ikkinchi yig‘ilishida", {2}),
+        ("Assambleyaning 80-sessiyasida", {80}),
+        ("иккинчи йиғилиш", {2}),
+        # dates, years, counts and look-alike words are not ordinals
+        ("14-may kuni, 2024-yil", set()),
+        ("3-4 mart kunlari", set()),
+        ("пятница, пять, вторник", set()),
+        ("the meeting of 14 May", set()),
+    ],
+)
 def test_ordinals_are_read_in_every_language(text, expected):
     from qa.language.answer_types import ordinals
 
     assert ordinals(text) == expected
 
 
-@pytest.mark.parametrize("question, answerable", [
-    ("Who will take part in the first meeting of the Council?", True),  # a first needs no number
-    ("Kengashning birinchi yig'ilishida kimlar ishtirok etadi?", True),
-    ("At which session of the UN General Assembly was the initiative announced?", True),
-    ("Who will take part in the second meeting of the Council?", False),
-    ("Когда состоится третье заседание Совета?", False),
-    ("Kengashning ikkinchi yig'ilishi qayerda bo'ladi?", False),
-    ("What initiative was announced at the 79th session of the UN General Assembly?", False),
-    ("Какая инициатива была озвучена на 81-й сессии Генеральной Ассамблеи ООН?", False),
-])
+@pytest.mark.parametrize(
+    "question, answerable",
+    [
+        ("Who will take part in the first meeting of the Council?", True),  # a first needs no number
+        ("Kengashning birinchi yig'ilishida kimlar ishtirok etadi?", True),
+        ("At which session of the UN General Assembly was the initiative announced?", True),
+        ("Who will take part in the second meeting of the Council?", False),
+        ("Когда состоится третье заседание Совета?", False),
+        ("Kengashning ikkinchi yig'ilishi qayerda bo'ladi?", False),
+        ("What initiative was announced at the 79th session of the UN General Assembly?", False),
+        ("Какая инициатива была озвучена на 81-й сессии Генеральной Ассамблеи ООН?", False),
+    ],
+)
 def test_a_numbered_thing_must_be_numbered_so_in_the_document(home, tmp_path, question, answerable):
-    _answered_or_declined(_engine_over(home, tmp_path / "sessions", SESSIONS), question, answerable, reason="missing_focus")
+    _answered_or_declined(
+        _engine_over(home, tmp_path / "sessions", SESSIONS), question, answerable, reason="missing_focus"
+    )
 
 
 def _answered_or_declined(engine, question: str, answerable: bool, holding: str = "", reason: str | None = None):
@@ -460,45 +564,61 @@ FOUNDED = {  # the IIJ's founding in two languages; a body only the Uzbek docume
 }
 
 
-@pytest.mark.parametrize("question, answerable", [
-    ("IIJ qachon tashkil etilgan?", True),
-    ("Когда был основан IIJ?", True),
-    # YEXHT cannot be shown in Russian or English, but the founding there stands beside "IIJ", which documents
-    # of both languages write alike and the question would have written so too: it is the IIJ's founding.
-    ("YEXHT qachon tashkil etilgan?", False),
-    ("YEXHT qaysi yilda tashkil topgan?", False),
-])
+@pytest.mark.parametrize(
+    "question, answerable",
+    [
+        ("IIJ qachon tashkil etilgan?", True),
+        ("Когда был основан IIJ?", True),
+        # YEXHT cannot be shown in Russian or English, but the founding there stands beside "IIJ", which documents
+        # of both languages write alike and the question would have written so too: it is the IIJ's founding.
+        ("YEXHT qachon tashkil etilgan?", False),
+        ("YEXHT qaysi yilda tashkil topgan?", False),
+    ],
+)
 def test_an_attribute_beside_a_name_written_alike_is_that_names(home, tmp_path, question, answerable):
     _answered_or_declined(_engine_over(home, tmp_path / "founded", FOUNDED), question, answerable, holding="2014")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Toshkent/Nyu-York/Vena, 2024-yil 10-may.", True), ("TASHKENT, 10 May 2024", True),
-    ("Ташкент, 10 мая 2024 г.", True), ("Тошкент, 2024 йил 10 май.", True),
-    ("Joriy yil 14-may kuni Toshkentda Kengashning birinchi yig‘ilishi bo‘lib o‘tadi.", False),
-    ("The IIJ was founded in 2014.", False), ("23–25 сентября 2025 года в Ташкенте проходит семинар", False),
-    ("Headquarters In Valletta", False),  # no date: a headline, not a dateline
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Toshkent/Nyu-York/Vena, 2024-yil 10-may.", True),
+        ("TASHKENT, 10 May 2024", True),
+        ("Ташкент, 10 мая 2024 г.", True),
+        ("Тошкент, 2024 йил 10 май.", True),
+        ("Joriy yil 14-may kuni Toshkentda Kengashning birinchi yig‘ilishi bo‘lib o‘tadi.", False),
+        ("The IIJ was founded in 2014.", False),
+        ("23–25 сентября 2025 года в Ташкенте проходит семинар", False),
+        ("Headquarters In Valletta", False),  # no date: a headline, not a dateline
+    ],
+)
 def test_a_dateline_is_names_and_a_date(text, expected):
     from qa.language.answer_types import dateline
 
     assert dateline(text) is expected
 
 
-DATELINE = {"release_uz.txt": "Toshkent/Nyu-York/Vena, 2024-yil 10-may. Toshkentda ekspertlar yig‘ilishi bo‘lib o‘tadi."}
+DATELINE = {
+    "release_uz.txt": "Toshkent/Nyu-York/Vena, 2024-yil 10-may. Toshkentda ekspertlar yig‘ilishi bo‘lib o‘tadi."
+}
 
 
-@pytest.mark.parametrize("question", ["Toshkentda yangi kutubxona qachon ochiladi?", "When will the library in Tashkent open?"])
+@pytest.mark.parametrize(
+    "question", ["Toshkentda yangi kutubxona qachon ochiladi?", "When will the library in Tashkent open?"]
+)
 def test_a_dateline_answers_no_when_question(home, tmp_path, question):
     engine = _engine_over(home, tmp_path / "release", DATELINE)
     answer = engine.answer(question)
     assert not answer.found and answer.reason == "wrong_answer_type", (answer.reason, answer.text)
 
 
-@pytest.mark.parametrize("latin, cyrillic", [
-    ("Shavkat Mirziyoyev Toshkentda nimani taklif qildi?", "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?"),
-    ("IIJ xodimlari qayerda ishlaydi?", "ИИЖ ходимлари қаерда ишлайди?"),
-])
+@pytest.mark.parametrize(
+    "latin, cyrillic",
+    [
+        ("Shavkat Mirziyoyev Toshkentda nimani taklif qildi?", "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?"),
+        ("IIJ xodimlari qayerda ishlaydi?", "ИИЖ ходимлари қаерда ишлайди?"),
+    ],
+)
 def test_an_uzbek_question_in_cyrillic_gets_the_answer_it_gets_in_latin(engine, latin, cyrillic):
     a, b = engine.answer(latin), engine.answer(cyrillic)
     assert b.language == "uz" and b.question == cyrillic
@@ -511,8 +631,11 @@ def test_an_uzbek_document_in_cyrillic_is_read_as_its_latin_form(tmp_path):
     latin = {"uz.txt": DOCS["malta_uz.txt"]}
     a = _engine_over(tmp_path / "home-latin", tmp_path / "latin", latin)
     b = _engine_over(tmp_path / "home-cyrillic", tmp_path / "cyrillic", {"uz.txt": cyrillic(DOCS["malta_uz.txt"])})
-    for question in ("Shavkat Mirziyoyev Toshkentda nimani taklif qildi?", "IIJ xodimlari qayerda ishlaydi?",
-                     "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?"):
+    for question in (
+        "Shavkat Mirziyoyev Toshkentda nimani taklif qildi?",
+        "IIJ xodimlari qayerda ishlaydi?",
+        "Шавкат Мирзиёев Тошкентда нимани таклиф қилди?",
+    ):
         x, y = a.explain(question), b.explain(question)
         assert x.answer.found and y.answer.found
         assert [c.position for c in x.chosen] == [c.position for c in y.chosen]

@@ -4,8 +4,26 @@ import re
 
 from qa.eval.distractors import make_distractors, write_distractors
 
-FORBIDDEN = ["IIJ", "GCTF", "Воронков", "Voronkov", "Imnadze", "Имнадзе", "реинтеграц", "reintegrat", "terror",
-             "террор", "Australia", "Canberra", "Война и мир", "capital", "столиц", "poytaxt", "mayor", "мэр"]
+FORBIDDEN = [
+    "IIJ",
+    "GCTF",
+    "Воронков",
+    "Voronkov",
+    "Imnadze",
+    "Имнадзе",
+    "реинтеграц",
+    "reintegrat",
+    "terror",
+    "террор",
+    "Australia",
+    "Canberra",
+    "Война и мир",
+    "capital",
+    "столиц",
+    "poytaxt",
+    "mayor",
+    "мэр",
+]
 
 
 def test_deterministic_unique_and_in_four_groups(tmp_path):

@@ -21,12 +21,22 @@ def _write(tmp_path, lines):
     return path
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("{not json", "line 2: not valid JSON"),
-    (json.dumps({"id": "x", "question": "q", "lang": "en", "kind": "f", "answers": ["a"]}), "line 2: missing field(s) sources"),
-    (json.dumps({"id": "x", "question": "q", "lang": "en", "kind": "f", "answers": ["a"], "sources": ["nope.txt"]}),
-     "line 2: unknown document"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("{not json", "line 2: not valid JSON"),
+        (
+            json.dumps({"id": "x", "question": "q", "lang": "en", "kind": "f", "answers": ["a"]}),
+            "line 2: missing field(s) sources",
+        ),
+        (
+            json.dumps(
+                {"id": "x", "question": "q", "lang": "en", "kind": "f", "answers": ["a"], "sources": ["nope.txt"]}
+            ),
+            "line 2: unknown document",
+        ),
+    ],
+)
 def test_malformed_lines_are_reported_with_their_number(tmp_path, bad, message):
     good = json.dumps({"id": "ok", "question": "q", "lang": "en", "kind": "f", "answers": [], "sources": []})
     with pytest.raises(EvalFileError, match=re.escape(message)):
@@ -41,8 +51,13 @@ def _independent_key(s):
 
 
 def test_matching_agrees_with_an_independent_scorer():
-    cases = [("Seminar 23–25  Сентября 2025", ["23-25 сентября"]), ("O‘zbekiston", ["o'zbekiston"]),
-             ("The IIJ", ["GCTF"]), ("ＧＣＴＦ founded", ["gctf"]), ("Oʻzbek", ["O`zbek"])]
+    cases = [
+        ("Seminar 23–25  Сентября 2025", ["23-25 сентября"]),
+        ("O‘zbekiston", ["o'zbekiston"]),
+        ("The IIJ", ["GCTF"]),
+        ("ＧＣＴＦ founded", ["gctf"]),
+        ("Oʻzbek", ["O`zbek"]),
+    ]
     for text, answers in cases:
         expected = any(_independent_key(a) in _independent_key(text) for a in answers)
         assert answer_matches(text, answers) == expected
@@ -54,9 +69,9 @@ def test_metrics_on_a_hand_computed_example():
     b = items(id="b", question="q", lang="en", kind="f", answers=["y"], sources=["d2"])
     c = items(id="c", question="q", lang="ru", kind="na", answers=[], sources=[])
     results = [
-        judge(a, "x here [1]", True, ["d1", "d3"], ["d1", "d2"], 10),   # correct, hit@1, 1 of 2 citations good
-        judge(b, "nothing", False, [], ["d1", "d2"], 30),              # declined: false refusal, hit at rank 2
-        judge(c, "declined", False, [], ["d1"], 20),                    # rightly declined
+        judge(a, "x here [1]", True, ["d1", "d3"], ["d1", "d2"], 10),  # correct, hit@1, 1 of 2 citations good
+        judge(b, "nothing", False, [], ["d1", "d2"], 30),  # declined: false refusal, hit at rank 2
+        judge(c, "declined", False, [], ["d1"], 20),  # rightly declined
     ]
     m = aggregate(results)
     assert m["answer_accuracy"] == 0.5 and m["hit_at_1"] == 0.5 and m["hit_at_5"] == 1.0 and m["mrr"] == 0.75
@@ -89,18 +104,48 @@ def test_eval_command_is_deterministic_and_writes_reports(fake_engine, tmp_path)
     from qa.eval import runner
 
     fake_engine.library.add([CORPUS])
-    path = _write(tmp_path, [
-        json.dumps({"id": "1", "question": "Who founded the IIJ?", "lang": "en", "kind": "factoid", "answers": ["GCTF"],
-                    "sources": ["001_06ab6ed67bf2d3c2.txt"]}),
-        json.dumps({"id": "2", "question": "And where is its headquarters?", "lang": "en", "kind": "followup",
-                    "answers": ["Valletta"], "sources": ["001_06ab6ed67bf2d3c2.txt"], "history": ["Who founded the IIJ?"]}),
-        json.dumps({"id": "3", "question": "How many people work there?", "lang": "en", "kind": "unanswerable",
-                    "answers": [], "sources": []}),
-    ])
+    path = _write(
+        tmp_path,
+        [
+            json.dumps(
+                {
+                    "id": "1",
+                    "question": "Who founded the IIJ?",
+                    "lang": "en",
+                    "kind": "factoid",
+                    "answers": ["GCTF"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"],
+                }
+            ),
+            json.dumps(
+                {
+                    "id": "2",
+                    "question": "And where is its headquarters?",
+                    "lang": "en",
+                    "kind": "followup",
+                    "answers": ["Valletta"],
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"],
+                    "history": ["Who founded the IIJ?"],
+                }
+            ),
+            json.dumps(
+                {
+                    "id": "3",
+                    "question": "How many people work there?",
+                    "lang": "en",
+                    "kind": "unanswerable",
+                    "answers": [],
+                    "sources": [],
+                }
+            ),
+        ],
+    )
     first = runner.evaluate(fake_engine, path, compare=False)
     second = runner.evaluate(fake_engine, path, compare=False)
+
     def strip(r):
         return [(i["id"], i["correct"], i["answer"]) for i in next(iter(r.values()))["items"]]
+
     assert strip(first) == strip(second)
     out = tmp_path / "r.json"
     runner.save_json(first, out)
@@ -119,22 +164,37 @@ def _collected(engine, tmp_path, questions):
     from qa.eval.dataset import load
 
     engine.library.add([CORPUS])
-    path = _write(tmp_path, [
-        json.dumps({"id": qid, "question": question, "lang": "en", "kind": "factoid" if answers else "unanswerable",
-                    "answers": answers, "sources": ["001_06ab6ed67bf2d3c2.txt"] if answers else []})
-        for qid, question, answers in questions
-    ])
+    path = _write(
+        tmp_path,
+        [
+            json.dumps(
+                {
+                    "id": qid,
+                    "question": question,
+                    "lang": "en",
+                    "kind": "factoid" if answers else "unanswerable",
+                    "answers": answers,
+                    "sources": ["001_06ab6ed67bf2d3c2.txt"] if answers else [],
+                }
+            )
+            for qid, question, answers in questions
+        ],
+    )
     return tune.collect(engine, load(path))
 
 
 def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp_path):
     from qa.eval import inspect
 
-    rows = _collected(fake_engine, tmp_path, [
-        # "Valletta" is in the corpus, but not in the sentence that best matches this question
-        ("1", "Who founded the IIJ?", ["Valletta"]),
-        ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
-    ])
+    rows = _collected(
+        fake_engine,
+        tmp_path,
+        [
+            # "Valletta" is in the corpus, but not in the sentence that best matches this question
+            ("1", "Who founded the IIJ?", ["Valletta"]),
+            ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
+        ],
+    )
     lines = inspect.report(rows)
     text = "\n".join(lines)
     assert "1: Who founded the IIJ?" in text and "first answer-bearing sentence at rank" in text
@@ -145,11 +205,15 @@ def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp
 def test_ceiling_bounds_what_reweighting_and_the_rules_could_reach(fake_engine, tmp_path):
     from qa.eval import ceiling
 
-    rows = _collected(fake_engine, tmp_path, [
-        ("1", "Who founded the IIJ?", ["GCTF"]),
-        ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
-        ("3", "What is the capital of Australia?", []),
-    ])
+    rows = _collected(
+        fake_engine,
+        tmp_path,
+        [
+            ("1", "Who founded the IIJ?", ["GCTF"]),
+            ("2", "Who founded the IIJ?", ["zzzz-nowhere"]),
+            ("3", "What is the capital of Australia?", []),
+        ],
+    )
     b = ceiling.bounds(rows, fake_engine.tuning.weight_vector())
     assert b["all"]["questions"] == 2 == b["en"]["questions"]  # the unanswerable one is not counted
     assert b["all"]["in_candidates"] == 0.5  # "zzzz-nowhere" is in no candidate

@@ -12,7 +12,9 @@ from tests.conftest import make_engine
 
 def _cli(home, *args):
     env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
-    result = subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=180
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -20,7 +22,9 @@ def _cli(home, *args):
 def test_a_running_engine_sees_what_another_process_adds_updates_and_rebuilds(home, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
+    (docs / "malta.txt").write_text(
+        "The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8"
+    )
     server = make_engine(home)
     server.library.add([docs / "malta.txt"])
     assert server.retrieve("Where are the headquarters?", k=1)[0].source == "malta.txt"
@@ -65,11 +69,15 @@ def test_questions_are_answered_while_a_write_is_in_progress(home, tmp_path):
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
+    (docs / "malta.txt").write_text(
+        "The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8"
+    )
     (docs / "big.txt").write_text("Bananas are rich in potassium. " * 200, encoding="utf-8")
     gate = threading.Event()
     gate.set()
-    engine = Engine(Settings(home=home, embedder="hashing:256"), embedder=SlowEmbedder(get_embedder("hashing:256"), gate))
+    engine = Engine(
+        Settings(home=home, embedder="hashing:256"), embedder=SlowEmbedder(get_embedder("hashing:256"), gate)
+    )
     engine.library.add([docs / "malta.txt"])
     engine.answer("Where are the headquarters?")
 

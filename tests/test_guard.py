@@ -79,7 +79,9 @@ def _login_app(throttle):
     async def login(request):
         form = await request.form()
         ok = form.get("username") == "alice" and form.get("password") == "s3cret"
-        return JSONResponse({"success": True} if ok else {"detail": "Incorrect credentials."}, status_code=200 if ok else 400)
+        return JSONResponse(
+            {"success": True} if ok else {"detail": "Incorrect credentials."}, status_code=200 if ok else 400
+        )
 
     async def other(request):
         return JSONResponse({"ok": True})
@@ -93,10 +95,14 @@ def test_middleware_refuses_a_locked_client_with_429_and_retry_after():
     app = _login_app(Throttle(free_failures=3, base_delay=1, max_delay=8, clock=clock))
 
     async def run():
-        stranger = httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("203.0.113.7", 5000)), base_url="http://t")
+        stranger = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app, client=("203.0.113.7", 5000)), base_url="http://t"
+        )
         alice = httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("192.0.2.10", 5000)), base_url="http://t")
-        codes = [(await stranger.post("/login", data={"username": "alice", "password": "guess"})).status_code
-                 for _ in range(6)]
+        codes = [
+            (await stranger.post("/login", data={"username": "alice", "password": "guess"})).status_code
+            for _ in range(6)
+        ]
         refused = await stranger.post("/login", data={"username": "alice", "password": "s3cret"})
         other = await stranger.post("/other", data={"username": "alice", "password": "x"})
         multipart = await stranger.post("/login", files={"username": (None, "alice"), "password": (None, "x")})

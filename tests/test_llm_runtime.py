@@ -22,8 +22,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.llm]
 MODEL = "qwen2.5-0.5b"
 QUESTION = "When was the IIJ founded?"
 # What a run of the real model may end in: never a crash, never unreadable output (the grammar / JSON mode).
-RAN = {"kept", "model_declined", "empty", "unmarked_sentence", "unknown_marker", "unsupported_number",
-       "unsupported_date", "unsupported_name", "wrong_language"}
+RAN = {
+    "kept",
+    "model_declined",
+    "empty",
+    "unmarked_sentence",
+    "unknown_marker",
+    "unsupported_number",
+    "unsupported_date",
+    "unsupported_name",
+    "wrong_language",
+}
 
 
 def _model_path():
@@ -94,9 +103,26 @@ def llama_server(gguf, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     proc = subprocess.Popen(  # its log goes to a file: llama.cpp says a lot while loading, a pipe would fill
-        [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "qwen", "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)],
-        stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            gguf,
+            "--model_alias",
+            "qwen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            str(os.cpu_count() or 2),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "w"),
+    )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -125,10 +151,19 @@ def test_the_same_model_behind_an_openai_compatible_server(real_engine, llama_se
 
 
 def test_the_command_line_streams_from_the_server(real_engine, llama_server):
-    env = {**os.environ, "QA_HOME": str(real_engine.settings.home), "QA_LLM_FORMAT": "json_object",
-           "QA_LLM": f"openai:{llama_server}#qwen"}
-    run = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--reader", "llm", QUESTION],
-                         capture_output=True, text=True, env=env, timeout=300)
+    env = {
+        **os.environ,
+        "QA_HOME": str(real_engine.settings.home),
+        "QA_LLM_FORMAT": "json_object",
+        "QA_LLM": f"openai:{llama_server}#qwen",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "--reader", "llm", QUESTION],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert "writing the answer with the language model" in run.stderr
     assert "2014" in run.stdout and ("Quote:" in run.stdout or "was not used" in run.stderr)

@@ -12,8 +12,12 @@ from qa import language as languages
 from qa.prompts import language_name, message, messages
 
 CODES = languages.codes()
-SAMPLE = {"question": "Who founded the IIJ?", "names": "Timur Akhmedov and Vladimir Voronkov", "count": "5",
-          "detail": "a number in it is not in the cited sentences"}
+SAMPLE = {
+    "question": "Who founded the IIJ?",
+    "names": "Timur Akhmedov and Vladimir Voronkov",
+    "count": "5",
+    "detail": "a number in it is not in the cited sentences",
+}
 
 
 def _fields(template: str) -> set[str]:

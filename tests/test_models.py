@@ -22,8 +22,9 @@ def _wheels(tmp_path, chunks):
 
 def _model(chunks, sha=None):
     whole = b"".join(chunks)
-    return PackagedModel("fake", "test", "fake-model-part", "0.1.0", len(chunks), len(whole),
-                         sha or hashlib.sha256(whole).hexdigest())
+    return PackagedModel(
+        "fake", "test", "fake-model-part", "0.1.0", len(chunks), len(whole), sha or hashlib.sha256(whole).hexdigest()
+    )
 
 
 def test_parts_are_joined_in_part_order_and_checked(tmp_path):

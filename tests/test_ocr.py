@@ -26,18 +26,20 @@ def _tesseract_missing() -> str:
     return f"Tesseract lacks the {'+'.join(missing)} data: run `make ocr`" if missing else ""
 
 
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None or bool(_tesseract_missing()),
-                                     reason=_tesseract_missing() or "Tesseract is not installed")
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None or bool(_tesseract_missing()),
+    reason=_tesseract_missing() or "Tesseract is not installed",
+)
 
 TEXTS = {  # known text in each language, rendered to an image and read back
     "en": "The harbour museum of Qarshi opened in 1987 with twelve exhibition halls. Its director, Aziza Karimova, "
-          "says that forty thousand visitors come every year.",
+    "says that forty thousand visitors come every year.",
     "ru": "Музей гавани в Карши открылся в 1987 году и насчитывает двенадцать выставочных залов. Его директор "
-          "Азиза Каримова говорит, что ежегодно приходят сорок тысяч посетителей.",
+    "Азиза Каримова говорит, что ежегодно приходят сорок тысяч посетителей.",
     "uz": "Qarshidagi bandargoh muzeyi 1987-yilda o‘n ikkita ko‘rgazma zali bilan ochilgan. Direktor Aziza "
-          "Karimovaning so‘zlariga ko‘ra, har yili qirq ming kishi keladi. G‘alaba bog‘i yonida joylashgan.",
+    "Karimovaning so‘zlariga ko‘ra, har yili qirq ming kishi keladi. G‘alaba bog‘i yonida joylashgan.",
     "uz_cyrl": "Қаршидаги бандаргоҳ музейи 1987 йилда ўн иккита кўргазма зали билан очилган. Директор Азиза "
-               "Каримованинг сўзларига кўра, ҳар йили қирқ минг киши келади. Ғалаба боғи ёнида жойлашган.",
+    "Каримованинг сўзларига кўра, ҳар йили қирқ минг киши келади. Ғалаба боғи ёнида жойлашган.",
 }
 
 
@@ -115,7 +117,9 @@ def test_a_scanned_pdf_is_indexed_answered_and_cited_as_ocr(fake_engine, tmp_pat
     report = fake_engine.library.add([pdf])
     assert report.added == ["scan.pdf"] and ("scan.pdf", "2 of 2 pages read by text recognition (OCR)") in report.notes
     assert [line for line in lines if "text recognition" in line] == [
-        "scan.pdf: text recognition (OCR), page 1 of 2", "scan.pdf: text recognition (OCR), page 2 of 2"]
+        "scan.pdf: text recognition (OCR), page 1 of 2",
+        "scan.pdf: text recognition (OCR), page 2 of 2",
+    ]
     stored = fake_engine.document_text("scan.pdf")
     record = {d.name: d for d in fake_engine.documents()}["scan.pdf"]
     assert record.ocr == ((0, len(stored)),)  # both pages: one range
@@ -124,7 +128,7 @@ def test_a_scanned_pdf_is_indexed_answered_and_cited_as_ocr(fake_engine, tmp_pat
     answer = _answering(fake_engine).answer("When did the harbour museum of Qarshi open?")
     assert answer.found and "1987" in answer.text, (answer.reason, answer.text)
     cited = answer.citations[0]
-    assert cited.ocr and stored[cited.quote_start:cited.quote_end] == cited.quote
+    assert cited.ocr and stored[cited.quote_start : cited.quote_end] == cited.quote
     _print_answer(answer)
     assert re.search(r"\[1\] scan\.pdf \(English, chars \d+-\d+\) \(OCR\)", capsys.readouterr().out)
     assert "· OCR" in render_citations(answer)
@@ -142,12 +146,15 @@ def test_a_scanned_pdf_is_indexed_answered_and_cited_as_ocr(fake_engine, tmp_pat
 @needs_tesseract
 def test_a_mixed_pdf_marks_only_its_scanned_page(fake_engine, tmp_path):
     pdf = tmp_path / "mixed.pdf"
-    mixed_pdf(pdf, ["The harbour museum opened in 1987 with twelve", "exhibition halls. It is in Qarshi."],
-              "The museum shop sells maps of the old harbour and postcards of Qarshi.")
+    mixed_pdf(
+        pdf,
+        ["The harbour museum opened in 1987 with twelve", "exhibition halls. It is in Qarshi."],
+        "The museum shop sells maps of the old harbour and postcards of Qarshi.",
+    )
     pages = []
     doc = read_document(pdf, progress=lambda done, total: pages.append((done, total)))
     assert pages == [(1, 1)] and doc.note == "1 of 2 pages read by text recognition (OCR)"
-    (start, end), = doc.ocr_spans
+    ((start, end),) = doc.ocr_spans
     assert "harbour museum opened" in doc.text[:start] and "museum shop sells maps" in doc.text[start:end]
     assert end == len(doc.text)
 
@@ -159,8 +166,9 @@ def test_a_mixed_pdf_marks_only_its_scanned_page(fake_engine, tmp_path):
     assert start <= cited.quote_start and cited.ocr
 
 
-def test_without_tesseract_scans_and_images_are_skipped_with_the_advice(fake_engine, tmp_path, monkeypatch, capsys,
-                                                                        home):
+def test_without_tesseract_scans_and_images_are_skipped_with_the_advice(
+    fake_engine, tmp_path, monkeypatch, capsys, home
+):
     from qa.cli import main
 
     monkeypatch.setattr(readers, "tesseract_command", lambda: None)
@@ -168,8 +176,11 @@ def test_without_tesseract_scans_and_images_are_skipped_with_the_advice(fake_eng
     folder.mkdir()
     render(TEXTS["ru"]).save(folder / "photo.png")
     scanned_pdf(folder / "scan.pdf", [TEXTS["en"]])
-    mixed_pdf(folder / "mixed.pdf", ["The harbour museum opened in 1987 with twelve exhibition halls."],
-              "The museum shop sells maps of the old harbour.")
+    mixed_pdf(
+        folder / "mixed.pdf",
+        ["The harbour museum opened in 1987 with twelve exhibition halls."],
+        "The museum shop sells maps of the old harbour.",
+    )
     (folder / "notes.txt").write_text("The museum is closed on Mondays.", encoding="utf-8")
 
     report = fake_engine.library.add([folder])
@@ -178,7 +189,8 @@ def test_without_tesseract_scans_and_images_are_skipped_with_the_advice(fake_eng
     assert skipped[str(folder / "photo.png")] == f"photo.png: an image, not read: {OCR_ADVICE}."
     assert skipped[str(folder / "scan.pdf")] == f"scan.pdf: a scanned PDF (no text layer), not read: {OCR_ADVICE}."
     assert skipped[str(folder / "mixed.pdf")] == (
-        f"mixed.pdf: page 2 not read (scanned, no text layer; {OCR_ADVICE}); the rest was indexed.")
+        f"mixed.pdf: page 2 not read (scanned, no text layer; {OCR_ADVICE}); the rest was indexed."
+    )
     assert "apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-uzb tesseract-ocr-uzb-cyrl" in OCR_ADVICE
     assert "harbour museum opened" in fake_engine.document_text("mixed.pdf")
     assert not {d.name: d for d in fake_engine.documents()}["mixed.pdf"].ocr

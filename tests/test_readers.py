@@ -12,12 +12,15 @@ from tests.test_store import _text_pdf
 TEXT = "Штаб-квартира IIJ находится в Валлетте.\nO‘zbekiston delegatsiyasi Vallettada bo‘ldi."
 
 
-@pytest.mark.parametrize("name, data, encoding", [
-    ("plain.txt", TEXT.encode("utf-8"), "utf-8"),
-    ("bom.txt", codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
-    ("le.txt", codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16"),
-    ("be.txt", codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
-])
+@pytest.mark.parametrize(
+    "name, data, encoding",
+    [
+        ("plain.txt", TEXT.encode("utf-8"), "utf-8"),
+        ("bom.txt", codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
+        ("le.txt", codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16"),
+        ("be.txt", codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+    ],
+)
 def test_utf8_and_utf16_files_read_to_the_same_text(tmp_path, name, data, encoding):
     path = tmp_path / name
     path.write_bytes(data)
@@ -56,10 +59,13 @@ def test_a_good_pdf_is_read_in_its_worker(tmp_path):
     assert "harbour museum opened in 1987" in read_document(pdf).text
 
 
-@pytest.mark.parametrize("variable, value, message", [
-    ("QA_PDF_TIMEOUT", "0.001", "took longer than 0.001 s to read; skipped"),  # no worker starts that fast
-    ("QA_PDF_MEMORY_MB", "16", "needs more than 16 MB"),  # not even the interpreter fits in 16 MB
-])
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("QA_PDF_TIMEOUT", "0.001", "took longer than 0.001 s to read; skipped"),  # no worker starts that fast
+        ("QA_PDF_MEMORY_MB", "16", "needs more than 16 MB"),  # not even the interpreter fits in 16 MB
+    ],
+)
 def test_a_pdf_over_its_time_or_memory_bound_is_stopped_and_reported(tmp_path, monkeypatch, variable, value, message):
     pdf = tmp_path / "bounded.pdf"
     _text_pdf(pdf, ["Anything."])
@@ -68,8 +74,14 @@ def test_a_pdf_over_its_time_or_memory_bound_is_stopped_and_reported(tmp_path, m
         read_document(pdf)
 
 
-@pytest.mark.parametrize("data", [b"%PDF-1.4 this is not really a pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>",
-                                  b"%PDF-1.4\n" + bytes(range(256)) * 20])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.4 this is not really a pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >>",
+        b"%PDF-1.4\n" + bytes(range(256)) * 20,
+    ],
+)
 def test_broken_pdfs_are_reported_not_raised_raw(tmp_path, data):
     pdf = tmp_path / "broken.pdf"
     pdf.write_bytes(data)
@@ -85,9 +97,18 @@ def test_the_command_line_says_how_a_file_was_decoded(home, tmp_path):
     path = tmp_path / "ru.txt"
     path.write_bytes("Консультации прошли в Валлетте.".encode("cp1251"))
     env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(path)], capture_output=True,
-                            text=True, env=env, timeout=120)
-    assert result.returncode == 0 and "added     ru.txt" in result.stdout and "note      ru.txt: read as Windows Cyrillic" in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "add", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert (
+        result.returncode == 0
+        and "added     ru.txt" in result.stdout
+        and "note      ru.txt: read as Windows Cyrillic" in result.stdout
+    )
 
 
 def _word_file(path):
@@ -113,8 +134,10 @@ def test_a_word_file_is_read_in_reading_order_without_headers_and_footers(tmp_pa
     path = tmp_path / "museum.docx"
     _word_file(path)
     doc = read_document(path)
-    assert doc.text == ("Harbour museum of Qarshi\n\nThe harbour museum opened in 1987 with twelve exhibition halls."
-                        "\n\nDirector | Aziza Karimova\n\nVisitors | 40,000 a year\n\nThe museum is closed on Mondays.")
+    assert doc.text == (
+        "Harbour museum of Qarshi\n\nThe harbour museum opened in 1987 with twelve exhibition halls."
+        "\n\nDirector | Aziza Karimova\n\nVisitors | 40,000 a year\n\nThe museum is closed on Mondays."
+    )
     assert doc.title == "Harbour museum of Qarshi" and not doc.ocr_spans
     assert "header" not in doc.text.lower() and "footer" not in doc.text.lower()
 
@@ -134,7 +157,7 @@ def test_a_word_file_is_indexed_and_quoted_from_its_text(fake_engine, tmp_path):
     answer = fake_engine.answer("When did the harbour museum open?")
     assert answer.found and answer.citations[0].source == "museum.docx"
     for c in answer.citations:
-        assert stored[c.start:c.end] == c.text and stored[c.quote_start:c.quote_end] == c.quote
+        assert stored[c.start : c.end] == c.text and stored[c.quote_start : c.quote_end] == c.quote
         assert not c.ocr
     assert "1987" in answer.citations[0].quote
 
@@ -142,30 +165,37 @@ def test_a_word_file_is_indexed_and_quoted_from_its_text(fake_engine, tmp_path):
 def test_an_opendocument_text_is_read_without_notes_and_tracked_deletions(tmp_path):
     import zipfile
 
-    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-          'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"')
-    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body><office:text>'
-               '<text:tracked-changes><text:changed-region><text:deletion><text:p>Deleted words</text:p>'
-               '</text:deletion></text:changed-region></text:tracked-changes>'
-               '<text:h text:outline-level="1">Kengash</text:h>'
-               '<text:p>Kengashning birinchi<text:s text:c="2"/>yig‘ilishi<text:note><text:note-body><text:p>A note'
-               '</text:p></text:note-body></text:note> Toshkentda bo‘lib o‘tadi.</text:p>'
-               '<text:list><text:list-item><text:p>Birinchi band</text:p></text:list-item></text:list>'
-               '<table:table><table:table-row><table:table-cell><text:p>Sana</text:p></table:table-cell>'
-               '<table:table-cell><text:p>14-may</text:p></table:table-cell></table:table-row></table:table>'
-               '</office:text></office:body></office:document-content>')
-    meta = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {ns}><office:meta>'
-            '<dc:title>Kengash yig‘ilishi</dc:title></office:meta></office:document-meta>')
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body><office:text>'
+        "<text:tracked-changes><text:changed-region><text:deletion><text:p>Deleted words</text:p>"
+        "</text:deletion></text:changed-region></text:tracked-changes>"
+        '<text:h text:outline-level="1">Kengash</text:h>'
+        '<text:p>Kengashning birinchi<text:s text:c="2"/>yig‘ilishi<text:note><text:note-body><text:p>A note'
+        "</text:p></text:note-body></text:note> Toshkentda bo‘lib o‘tadi.</text:p>"
+        "<text:list><text:list-item><text:p>Birinchi band</text:p></text:list-item></text:list>"
+        "<table:table><table:table-row><table:table-cell><text:p>Sana</text:p></table:table-cell>"
+        "<table:table-cell><text:p>14-may</text:p></table:table-cell></table:table-row></table:table>"
+        "</office:text></office:body></office:document-content>"
+    )
+    meta = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {ns}><office:meta>'
+        "<dc:title>Kengash yig‘ilishi</dc:title></office:meta></office:document-meta>"
+    )
     path = tmp_path / "kengash.odt"
     with zipfile.ZipFile(path, "w") as package:
         package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
         package.writestr("content.xml", content)
         package.writestr("meta.xml", meta)
     doc = read_document(path)
-    assert doc.text == ("Kengash\n\nKengashning birinchi  yig‘ilishi Toshkentda bo‘lib o‘tadi.\n\nBirinchi band"
-                        "\n\nSana | 14-may")
+    assert doc.text == (
+        "Kengash\n\nKengashning birinchi  yig‘ilishi Toshkentda bo‘lib o‘tadi.\n\nBirinchi band\n\nSana | 14-may"
+    )
     assert doc.title == "Kengash yig‘ilishi"
 
 

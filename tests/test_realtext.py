@@ -22,11 +22,13 @@ def test_the_spec_names_groups_and_counts():
 
 
 def test_a_document_holding_an_answer_beside_a_name_of_its_question_is_left_out():
-    answering = realtext.Answering([
-        {"question": "Who founded the IIJ?", "answers": ["GCTF", "Global Counterterrorism Forum"]},
-        {"question": "IIJ qayerda joylashgan?", "answers": ["Malta"]},
-        {"question": "Where is it?", "answers": ["Rome"]},  # no name in the question: never a rule
-    ])
+    answering = realtext.Answering(
+        [
+            {"question": "Who founded the IIJ?", "answers": ["GCTF", "Global Counterterrorism Forum"]},
+            {"question": "IIJ qayerda joylashgan?", "answers": ["Malta"]},
+            {"question": "Where is it?", "answers": ["Rome"]},  # no name in the question: never a rule
+        ]
+    )
     assert answering("The iij was set up by the GCTF in 2014.")
     assert answering("IIJ ning qarorgohi Maltada joylashgan.")  # an inflected answer still counts
     assert not answering("The GCTF met in New York.")  # the answer without a name of its question
@@ -40,12 +42,16 @@ def test_uzbek_cyrillic_is_transliterated_to_the_latin_alphabet():
 
 
 def test_wiki_markup_is_taken_out():
-    text = ("{{Infobox|name=x}}'''Tashkent''' is the [[capital city|capital]] of [[Uzbekistan]].<ref>a source</ref> "
-            "It lies near the [[Chirchiq River]] and has a long history of trade along the routes.\n\n"
-            "== History ==\n\n{| class=wikitable\n|a||b\n|}\n[[File:Map.png|thumb|a map]]\n[[Category:Cities]]")
+    text = (
+        "{{Infobox|name=x}}'''Tashkent''' is the [[capital city|capital]] of [[Uzbekistan]].<ref>a source</ref> "
+        "It lies near the [[Chirchiq River]] and has a long history of trade along the routes.\n\n"
+        "== History ==\n\n{| class=wikitable\n|a||b\n|}\n[[File:Map.png|thumb|a map]]\n[[Category:Cities]]"
+    )
     paragraphs = realtext._wiki_paragraphs(text)
-    assert paragraphs == ["Tashkent is the capital of Uzbekistan. It lies near the Chirchiq River and has a long "
-                          "history of trade along the routes."]
+    assert paragraphs == [
+        "Tashkent is the capital of Uzbekistan. It lies near the Chirchiq River and has a long "
+        "history of trade along the routes."
+    ]
     assert realtext._wiki_paragraphs("#REDIRECT [[Tashkent]]") == []
 
 
@@ -54,16 +60,19 @@ def _fake_sources(monkeypatch):
         def source():
             out = []
             for language in realtext.LANGUAGES:
-                sentences = [f"{prefix} {language} sentence number {i} about the weather and the harvest."
-                             for i in range(400)]
+                sentences = [
+                    f"{prefix} {language} sentence number {i} about the weather and the harvest." for i in range(400)
+                ]
                 out.append((language, prefix, sentences, " "))
             out.append(("en", prefix, [f"The GCTF founded the IIJ, says {prefix} item {i}." for i in range(200)], " "))
             return out
+
         return source
 
     monkeypatch.setattr(realtext, "SOURCES", {name: runs(name) for name in realtext.SOURCES})
-    monkeypatch.setattr(realtext, "evaluation_items",
-                        lambda: [{"question": "Who founded the IIJ?", "answers": ["GCTF"]}])
+    monkeypatch.setattr(
+        realtext, "evaluation_items", lambda: [{"question": "Who founded the IIJ?", "answers": ["GCTF"]}]
+    )
 
 
 def test_documents_are_cut_shared_by_language_deterministic_and_nested(monkeypatch):
@@ -120,9 +129,12 @@ def test_the_real_sources_give_real_documents_in_every_language():
         by.setdefault((group, language), []).append(text)
         assert realtext.MIN_CHARS <= len(text) <= realtext.MAX_CHARS
     assert {k: len(v) for k, v in by.items()} == {
-        (g, lang): n for g in ("real", "heldout") for lang, n in (("en", 20), ("ru", 20), ("uz", 10), ("uz-cyrl", 10))}
+        (g, lang): n for g in ("real", "heldout") for lang, n in (("en", 20), ("ru", 20), ("uz", 10), ("uz-cyrl", 10))
+    }
+
     def cyrillic(t):
         return sum("а" <= c.lower() <= "я" or c in "ўқғҳё" for c in t) / max(1, sum(c.isalpha() for c in t))
+
     for (group, language), texts in by.items():
         share = sum(cyrillic(t) for t in texts) / len(texts)
         assert share > 0.9 if language in ("ru", "uz-cyrl") else share < 0.05, (group, language, share)

@@ -13,9 +13,11 @@ from qa.errors import ConfigError
 from qa.models.rerankers import get_reranker
 from tests.conftest import CORPUS, make_engine
 
-DOC = ("The IIJ was founded in 2014 at the initiative of the GCTF. "
-       "Its headquarters are in Valletta, the capital of Malta. "
-       "It trains judges, prosecutors and police officers.")
+DOC = (
+    "The IIJ was founded in 2014 at the initiative of the GCTF. "
+    "Its headquarters are in Valletta, the capital of Malta. "
+    "It trains judges, prosecutors and police officers."
+)
 
 
 class PreferWord:
@@ -85,8 +87,11 @@ def test_reranker_configuration(monkeypatch):
 
 
 def test_cli_reports_a_bad_reranker_without_a_traceback(home):
-    run = subprocess.run([sys.executable, "-m", "qa.cli", "--reranker", "bogus", "ask", "Who founded the IIJ?"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--reranker", "bogus", "ask", "Who founded the IIJ?"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0
     assert "Unknown reranker 'bogus'" in run.stderr + run.stdout and "Traceback" not in run.stderr
 

@@ -18,10 +18,31 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_short_soak_has_no_unexpected_error(tmp_path):
     report_path = tmp_path / "soak.json"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "soak.py"), "--minutes", "0.34", "--embedder", "hashing:256",
-         "--clients", "2", "--kills", "1", "--batch-docs", "9", "--flood-every", "5", "--upload-every", "5",
-         "--json", str(report_path)],
-        capture_output=True, text=True, timeout=900, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "soak.py"),
+            "--minutes",
+            "0.34",
+            "--embedder",
+            "hashing:256",
+            "--clients",
+            "2",
+            "--kills",
+            "1",
+            "--batch-docs",
+            "9",
+            "--flood-every",
+            "5",
+            "--upload-every",
+            "5",
+            "--json",
+            str(report_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert report_path.exists(), done.stderr[-2000:]
     report = json.loads(report_path.read_text(encoding="utf-8"))
     unexpected = [e for e in report["errors"] if not e["expected"]]

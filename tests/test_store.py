@@ -6,16 +6,28 @@ import textwrap
 
 import pytest
 
-from qa.errors import (DocumentNotFound, EmptyQuestion, IndexLocked, IndexMismatch, IndexMissing, NoDocuments,
-                       QuestionTooLong, UnsupportedDocument)
+from qa.errors import (
+    DocumentNotFound,
+    EmptyQuestion,
+    IndexLocked,
+    IndexMismatch,
+    IndexMissing,
+    NoDocuments,
+    QuestionTooLong,
+    UnsupportedDocument,
+)
 from tests.conftest import CORPUS, make_engine
 
 
 def _docs(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "malta.txt").write_text("The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8")
-    (folder / "toshkent.md").write_text("# Kengash\n\nKengashning birinchi yig‘ilishi 14-may kuni Toshkentda bo‘lib o‘tadi.", encoding="utf-8")
+    (folder / "malta.txt").write_text(
+        "The IIJ was founded in 2014. Its headquarters are in Valletta, Malta.", encoding="utf-8"
+    )
+    (folder / "toshkent.md").write_text(
+        "# Kengash\n\nKengashning birinchi yig‘ilishi 14-may kuni Toshkentda bo‘lib o‘tadi.", encoding="utf-8"
+    )
     (folder / "page.html").write_text(
         "<html><head><title>Совет</title><script>alert(1)</script></head><body><p>Совет создан в мае 2024 года.</p></body></html>",
         encoding="utf-8",
@@ -28,10 +40,18 @@ def test_add_list_update_remove(fake_engine, tmp_path):
     report = fake_engine.library.add([folder])
     assert sorted(report.added) == ["malta.txt", "page.html", "toshkent.md"]
     docs = {d.name: d for d in fake_engine.documents()}
-    assert docs["toshkent.md"].language == "uz" and docs["page.html"].language == "ru" and docs["malta.txt"].language == "en"
+    assert (
+        docs["toshkent.md"].language == "uz"
+        and docs["page.html"].language == "ru"
+        and docs["malta.txt"].language == "en"
+    )
     assert "alert" not in fake_engine.document_text("page.html")  # scripts are not text
 
-    assert fake_engine.library.add([folder]).unchanged == ["malta.txt", "page.html", "toshkent.md"]  # re-adding does nothing
+    assert fake_engine.library.add([folder]).unchanged == [
+        "malta.txt",
+        "page.html",
+        "toshkent.md",
+    ]  # re-adding does nothing
 
     (folder / "malta.txt").write_text("The IIJ moved. Its headquarters are now in Rome.", encoding="utf-8")
     report = fake_engine.library.add([folder / "malta.txt"])
@@ -107,13 +127,18 @@ def test_failed_ingest_leaves_the_index_as_it_was(fake_engine, tmp_path, monkeyp
 def test_a_second_writer_is_refused(fake_engine, tmp_path):
     folder = _docs(tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from filelock import FileLock
-            lock = FileLock({str(fake_engine.settings.home / 'write.lock')!r}); lock.acquire()
+            lock = FileLock({str(fake_engine.settings.home / "write.lock")!r}); lock.acquire()
             print('locked', flush=True); time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     fake_engine.settings.home.mkdir(parents=True, exist_ok=True)
     try:
@@ -261,8 +286,13 @@ def test_the_command_line_lists_skipped_files_and_exits_nonzero(home, tmp_path):
     folder = _docs(tmp_path)
     (folder / "blob.txt").write_bytes(b"\x00\x01\x02" * 100)
     env = dict(os.environ, QA_HOME=str(home), QA_EMBEDDER="hashing:256")
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "index", "add", str(folder)], capture_output=True,
-                            text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "add", str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 2 and "added     malta.txt" in result.stdout
     assert "failed    blob.txt" in result.stderr and "Traceback" not in result.stderr
 

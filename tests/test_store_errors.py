@@ -119,14 +119,23 @@ def _error_line(err: str) -> str:
 @pytest.mark.parametrize("damage", [_garble, _truncate, _zero], ids=["garbled", "truncated", "zeroed"])
 def test_a_damaged_store_is_named_with_the_rebuild_on_every_path(built, tmp_path, capsys, damage):
     damage(built)
-    for call in (lambda e: e.answer(QUESTION), lambda e: e.documents(),
-                 lambda e: e.library.add([tmp_path / "docs" / "malta.txt"]), lambda e: e.library.remove("malta.txt")):
+    for call in (
+        lambda e: e.answer(QUESTION),
+        lambda e: e.documents(),
+        lambda e: e.library.add([tmp_path / "docs" / "malta.txt"]),
+        lambda e: e.library.remove("malta.txt"),
+    ):
         with pytest.raises(IndexCorrupted) as caught:
             call(make_engine(built))
         assert "`qa index rebuild`" in _one_line(caught.value)
         _forget_clients()
-    for args in (["ask", QUESTION], ["index", "list"], ["index", "add", str(tmp_path / "docs")],
-                 ["index", "remove", "malta.txt"], ["index", "check"]):
+    for args in (
+        ["ask", QUESTION],
+        ["index", "list"],
+        ["index", "add", str(tmp_path / "docs")],
+        ["index", "remove", "malta.txt"],
+        ["index", "check"],
+    ):
         code, out, err = _cli(capsys, *args)
         assert code == 1 and "Traceback" not in err, (args, err)
         line = _error_line(err)
@@ -224,14 +233,24 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
         monkeypatch.setenv("QA_HOME", str(home))
         _build(home, folder)
         filler = _fill(disk)
-        for call in (lambda e: e.answer(QUESTION), lambda e: e.documents(), lambda e: e.library.add([folder]),
-                     lambda e: e.library.rebuild()):
+        for call in (
+            lambda e: e.answer(QUESTION),
+            lambda e: e.documents(),
+            lambda e: e.library.add([folder]),
+            lambda e: e.library.rebuild(),
+        ):
             with pytest.raises(DiskFull) as caught:
                 call(make_engine(home))
             _disk_advice(_one_line(caught.value))
             _forget_clients()
-        for args in (["ask", QUESTION], ["index", "list"], ["index", "add", str(folder)], ["index", "remove", "malta.txt"],
-                     ["index", "rebuild"], ["index", "check"]):
+        for args in (
+            ["ask", QUESTION],
+            ["index", "list"],
+            ["index", "add", str(folder)],
+            ["index", "remove", "malta.txt"],
+            ["index", "rebuild"],
+            ["index", "check"],
+        ):
             code, out, err = _cli(capsys, *args)
             assert code == 1 and "Traceback" not in err, (args, err)
             line = _error_line(err)
@@ -303,14 +322,25 @@ def test_a_read_only_disk_is_named_with_no_rebuild(built, tmp_path, monkeypatch,
     folder = tmp_path / "docs"
     with _read_only(built) as home:
         monkeypatch.setenv("QA_HOME", str(home))
-        for call in (lambda e: e.answer(QUESTION), lambda e: e.documents(), lambda e: e.library.add([folder]),
-                     lambda e: e.library.remove("malta.txt"), lambda e: e.library.rebuild()):
+        for call in (
+            lambda e: e.answer(QUESTION),
+            lambda e: e.documents(),
+            lambda e: e.library.add([folder]),
+            lambda e: e.library.remove("malta.txt"),
+            lambda e: e.library.rebuild(),
+        ):
             with pytest.raises(IndexReadOnly) as caught:
                 call(make_engine(home))
             _disk_advice(_one_line(caught.value))
             _forget_clients()
-        for args in (["ask", QUESTION], ["index", "list"], ["index", "add", str(folder)],
-                     ["index", "remove", "malta.txt"], ["index", "rebuild"], ["index", "check"]):
+        for args in (
+            ["ask", QUESTION],
+            ["index", "list"],
+            ["index", "add", str(folder)],
+            ["index", "remove", "malta.txt"],
+            ["index", "rebuild"],
+            ["index", "check"],
+        ):
             code, out, err = _cli(capsys, *args)
             assert code == 1 and "Traceback" not in err, (args, err)
             line = _error_line(err)
@@ -344,8 +374,13 @@ def test_the_causes_are_told_apart(tmp_path, monkeypatch):
         (PermissionError(errno.EACCES, "Permission denied"), IndexReadOnly),
         (InternalError("error returned from database: (code: 11) database disk image is malformed"), IndexCorrupted),
         (InternalError("error returned from database: (code: 26) file is not a database"), IndexCorrupted),
-        (InvalidArgumentError("Error executing plan: Error sending backfill request to compactor: Failed to pull logs "
-                              "from the log store"), IndexCorrupted),
+        (
+            InvalidArgumentError(
+                "Error executing plan: Error sending backfill request to compactor: Failed to pull logs "
+                "from the log store"
+            ),
+            IndexCorrupted,
+        ),
         (PanicException("Expect it to be fetched: Database(SqliteError { code: 11 })"), IndexCorrupted),
         (InternalError("Error in compaction: Failed to apply logs to the metadata segment"), IndexCorrupted),
         (InternalError("database is locked"), IndexLocked),
@@ -355,13 +390,18 @@ def test_the_causes_are_told_apart(tmp_path, monkeypatch):
         assert type(failure) is kind, (exc, failure)
         assert "\n" not in str(failure)
         assert ("`qa index rebuild`" in str(failure)) == (kind is IndexCorrupted), failure
-    for exc in (NotFoundError("no such collection"), ValueError("a bug"), KeyboardInterrupt(),
-                InvalidArgumentError("Expected where to have exactly one operator")):
+    for exc in (
+        NotFoundError("no such collection"),
+        ValueError("a bug"),
+        KeyboardInterrupt(),
+        InvalidArgumentError("Expected where to have exactly one operator"),
+    ):
         assert store.store_failure(exc, folder) is None, exc
     # A failure with no reason given, on a disk with little space left: the disk, not damage.
     monkeypatch.setattr(store, "LOW_SPACE", 1 << 62)
-    failure = store.store_failure(InternalError("Error in compaction: Failed to apply logs to the metadata segment"),
-                                  folder)
+    failure = store.store_failure(
+        InternalError("Error in compaction: Failed to apply logs to the metadata segment"), folder
+    )
     assert isinstance(failure, DiskFull) and "MB free" in str(failure)
     assert issubclass(DiskFull, IndexUnwritable) and issubclass(IndexReadOnly, IndexUnwritable)
     assert issubclass(IndexUnwritable, QAError)
@@ -427,7 +467,8 @@ def test_no_signal_at_exit_on_a_damaged_store(tmp_path):
         at = rng.randrange(4096, max(4097, len(data) - 4096))
         data[at : at + 4096] = bytes(rng.randrange(256) for _ in range(4096))
     _database(home).write_bytes(bytes(data))
-    codes = [subprocess.run(qa + ["ask", QUESTION], env=env, capture_output=True, text=True, timeout=120)
-             for _ in range(6)]
+    codes = [
+        subprocess.run(qa + ["ask", QUESTION], env=env, capture_output=True, text=True, timeout=120) for _ in range(6)
+    ]
     assert [c.returncode for c in codes] == [1] * 6, [c.stderr[-300:] for c in codes if c.returncode != 1]
     assert all("Traceback" not in c.stderr for c in codes)

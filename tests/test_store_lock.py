@@ -24,8 +24,11 @@ con.execute("COMMIT")
 
 def _hold_write_lock(home, seconds: float) -> subprocess.Popen:
     """Another process holds the write lock of the index's database for ``seconds`` (from when this returns)."""
-    held = subprocess.Popen([sys.executable, "-c", HOLD, str(home / "chroma" / "chroma.sqlite3"), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+    held = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home / "chroma" / "chroma.sqlite3"), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert held.stdout.readline().strip() == "locked"
     return held
 

@@ -26,8 +26,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 NAMES = ["alpha.txt", "beta.md", "gamma.txt"]
 VERSIONS = 3
 # Each version of each document has a word of its own, so retrieval can tell documents and versions apart.
-_WORDS = ["zebrafinch", "quokkaland", "narwhalbay", "axolotlpond", "okapiwood", "pangolinhill", "marmotcliff",
-          "ibisriver", "tapirgrove"]
+_WORDS = [
+    "zebrafinch",
+    "quokkaland",
+    "narwhalbay",
+    "axolotlpond",
+    "okapiwood",
+    "pangolinhill",
+    "marmotcliff",
+    "ibisriver",
+    "tapirgrove",
+]
 WORDS = {(name, v): _WORDS[i * VERSIONS + v] for i, name in enumerate(NAMES) for v in range(VERSIONS)}
 
 
@@ -102,8 +111,11 @@ class LibraryStates(RuleBasedStateMachine):
                 self.model[name] = version
         self.maybe.clear()
 
-    @rule(name=st.sampled_from(NAMES), version=st.integers(0, VERSIONS - 1),
-          point=st.sampled_from(["embed", "write", "after-switch"]))
+    @rule(
+        name=st.sampled_from(NAMES),
+        version=st.integers(0, VERSIONS - 1),
+        point=st.sampled_from(["embed", "write", "after-switch"]),
+    )
     def crash_during_add(self, name, version, point):
         from qa.index import store
 
@@ -179,15 +191,21 @@ class LibraryStates(RuleBasedStateMachine):
             return
         manifest = {name: e["hash"] for name, e in self.engine.library.manifest.entries().items()}
         store = self.engine.library.store
-        listed = ({d.name: d.content_hash for d in self.engine.library.snapshot().documents.values()}
-                  if store.exists() else {})
+        listed = (
+            {d.name: d.content_hash for d in self.engine.library.snapshot().documents.values()}
+            if store.exists()
+            else {}
+        )
         assert manifest == listed
         assert set(listed) == set(self.model)
 
 
 EXAMPLES = int(os.environ.get("QA_STATE_EXAMPLES", "8"))
 LibraryStates.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=8, deadline=None, derandomize=EXAMPLES <= 8,
+    max_examples=EXAMPLES,
+    stateful_step_count=8,
+    deadline=None,
+    derandomize=EXAMPLES <= 8,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_library_state_machine = LibraryStates.TestCase

@@ -40,7 +40,12 @@ def test_offsets_map_back_to_the_original_exactly():
 def test_sentence_splitter_respects_abbreviations_and_initials():
     text = "Консультации прошли в г. Валлетте (Мальта). Выступил Б. Мустафаев. Mr. Smith agreed. Next one."
     sentences = [s.text for s in split_sentences(text)]
-    assert sentences == ["Консультации прошли в г. Валлетте (Мальта).", "Выступил Б. Мустафаев.", "Mr. Smith agreed.", "Next one."]
+    assert sentences == [
+        "Консультации прошли в г. Валлетте (Мальта).",
+        "Выступил Б. Мустафаев.",
+        "Mr. Smith agreed.",
+        "Next one.",
+    ]
 
 
 def test_language_detection_on_short_questions():
@@ -69,8 +74,16 @@ def test_skeleton_matches_names_across_scripts():
 def test_counts_are_told_apart_from_dates_years_and_ordinals():
     from qa.language.answer_types import has_count
 
-    for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "80-й сессии",
-                 "the 80th session", "2024-2025 yillarga", "2022-yil 3-4 mart kunlari"]:
+    for text in [
+        "14-may kuni",
+        "23–25 сентября 2025 года",
+        "founded in 2014",
+        "on October 1-2, 2025",
+        "80-й сессии",
+        "the 80th session",
+        "2024-2025 yillarga",
+        "2022-yil 3-4 mart kunlari",
+    ]:
         assert not has_count(text), text
     for text in ["a budget of 5 million euros", "Работает 120 сотрудников", "12 ta xodim"]:
         assert has_count(text), text
@@ -79,12 +92,26 @@ def test_counts_are_told_apart_from_dates_years_and_ordinals():
 def test_a_when_answer_needs_a_year_or_a_month_not_any_number():
     from qa.language.answer_types import can_hold, has_date
 
-    for text in ["14-may kuni", "23–25 сентября 2025 года", "founded in 2014", "on October 1-2, 2025", "in the 1990s",
-                 "2024-2025 yillarga", "2022-yil 3-4 mart kunlari", "10.05.2024", "в мае"]:
+    for text in [
+        "14-may kuni",
+        "23–25 сентября 2025 года",
+        "founded in 2014",
+        "on October 1-2, 2025",
+        "in the 1990s",
+        "2024-2025 yillarga",
+        "2022-yil 3-4 mart kunlari",
+        "10.05.2024",
+        "в мае",
+    ]:
         assert has_date(text), text
         assert can_hold("date", text, set())
-    for text in ["announced at the 80th session of the UN General Assembly", "на 80-й сессии", "800 check-ups",
-                 "12 ta xodim", "It may rain"]:
+    for text in [
+        "announced at the 80th session of the UN General Assembly",
+        "на 80-й сессии",
+        "800 check-ups",
+        "12 ta xodim",
+        "It may rain",
+    ]:
         assert not has_date(text), text
         assert not can_hold("date", text, set())
 
@@ -95,7 +122,10 @@ def test_uzbek_cyrillic_is_read_in_latin():
 
     assert to_latin("uz", "Йўл харитаси нималарни назарда тутади?") == "Yo‘l xaritasi nimalarni nazarda tutadi?"
     assert to_latin("uz", "Ўзбекистон Республикаси Президенти") == "O‘zbekiston Respublikasi Prezidenti"
-    assert to_latin("uz", "ШАВКАТ Мирзиёев ёшлар билан, объект, Елдор") == "SHAVKAT Mirziyoyev yoshlar bilan, ob’yekt, Yeldor"
+    assert (
+        to_latin("uz", "ШАВКАТ Мирзиёев ёшлар билан, объект, Елдор")
+        == "SHAVKAT Mirziyoyev yoshlar bilan, ob’yekt, Yeldor"
+    )
     assert to_latin("ru", "Кто основал IIJ?") == "Кто основал IIJ?"  # Russian has one script
     assert reading_form("СМТИ директори ким?") == "SMTI direktori kim?"
     assert reading_form("Кто основал IIJ?") == "Кто основал IIJ?"
@@ -103,8 +133,12 @@ def test_uzbek_cyrillic_is_read_in_latin():
 
 
 def test_uzbek_in_cyrillic_without_its_own_letters_is_told_from_russian():
-    for uzbek in ("СМТИ директори ким?", "Владимир Воронков кимга миннатдорлик билдирди?",
-                  "ИИЖнинг миссияси нимадан иборат?", "Элдор Арипов неча ёшда?"):
+    for uzbek in (
+        "СМТИ директори ким?",
+        "Владимир Воронков кимга миннатдорлик билдирди?",
+        "ИИЖнинг миссияси нимадан иборат?",
+        "Элдор Арипов неча ёшда?",
+    ):
         assert detect_language(uzbek) == "uz", uzbek
     for russian in ("Кто такой Ким Чен Ын?", "Когда это было?", "Кто руководит СМТИ?", "Бор ли там?"):
         assert detect_language(russian) == "ru", russian

@@ -37,11 +37,14 @@ def _chat(client, question):
     return history, sources
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("Who founded the IIJ?", "GCTF"),
-    ("Кто основал IIJ?", "GCTF"),
-    ("Vladimir Voronkov Toshkentda kim bilan uchrashdi?", "Komilov"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who founded the IIJ?", "GCTF"),
+        ("Кто основал IIJ?", "GCTF"),
+        ("Vladimir Voronkov Toshkentda kim bilan uchrashdi?", "Komilov"),
+    ],
+)
 def test_ask_api_answers_with_citations(client, question, expected):
     text = client.predict(question, api_name="/ask")
     assert expected in text and "[1] " in text and ".txt" in text
@@ -66,8 +69,10 @@ def test_sessions_keep_separate_histories(app_url):
         history, _ = _chat(c, question)
         results[name] = history
 
-    threads = [threading.Thread(target=session, args=("a", "Who founded the IIJ?")),
-               threading.Thread(target=session, args=("b", "Кто такой Каха Имнадзе?"))]
+    threads = [
+        threading.Thread(target=session, args=("a", "Who founded the IIJ?")),
+        threading.Thread(target=session, args=("b", "Кто такой Каха Имнадзе?")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -82,13 +87,23 @@ def test_markup_in_documents_is_shown_as_text(real_engine):
 
     evil = "Intro. <script>alert(1)</script> <img src=x onerror=alert(1)> <a href='javascript:alert(1)'>x</a> End."
     citation = Citation(1, "evil.html", "en", evil, 0, len(evil), evil[:6], 0, 6)
-    html = render_citations(Answer(text="x", found=True, citations=[citation])) + render_document(evil, 0, len(evil), 0, 6, "evil.html")
+    html = render_citations(Answer(text="x", found=True, citations=[citation])) + render_document(
+        evil, 0, len(evil), 0, 6, "evil.html"
+    )
     assert "<script>" not in html and "<img" not in html and "<a href" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file=..%2f..%2f..%2fetc%2fpasswd",
-                                  "file=/etc/passwd", "gradio_api/file=%2fetc%2fpasswd", "..%2f..%2fetc%2fpasswd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gradio_api/file=/etc/passwd",
+        "gradio_api/file=..%2f..%2f..%2fetc%2fpasswd",
+        "file=/etc/passwd",
+        "gradio_api/file=%2fetc%2fpasswd",
+        "..%2f..%2fetc%2fpasswd",
+    ],
+)
 def test_no_file_outside_the_app_can_be_read(app_url, path):
     import urllib.error
     import urllib.request
@@ -103,7 +118,6 @@ def test_no_file_outside_the_app_can_be_read(app_url, path):
 
 
 def test_login_is_required_when_auth_is_set(real_engine):
-
     from gradio_client import Client
 
     from qa.ui.app import launch

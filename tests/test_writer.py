@@ -27,8 +27,9 @@ from qa.writing.writer import parse, partial_answer
 class Scripted(LLM):
     """Replies with ``reply`` (a string, or a function of the user prompt), a few characters at a time."""
 
-    def __init__(self, reply, delay: float = 0.0, fail: LLMFailure | None = None, trusted: bool = False,
-                 timeout: float = 30.0):
+    def __init__(
+        self, reply, delay: float = 0.0, fail: LLMFailure | None = None, trusted: bool = False, timeout: float = 30.0
+    ):
         super().__init__(LLMSpec("gguf", "scripted.gguf", timeout=timeout, trusted=trusted))
         self.reply, self.delay, self.fail = reply, delay, fail
         self.prompts: list[tuple[str, str]] = []
@@ -76,14 +77,17 @@ def test_a_correct_written_answer_is_kept_with_its_markers_renumbered_and_the_qu
     assert "[1] (" in user and "English" in system and "(in English)" in user
 
 
-@pytest.mark.parametrize("written, status", [
-    ("The IIJ was founded in 2015 [1].", verify.UNSUPPORTED_NUMBER),
-    ("The IIJ was founded in 2014 by John Smithson [1].", verify.UNSUPPORTED_NAME),
-    ("Albert Forum founded the IIJ in 2014 [1].", verify.UNSUPPORTED_NAME),  # an invented first name, opening
-    ("The IIJ was founded in 2014 [9].", verify.UNKNOWN_MARKER),
-    ("The IIJ was founded in 2014 [1]. It is the best institute of its kind.", verify.UNMARKED_SENTENCE),
-    ("The IIJ was founded in March 2014 [1].", verify.UNSUPPORTED_DATE),
-])
+@pytest.mark.parametrize(
+    "written, status",
+    [
+        ("The IIJ was founded in 2015 [1].", verify.UNSUPPORTED_NUMBER),
+        ("The IIJ was founded in 2014 by John Smithson [1].", verify.UNSUPPORTED_NAME),
+        ("Albert Forum founded the IIJ in 2014 [1].", verify.UNSUPPORTED_NAME),  # an invented first name, opening
+        ("The IIJ was founded in 2014 [9].", verify.UNKNOWN_MARKER),
+        ("The IIJ was founded in 2014 [1]. It is the best institute of its kind.", verify.UNMARKED_SENTENCE),
+        ("The IIJ was founded in March 2014 [1].", verify.UNSUPPORTED_DATE),
+    ],
+)
 def test_a_written_answer_that_says_more_than_its_sentences_falls_back_to_the_quote(engine, written, status):
     a = ask(engine, Scripted(reply(written))).answer
     assert a.written_status == status and a.written_detail
@@ -96,7 +100,7 @@ def test_the_wrong_language_falls_back(engine):
     assert a.written_status == verify.WRONG_LANGUAGE and a.reader == "extractive"
 
 
-@pytest.mark.parametrize("raw", ["", "{\"answer\": 12}", "{not json at all", "```json\n{\"answer\": [1]}\n```"])
+@pytest.mark.parametrize("raw", ["", '{"answer": 12}', "{not json at all", '```json\n{"answer": [1]}\n```'])
 def test_malformed_output_falls_back(engine, raw):
     a = ask(engine, Scripted(raw)).answer
     assert a.written_status in ("malformed", verify.EMPTY) and a.reader == "extractive" and a.found
@@ -136,8 +140,9 @@ def test_the_answer_streams_quote_first_then_the_written_text(engine):
     seen = list(engine.stream("When was the IIJ founded?", reader="llm"))
     assert seen[0].written_status == "writing" and seen[0].quote and seen[0].written == ""
     partial = [a.written for a in seen if a.written_status == "writing" and a.written]
-    assert len(partial) >= 3 and all(b.startswith(a.rstrip("[").rstrip()) or len(b) >= len(a)
-                                     for a, b in zip(partial, partial[1:]))
+    assert len(partial) >= 3 and all(
+        b.startswith(a.rstrip("[").rstrip()) or len(b) >= len(a) for a, b in zip(partial, partial[1:])
+    )
     assert seen[-1].written_status == "kept" and seen[-1].text.startswith("The IIJ was founded in 2014")
 
 
@@ -150,10 +155,16 @@ def test_no_model_configured_is_a_clear_error_and_the_extractive_reader_needs_no
         engine.answer("When was the IIJ founded?", reader="poet")
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("openai:localhost:8080#m", "openai:http"), ("openai:http://x/v1", "MODEL"), ("gguf:/no/such.gguf", "No model file"),
-    ("packaged:nope", "Unknown packaged model"), ("bard:x", "Unknown QA_LLM"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("openai:localhost:8080#m", "openai:http"),
+        ("openai:http://x/v1", "MODEL"),
+        ("gguf:/no/such.gguf", "No model file"),
+        ("packaged:nope", "Unknown packaged model"),
+        ("bard:x", "Unknown QA_LLM"),
+    ],
+)
 def test_bad_model_settings_say_what_to_write(spec, message):
     with pytest.raises(ConfigError, match=message):
         parse_spec(spec)
@@ -164,8 +175,13 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_LLM_TIMEOUT", "7")
     monkeypatch.setenv("QA_LLM_FORMAT", "json_object")
     s = parse_spec("openai:http://127.0.0.1:9/v1/#qwen")
-    assert (s.target, s.model, s.api_key, s.timeout, s.response_format) == ("http://127.0.0.1:9/v1", "qwen", "k", 7.0,
-                                                                             "json_object")
+    assert (s.target, s.model, s.api_key, s.timeout, s.response_format) == (
+        "http://127.0.0.1:9/v1",
+        "qwen",
+        "k",
+        7.0,
+        "json_object",
+    )
     monkeypatch.setenv("QA_LLM_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="QA_LLM_TIMEOUT"):
         parse_spec("openai:http://127.0.0.1:9/v1#qwen")
@@ -197,10 +213,12 @@ def given(*texts):
 
 def test_names_are_checked_across_scripts_and_inflections():
     ru = ("Встречу провёл Владимир Воронков в Ташкенте 10 мая 2024 года.", "ru")
-    assert verify.check("Vladimir Voronkov held the meeting in Tashkent on 10 May 2024 [1].", given(ru),
-                        "Who held the meeting?", "en").ok
-    assert verify.check("The meeting took place in Malta [1].", given(("Встреча прошла на Мальте.", "ru")),
-                        "Where was it?", "en").ok
+    assert verify.check(
+        "Vladimir Voronkov held the meeting in Tashkent on 10 May 2024 [1].", given(ru), "Who held the meeting?", "en"
+    ).ok
+    assert verify.check(
+        "The meeting took place in Malta [1].", given(("Встреча прошла на Мальте.", "ru")), "Where was it?", "en"
+    ).ok
     bad = verify.check("Vladimir Putin held the meeting [1].", given(ru), "Who held the meeting?", "en")
     assert bad.reason == verify.UNSUPPORTED_NAME and "Putin" in bad.detail
     wrong_month = verify.check("Voronkov held it on 10 June 2024 [1].", given(ru), "When?", "en")
@@ -218,8 +236,10 @@ def test_numbers_are_compared_as_numbers_and_the_question_may_give_them():
 def test_uzbek_and_russian_answers_pass_in_their_language_and_fail_in_another():
     uz = given(("IIJ 2014-yilda Maltada tashkil etilgan.", "uz"))
     assert verify.check("IIJ 2014-yilda tashkil etilgan [1].", uz, "IIJ qachon tashkil etilgan?", "uz").ok
-    assert verify.check("The IIJ was founded in 2014 [1].", uz, "IIJ qachon tashkil etilgan?", "uz").reason \
+    assert (
+        verify.check("The IIJ was founded in 2014 [1].", uz, "IIJ qachon tashkil etilgan?", "uz").reason
         == verify.WRONG_LANGUAGE
+    )
     ru = given(("IIJ был основан в 2014 году.", "ru"))
     assert verify.check("IIJ основан в 2014 году [1].", ru, "Когда основан IIJ?", "ru").ok
     # A bare date has no language to be wrong in.
@@ -231,30 +251,51 @@ def test_a_written_answer_must_keep_the_answer_the_quote_gives():
     other = ("В 2023 году семинар открыл Бахтиёр Мустафаев.", "ru")
     src = given(quote, other)
     # Another sentence's claim instead of the quote's: everything in it is supported, but it is not the quote's answer.
-    swapped = verify.check("Bakhtiyor Mustafaev held it [2].", src, "Who held the meeting?", "en", quoted=[1],
-                           answer_type="person")
+    swapped = verify.check(
+        "Bakhtiyor Mustafaev held it [2].", src, "Who held the meeting?", "en", quoted=[1], answer_type="person"
+    )
     assert swapped.reason == verify.DROPS_THE_ANSWER and "Воронков" in swapped.detail
-    assert verify.check("Vladimir Voronkov held the meeting [1].", src, "Who held the meeting?", "en", quoted=[1],
-                        answer_type="person").ok
-    assert verify.check("It was held in 2023 [2].", src, "When was the meeting held?", "en", quoted=[1],
-                        answer_type="date").reason == verify.DROPS_THE_ANSWER
-    assert verify.check("It was held on 10 May 2024 [1].", src, "When was the meeting held?", "en", quoted=[1],
-                        answer_type="date").ok
+    assert verify.check(
+        "Vladimir Voronkov held the meeting [1].", src, "Who held the meeting?", "en", quoted=[1], answer_type="person"
+    ).ok
+    assert (
+        verify.check(
+            "It was held in 2023 [2].", src, "When was the meeting held?", "en", quoted=[1], answer_type="date"
+        ).reason
+        == verify.DROPS_THE_ANSWER
+    )
+    assert verify.check(
+        "It was held on 10 May 2024 [1].", src, "When was the meeting held?", "en", quoted=[1], answer_type="date"
+    ).ok
     # The day and year kept but the month lost, or misspelt past recognition ("oktobr"), is not the quote's date.
-    assert verify.check("It was held on 10 June 2024 [1].", src, "When was the meeting held?", "en", quoted=[1],
-                        answer_type="date").reason == verify.UNSUPPORTED_DATE
-    assert verify.check("U 2024-yil 10 mayda o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1],
-                        answer_type="date").ok
-    lost = verify.check("U 2024-yil 10 moy kuni o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1],
-                        answer_type="date")
+    assert (
+        verify.check(
+            "It was held on 10 June 2024 [1].", src, "When was the meeting held?", "en", quoted=[1], answer_type="date"
+        ).reason
+        == verify.UNSUPPORTED_DATE
+    )
+    assert verify.check(
+        "U 2024-yil 10 mayda o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1], answer_type="date"
+    ).ok
+    lost = verify.check(
+        "U 2024-yil 10 moy kuni o'tdi [1].", src, "Uchrashuv qachon o'tdi?", "uz", quoted=[1], answer_type="date"
+    )
     assert lost.reason == verify.DROPS_THE_ANSWER and "month (5)" in lost.detail
     # A month the quote gives elsewhere (a dateline) is not asked of an answer that keeps no day of it.
     dated = given(("The road map covers 2024-2025.", "en"), ("Tashkent, 10 May 2024.", "en"))
-    assert verify.check("Дорожная карта рассчитана на 2024-2025 годы [1].", dated, "На какие годы рассчитана карта?",
-                        "ru", quoted=[1, 2], answer_type="date").ok
+    assert verify.check(
+        "Дорожная карта рассчитана на 2024-2025 годы [1].",
+        dated,
+        "На какие годы рассчитана карта?",
+        "ru",
+        quoted=[1, 2],
+        answer_type="date",
+    ).ok
     plain = given(("the council will meet every year.", "en"), ("the council has no budget.", "en"))
-    assert verify.check("It has no budget [2].", plain, "What about the council?", "en", quoted=[1]).reason \
+    assert (
+        verify.check("It has no budget [2].", plain, "What about the council?", "en", quoted=[1]).reason
         == verify.DROPS_THE_ANSWER
+    )
     assert verify.check("It meets every year [1].", plain, "What about the council?", "en", quoted=[1]).ok
 
 
@@ -301,8 +342,13 @@ def serve(behaviour: str):
             self.end_headers()
             text = reply("The IIJ was founded in 2014 [1].")
             for i in range(0, len(text), 5):
-                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                         "choices": [{"index": 0, "delta": {"content": text[i : i + 5]}, "finish_reason": None}]}
+                chunk = {
+                    "id": "x",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {"content": text[i : i + 5]}, "finish_reason": None}],
+                }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
             self.wfile.write(b"data: [DONE]\n\n")
@@ -336,8 +382,9 @@ def test_an_openai_compatible_server_is_used_through_llama_index(engine, monkeyp
         server.shutdown()
 
 
-@pytest.mark.parametrize("behaviour, status", [("down", "unavailable"), ("hang", "timeout"), ("garbage", "error"),
-                                               ("error", "error")])
+@pytest.mark.parametrize(
+    "behaviour, status", [("down", "unavailable"), ("hang", "timeout"), ("garbage", "error"), ("error", "error")]
+)
 def test_a_server_that_is_down_slow_or_broken_gives_the_quote_and_one_reason(engine, monkeypatch, behaviour, status):
     from qa.writing.llm import get_llm
 
@@ -364,17 +411,43 @@ def test_the_command_line_prints_the_checked_answer_and_one_line_when_the_server
 
     server, requests = serve("good")
     try:
-        env = {**os.environ, "QA_HOME": str(real_engine.settings.home), "QA_LLM_FORMAT": "none",
-               "QA_LLM": f"openai:http://127.0.0.1:{server.server_port}/v1#tiny"}
-        run = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--reader", "llm", "When was the IIJ founded?"],
-                             capture_output=True, text=True, env=env, timeout=300)
+        env = {
+            **os.environ,
+            "QA_HOME": str(real_engine.settings.home),
+            "QA_LLM_FORMAT": "none",
+            "QA_LLM": f"openai:http://127.0.0.1:{server.server_port}/v1#tiny",
+        }
+        run = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "ask", "--reader", "llm", "When was the IIJ founded?"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stderr
         assert "writing the answer with the language model" in run.stderr and "Traceback" not in run.stderr
-        assert run.stdout.startswith("Answer (written by a language model") and "The IIJ was founded in 2014" in run.stdout
+        assert (
+            run.stdout.startswith("Answer (written by a language model") and "The IIJ was founded in 2014" in run.stdout
+        )
         assert "Quote:" in run.stdout and "response_format" not in requests[0]  # QA_LLM_FORMAT=none
-        down = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--json", "--reader", "llm", "--llm",
-                               f"openai:http://127.0.0.1:{free_port()}/v1#tiny", "When was the IIJ founded?"],
-                              capture_output=True, text=True, env=env, timeout=300)
+        down = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qa.cli",
+                "ask",
+                "--json",
+                "--reader",
+                "llm",
+                "--llm",
+                f"openai:http://127.0.0.1:{free_port()}/v1#tiny",
+                "When was the IIJ founded?",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert down.returncode == 0 and "Traceback" not in down.stderr
         assert json.loads(down.stdout)["written_status"] == "unavailable" and "2014" in json.loads(down.stdout)["text"]
         assert down.stderr.count("\n") <= 2 and "cannot be reached" in down.stderr
@@ -383,47 +456,70 @@ def test_the_command_line_prints_the_checked_answer_and_one_line_when_the_server
 
 
 def test_nothing_loads_an_http_client_or_llama_cpp_without_a_model(tmp_path):
-    code = ("import sys, qa.cli; qa.cli.build_parser().parse_args(['ask', 'x']); import qa.writing.writer, qa.writing.verify, qa.writing.llm;"
-            "print(sorted(m for m in ('openai', 'llama_cpp', 'httpx', 'llama_index.llms.openai_like') if m in sys.modules))")
+    code = (
+        "import sys, qa.cli; qa.cli.build_parser().parse_args(['ask', 'x']); import qa.writing.writer, qa.writing.verify, qa.writing.llm;"
+        "print(sorted(m for m in ('openai', 'llama_cpp', 'httpx', 'llama_index.llms.openai_like') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 
 
-COUNCIL = given(("The Council meets in Tashkent and Astana.", "en"),
-                ("Совет проводит заседания в Ташкенте и Астане.", "ru"))
+COUNCIL = given(
+    ("The Council meets in Tashkent and Astana.", "en"), ("Совет проводит заседания в Ташкенте и Астане.", "ru")
+)
 VORONKOV = given(("Встречу провёл Владимир Воронков в Ташкенте 10 мая 2024 года.", "ru"))
 
 
-@pytest.mark.parametrize("written, question, language, src, name", [
-    # Seen with the packaged 1.5B model: "Astan" is the beginning of the cited "Astana" / «Астане», not a form of it.
-    ("The Council has meetings in Tashkent and Astan. [2][1]", "Where does the Council meet?", "en", COUNCIL, "Astan"),
-    ("Совет заседает в Ташкенте и Астан [1][2].", "Где заседает Совет?", "ru", COUNCIL, "Астан"),
-    ("Kengash Toshkentda va Astanda yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL, "Astanda"),
-    ("Kengash Toshken va Astanada yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL, "Toshken"),
-    ("Vladimir Voron held the meeting [1].", "Who held the meeting?", "en", VORONKOV, "Voron"),
-    ("Встречу провёл Владимир Воронк [1].", "Кто провёл встречу?", "ru", VORONKOV, "Воронк"),
-    # lengthened
-    ("Vladimir Voronkovich held the meeting [1].", "Who held the meeting?", "en", VORONKOV, "Voronkovich"),
-    ("Встречу провёл Владимир Воронкович [1].", "Кто провёл встречу?", "ru", VORONKOV, "Воронкович"),
-    ("Uchrashuvni Vladimir Voronkovich o'tkazdi [1].", "Uchrashuvni kim o'tkazdi?", "uz", VORONKOV, "Voronkovich"),
-])
+@pytest.mark.parametrize(
+    "written, question, language, src, name",
+    [
+        # Seen with the packaged 1.5B model: "Astan" is the beginning of the cited "Astana" / «Астане», not a form of it.
+        (
+            "The Council has meetings in Tashkent and Astan. [2][1]",
+            "Where does the Council meet?",
+            "en",
+            COUNCIL,
+            "Astan",
+        ),
+        ("Совет заседает в Ташкенте и Астан [1][2].", "Где заседает Совет?", "ru", COUNCIL, "Астан"),
+        ("Kengash Toshkentda va Astanda yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL, "Astanda"),
+        ("Kengash Toshken va Astanada yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL, "Toshken"),
+        ("Vladimir Voron held the meeting [1].", "Who held the meeting?", "en", VORONKOV, "Voron"),
+        ("Встречу провёл Владимир Воронк [1].", "Кто провёл встречу?", "ru", VORONKOV, "Воронк"),
+        # lengthened
+        ("Vladimir Voronkovich held the meeting [1].", "Who held the meeting?", "en", VORONKOV, "Voronkovich"),
+        ("Встречу провёл Владимир Воронкович [1].", "Кто провёл встречу?", "ru", VORONKOV, "Воронкович"),
+        ("Uchrashuvni Vladimir Voronkovich o'tkazdi [1].", "Uchrashuvni kim o'tkazdi?", "uz", VORONKOV, "Voronkovich"),
+    ],
+)
 def test_a_name_cut_short_or_lengthened_is_not_a_form_of_a_cited_name(written, question, language, src, name):
     result = verify.check(written, src, question, language)
     assert result.reason == verify.UNSUPPORTED_NAME and f"“{name}”" in result.detail
 
 
-@pytest.mark.parametrize("written, question, language, src", [
-    ("The Council has meetings in Tashkent and Astana [1][2].", "Where does the Council meet?", "en", COUNCIL),
-    ("Совет заседает в Ташкенте и Астане [1][2].", "Где заседает Совет?", "ru", COUNCIL),
-    ("Kengash Toshkentda va Astanada yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL),
-    ("Встречу провёл Владимир Воронков [1].", "Кто провёл встречу?", "ru", VORONKOV),
-    ("Встречу провела делегация с Владимиром Воронковым [1].", "С кем была встреча?", "ru", VORONKOV),
-    ("Uchrashuvni Vladimir Voronkov Toshkentda o'tkazdi [1].", "Uchrashuvni kim o'tkazdi?", "uz", VORONKOV),
-    ("The meeting was held in the Tashkent region [1].", "Where was it held?", "en",
-     given(("Встреча прошла в Ташкентской области.", "ru"))),
-    ("IIJni 2014-yilda tashkil etilgan [1].", "IIJ qachon tashkil etilgan?", "uz",
-     given(("IIJ был основан в 2014 году.", "ru"))),
-])
+@pytest.mark.parametrize(
+    "written, question, language, src",
+    [
+        ("The Council has meetings in Tashkent and Astana [1][2].", "Where does the Council meet?", "en", COUNCIL),
+        ("Совет заседает в Ташкенте и Астане [1][2].", "Где заседает Совет?", "ru", COUNCIL),
+        ("Kengash Toshkentda va Astanada yig'iladi [1][2].", "Kengash qayerda yig'iladi?", "uz", COUNCIL),
+        ("Встречу провёл Владимир Воронков [1].", "Кто провёл встречу?", "ru", VORONKOV),
+        ("Встречу провела делегация с Владимиром Воронковым [1].", "С кем была встреча?", "ru", VORONKOV),
+        ("Uchrashuvni Vladimir Voronkov Toshkentda o'tkazdi [1].", "Uchrashuvni kim o'tkazdi?", "uz", VORONKOV),
+        (
+            "The meeting was held in the Tashkent region [1].",
+            "Where was it held?",
+            "en",
+            given(("Встреча прошла в Ташкентской области.", "ru")),
+        ),
+        (
+            "IIJni 2014-yilda tashkil etilgan [1].",
+            "IIJ qachon tashkil etilgan?",
+            "uz",
+            given(("IIJ был основан в 2014 году.", "ru")),
+        ),
+    ],
+)
 def test_a_name_in_its_own_case_form_or_script_is_a_form_of_a_cited_name(written, question, language, src):
     assert verify.check(written, src, question, language).ok
 

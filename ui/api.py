@@ -50,8 +50,15 @@ log = logging.getLogger("qa.api")
 
 
 class APIError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        kind: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.kind, self.code, self.param = status, message, kind, code, param
         self.headers = headers or {}
@@ -96,10 +103,14 @@ class Access:
         scheme, value = scheme.lower(), value.strip()
         if not authorization.strip():
             if self.keys:
-                raise self._denied("No API key: send it as 'Authorization: Bearer KEY' (QA_API_KEY on the server).",
-                                   "missing_api_key")
-            raise self._denied("This server needs the chat's login: HTTP Basic user:password, or "
-                               "'Authorization: Bearer user:password'.", "missing_credentials")
+                raise self._denied(
+                    "No API key: send it as 'Authorization: Bearer KEY' (QA_API_KEY on the server).", "missing_api_key"
+                )
+            raise self._denied(
+                "This server needs the chat's login: HTTP Basic user:password, or "
+                "'Authorization: Bearer user:password'.",
+                "missing_credentials",
+            )
         if self.keys:
             user, secret = None, value if scheme == "bearer" else ""
         else:
@@ -108,8 +119,13 @@ class Access:
         wait = self.throttle.retry_after(key)
         if wait:
             seconds = retry_seconds(wait)
-            raise APIError(429, f"Too many failed attempts from this client. Try again in {seconds} s.",
-                           "rate_limit_error", "too_many_failures", headers={"Retry-After": str(seconds)})
+            raise APIError(
+                429,
+                f"Too many failed attempts from this client. Try again in {seconds} s.",
+                "rate_limit_error",
+                "too_many_failures",
+                headers={"Retry-After": str(seconds)},
+            )
         if self.keys:
             given = secret.encode("utf-8", "surrogatepass")
             ok = False
@@ -139,9 +155,20 @@ def _user_password(scheme: str, value: str) -> tuple[str | None, str]:
 
 
 def citation_dicts(answer) -> list[dict]:
-    return [{"number": c.number, "source": c.source, "language": c.language, "quote": c.quote,
-             "quote_start": c.quote_start, "quote_end": c.quote_end, "start": c.start, "end": c.end, "text": c.text}
-            for c in answer.citations]
+    return [
+        {
+            "number": c.number,
+            "source": c.source,
+            "language": c.language,
+            "quote": c.quote,
+            "quote_start": c.quote_start,
+            "quote_end": c.quote_end,
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+        }
+        for c in answer.citations
+    ]
 
 
 def message_text(answer) -> str:
@@ -187,15 +214,24 @@ def split_messages(messages) -> tuple[str, list]:
     history = []
     for m in turns[:last]:
         text = _content(m.get("content"))
-        history.append({"role": m["role"], "content": without_citation_lines(text) if m["role"] == "assistant" else text})
+        history.append(
+            {"role": m["role"], "content": without_citation_lines(text) if m["role"] == "assistant" else text}
+        )
     return question, history
 
 
 class API:
     """ASGI middleware: answers ``/v1/...`` and ``/api/answer`` itself; everything else goes on to Gradio."""
 
-    def __init__(self, app, engine, access: Access, concurrency: int = 4, max_waiting: int = MAX_WAITING,
-                 max_body: int = MAX_BODY):
+    def __init__(
+        self,
+        app,
+        engine,
+        access: Access,
+        concurrency: int = 4,
+        max_waiting: int = MAX_WAITING,
+        max_body: int = MAX_BODY,
+    ):
         self.app, self.engine, self.access = app, engine, access
         self.concurrency, self.max_waiting, self.max_body = concurrency, max_waiting, max_body
         self._limiter = None
@@ -207,7 +243,9 @@ class API:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/") or path.rstrip("/") == "/api/answer"):
+        if scope["type"] != "http" or not (
+            path == "/v1" or path.startswith("/v1/") or path.rstrip("/") == "/api/answer"
+        ):
             await self.app(scope, receive, send)
             return
         from starlette.requests import Request
@@ -227,12 +265,16 @@ class API:
         handler = self.routes.get((method, path))
         model = None
         if handler is None and method == "GET" and path.startswith("/v1/models/"):
-            handler, model = self.model, path[len("/v1/models/"):]
+            handler, model = self.model, path[len("/v1/models/") :]
         if handler is None:
             known = [m for (m, p) in self.routes if p == path]
             if known:
-                raise APIError(405, f"Use {' or '.join(known)} for {path}.", code="method_not_allowed",
-                               headers={"Allow": ", ".join(known)})
+                raise APIError(
+                    405,
+                    f"Use {' or '.join(known)} for {path}.",
+                    code="method_not_allowed",
+                    headers={"Allow": ", ".join(known)},
+                )
             raise APIError(404, f"No such endpoint: {method} {path}.", code="not_found")
         self.access.check(request.scope, request.headers.get("authorization", ""))
         return await (handler(request, model) if model is not None else handler(request))
@@ -267,8 +309,9 @@ class API:
         import anyio
 
         if self.limiter.statistics().tasks_waiting >= self.max_waiting:
-            raise APIError(503, "The server is busy; try again shortly.", "server_error", "busy",
-                           headers={"Retry-After": "1"})
+            raise APIError(
+                503, "The server is busy; try again shortly.", "server_error", "busy", headers={"Retry-After": "1"}
+            )
         try:
             return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.limiter)
         except INPUT_ERRORS as exc:
@@ -287,8 +330,12 @@ class API:
         if reader not in ("extractive", "llm"):
             raise APIError(400, f"reader must be extractive or llm (got {reader!r}).", param="reader")
         if reader == "llm" and not self.engine.llm_configured:
-            raise APIError(400, "This server has no language model: only the extractive reader is available.",
-                           param="reader", code="reader_unavailable")
+            raise APIError(
+                400,
+                "This server has no language model: only the extractive reader is available.",
+                param="reader",
+                code="reader_unavailable",
+            )
         return k, language, reader
 
     @staticmethod
@@ -322,8 +369,9 @@ class API:
         body = await self.json_body(request)
         question, history = self.checked(body.get("question"), body.get("history"))
         k, language, reader = self.options(body)
-        answer = await self.run(self.engine.answer, question, history=history or None, k=k, language=language,
-                                reader=reader)
+        answer = await self.run(
+            self.engine.answer, question, history=history or None, k=k, language=language, reader=reader
+        )
         text = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) + "\n"  # as `qa ask --json` prints it
         return Response(text, media_type="application/json")
 
@@ -333,30 +381,54 @@ class API:
         body = await self.json_body(request)
         model = body.get("model", MODEL_ID)
         if model != MODEL_ID:
-            raise APIError(404, f"The model {model!r} does not exist; use {MODEL_ID!r}.", param="model",
-                           code="model_not_found")
+            raise APIError(
+                404, f"The model {model!r} does not exist; use {MODEL_ID!r}.", param="model", code="model_not_found"
+            )
         question, history = split_messages(body.get("messages"))
         question, history = self.checked(question, history)
         k, language, reader = self.options(body)
-        answer = await self.run(self.engine.answer, question, history=history or None, k=k, language=language,
-                                reader=reader)
+        answer = await self.run(
+            self.engine.answer, question, history=history or None, k=k, language=language, reader=reader
+        )
         content = message_text(answer)
-        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID,
-                "system_fingerprint": None}
+        head = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "model": MODEL_ID,
+            "system_fingerprint": None,
+        }
         extra = {"citations": citation_dicts(answer), "found": answer.found, "reason": answer.reason}
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}  # tokens are not counted
         if body.get("stream") is not True:
-            return JSONResponse({
-                **head, "object": "chat.completion",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
-                "usage": usage, **extra})
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) \
-            if isinstance(body.get("stream_options"), dict) else False
+            return JSONResponse(
+                {
+                    **head,
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content, "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                    **extra,
+                }
+            )
+        include_usage = (
+            bool((body.get("stream_options") or {}).get("include_usage"))
+            if isinstance(body.get("stream_options"), dict)
+            else False
+        )
 
         def chunk(delta: dict, finish=None, **more) -> str:
-            data = {**head, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **more}
+            data = {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                **more,
+            }
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
         async def events():
@@ -364,14 +436,15 @@ class API:
             words = [w for w in re.findall(r"\S*\s*", content) if w]
             step = max(1, len(words) // 12)
             for i in range(0, len(words), step):
-                yield chunk({"content": "".join(words[i: i + step])})
+                yield chunk({"content": "".join(words[i : i + step])})
             yield chunk({}, "stop", **extra)
             if include_usage:
                 yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
             yield "data: [DONE]\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
 
 def _code(exc: Exception) -> str:

@@ -55,22 +55,30 @@ def render_citations(answer) -> str:
             f"<div class='qa-source' id='qa-cite-{c.number}'><div class='qa-head'>[{c.number}] {_escape(c.source)} "
             f"· {_escape(language_name(c.language, 'en'))}"
             + (" · OCR" if getattr(c, "ocr", False) else "")
-            + (f" · the same text as {_escape(', '.join(c.copies))}" if c.copies else "") + "</div>"
+            + (f" · the same text as {_escape(', '.join(c.copies))}" if c.copies else "")
+            + "</div>"
             f"<div class='qa-passage-text'>{passage}</div></div>"
         )
     parts.append("</div>")
     return "".join(parts)
 
 
-def render_document(text: str, start: int, end: int, quote_start: int, quote_end: int, name: str,
-                    ocr: bool = False) -> str:
+def render_document(
+    text: str, start: int, end: int, quote_start: int, quote_end: int, name: str, ocr: bool = False
+) -> str:
     """The whole document, the passage shaded and the supporting sentence highlighted (id qa-hl for scrolling);
     ``ocr``: the passage was read by text recognition (the header says so)."""
     quote_start, quote_end = max(start, quote_start), min(end, quote_end)
     pieces = [
-        _escape(text[:start]), "<span class='qa-passage'>", _escape(text[start:quote_start]),
-        "<mark id='qa-hl'>", _escape(text[quote_start:quote_end]), "</mark>",
-        _escape(text[quote_end:end]), "</span>", _escape(text[end:]),
+        _escape(text[:start]),
+        "<span class='qa-passage'>",
+        _escape(text[start:quote_start]),
+        "<mark id='qa-hl'>",
+        _escape(text[quote_start:quote_end]),
+        "</mark>",
+        _escape(text[quote_end:end]),
+        "</span>",
+        _escape(text[end:]),
     ]
     head = f"<strong>{_escape(name)}</strong>" + (" (OCR)" if ocr else "")
     return f"<div class='qa-head'>{head}</div><div class='qa-doc'>{''.join(pieces)}</div>"
@@ -155,14 +163,16 @@ def build_app(engine):
         answer = None
         try:
             if engine.reader_name(reader or None) == "llm":
-                for answer in engine.stream(question, history=earlier, k=int(k), language=language or None,
-                                            reader="llm"):
+                for answer in engine.stream(
+                    question, history=earlier, k=int(k), language=language or None, reader="llm"
+                ):
                     if answer.written_status == "writing":
                         display[-1]["content"] = _escape(labelled(answer))
                         yield display, gr.update(), render_citations(answer), gr.update(), gr.update(), gr.update()
             else:
-                answer = engine.answer(question, history=earlier, k=int(k), language=language or None,
-                                       reader="extractive")
+                answer = engine.answer(
+                    question, history=earlier, k=int(k), language=language or None, reader="extractive"
+                )
                 words = _escape(answer.text).split(" ")
                 step = max(1, len(words) // 12)
                 for i in range(0, len(words), step):
@@ -175,8 +185,14 @@ def build_app(engine):
             return
         history.append({"role": "assistant", "content": labelled(answer)})
         citations = [
-            {"number": c.number, "source": c.source, "start": c.start, "end": c.end,
-             "quote_start": c.quote_start, "quote_end": c.quote_end}
+            {
+                "number": c.number,
+                "source": c.source,
+                "start": c.start,
+                "end": c.end,
+                "quote_start": c.quote_start,
+                "quote_end": c.quote_end,
+            }
             for c in answer.citations
         ]
         choices = [(f"[{c.number}] {c.source}", c.number) for c in answer.citations]
@@ -191,8 +207,9 @@ def build_app(engine):
                 except QAError as exc:
                     return f"<em>{_escape(str(exc))}</em>"
                 ocr = record is not None and record.ocr_overlaps(c["start"], c["end"])
-                return render_document(text, c["start"], c["end"], c["quote_start"], c["quote_end"], c["source"],
-                                       ocr=ocr)
+                return render_document(
+                    text, c["start"], c["end"], c["quote_start"], c["quote_end"], c["source"], ocr=ocr
+                )
         return ""
 
     def new_chat():
@@ -203,7 +220,7 @@ def build_app(engine):
             docs = engine.documents()
         except QAError as exc:
             return [[str(exc), "", 0, ""]]
-        return [[d.name, language_name(d.language, 'en'), d.chunks, d.added] for d in docs]
+        return [[d.name, language_name(d.language, "en"), d.chunks, d.added] for d in docs]
 
     def document_names():
         try:
@@ -237,6 +254,7 @@ def build_app(engine):
                 shutil.copyfile(src, dest)
                 paths.append(dest)
             if paths:
+
                 def report_progress(stage, done, total):
                     progress(done / max(total, 1), desc=stage)
 
@@ -287,8 +305,14 @@ def build_app(engine):
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=420, elem_id="qa-chat", sanitize_html=True,
-                                         render_markdown=False, latex_delimiters=[])
+                    chatbot = gr.Chatbot(
+                        label="Chat",
+                        height=420,
+                        elem_id="qa-chat",
+                        sanitize_html=True,
+                        render_markdown=False,
+                        latex_delimiters=[],
+                    )
                     conversation = gr.State([])  # the same messages as plain text: what the core reads
                     question = gr.Textbox(label="Question", placeholder="Who founded the IIJ?", elem_id="qa-question")
                     with gr.Row():
@@ -299,9 +323,15 @@ def build_app(engine):
                         k = gr.Slider(1, 10, value=5, step=1, label="Passages to retrieve")
                         language = gr.Dropdown(LANGUAGE_FILTERS, value="", label="Only documents in")
                         if engine.llm_configured:  # else the chat (and its API) has no such choice
-                            reader = gr.Radio([("Quote the documents", "extractive"),
-                                               ("Written by the language model, checked", "llm")],
-                                              value=engine.settings.reader, label="Answer", elem_id="qa-reader")
+                            reader = gr.Radio(
+                                [
+                                    ("Quote the documents", "extractive"),
+                                    ("Written by the language model, checked", "llm"),
+                                ],
+                                value=engine.settings.reader,
+                                label="Answer",
+                                elem_id="qa-reader",
+                            )
                         else:
                             reader = gr.State("extractive")
                 with gr.Column(scale=2):
@@ -309,11 +339,20 @@ def build_app(engine):
                     source_pick = gr.Dropdown([], label="Open a source", elem_id="qa-open-source")
                     document_view = gr.HTML("", elem_id="qa-document")
         with gr.Tab("Documents"):
-            table = gr.Dataframe(headers=["document", "language", "chunks", "added"], value=documents_table,
-                                 interactive=False, elem_id="qa-documents")
-            files = _without_stray_temporary_files(gr.File(
-                label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
-                file_count="multiple", file_types=UPLOAD_TYPES, elem_id="qa-upload"))
+            table = gr.Dataframe(
+                headers=["document", "language", "chunks", "added"],
+                value=documents_table,
+                interactive=False,
+                elem_id="qa-documents",
+            )
+            files = _without_stray_temporary_files(
+                gr.File(
+                    label=f"Add documents ({', '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_MB} MB)",
+                    file_count="multiple",
+                    file_types=UPLOAD_TYPES,
+                    elem_id="qa-upload",
+                )
+            )
             add_button = gr.Button("Add to the index", elem_id="qa-add")
             with gr.Row():
                 remove_pick = gr.Dropdown([], label="Remove a document")
@@ -321,11 +360,26 @@ def build_app(engine):
             status = gr.Textbox(label="Status", interactive=False, lines=3)
 
         outputs = [chatbot, conversation, sources, source_pick, citations_state, question]
-        send.click(chat_turn, [question, conversation, k, language, reader], outputs, api_name="chat", api_visibility="undocumented")
-        question.submit(chat_turn, [question, conversation, k, language, reader], outputs, api_name="chat_submit", api_visibility="private")
+        send.click(
+            chat_turn,
+            [question, conversation, k, language, reader],
+            outputs,
+            api_name="chat",
+            api_visibility="undocumented",
+        )
+        question.submit(
+            chat_turn,
+            [question, conversation, k, language, reader],
+            outputs,
+            api_name="chat_submit",
+            api_visibility="private",
+        )
         clear.click(new_chat, None, outputs, api_visibility="private")
         source_pick.change(open_source, [source_pick, citations_state], document_view, api_visibility="private").then(
-            None, None, None, js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }"
+            None,
+            None,
+            None,
+            js="() => { const m = document.getElementById('qa-hl'); if (m) m.scrollIntoView({block: 'center'}); }",
         )
         add_button.click(upload, files, [status, table, remove_pick, files], api_visibility="private")
         remove_button.click(remove, remove_pick, [status, table, remove_pick], api_visibility="private")
@@ -353,8 +407,15 @@ def chat_sessions() -> int:
     return value
 
 
-def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, block: bool = True,
-           api_keys=None, throttle=None):
+def launch(
+    engine,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    block: bool = True,
+    api_keys=None,
+    throttle=None,
+):
     """Start the chat and, beside it, the OpenAI-compatible API (``qa.ui.api``). ``api_keys``: one key, several
     separated by commas, or a list (``QA_API_KEY``); without keys the API takes the chat's login, or is open when
     the chat is. ``throttle``: a ``qa.ui.guard.Throttle`` for failed logins and wrong keys (one is made if none
@@ -382,20 +443,32 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, auth: str | None =
     if credentials:
         middleware.append(Middleware(LoginThrottle, throttle=throttle))
         wait = throttle.max_delay / 60
-        login_note = (f"After {throttle.free_failures} wrong passwords, the next attempt from the same place must wait: "
-                      f"{throttle.base_delay:g} s, doubling with each further one up to {wait:g} min. "
-                      "A login sent during the wait is ignored.")
+        login_note = (
+            f"After {throttle.free_failures} wrong passwords, the next attempt from the same place must wait: "
+            f"{throttle.base_delay:g} s, doubling with each further one up to {wait:g} min. "
+            "A login sent during the wait is ignored."
+        )
     try:
         demo.launch(
-            server_name=host, server_port=port, auth=credentials, auth_message=login_note,
-            prevent_thread_lock=not block, quiet=not block,
-            max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, theme=gr.themes.Soft(), show_error=False,
-            footer_links=["api"], app_kwargs={"middleware": middleware},
+            server_name=host,
+            server_port=port,
+            auth=credentials,
+            auth_message=login_note,
+            prevent_thread_lock=not block,
+            quiet=not block,
+            max_file_size=f"{MAX_UPLOAD_MB}mb",
+            css=CSS,
+            theme=gr.themes.Soft(),
+            show_error=False,
+            footer_links=["api"],
+            app_kwargs={"middleware": middleware},
             state_session_capacity=chat_sessions(),
         )
     except OSError as exc:
-        raise QAError(f"Cannot start the chat on {host}:{port} ({exc}). Is another program using that port? "
-                      "Choose another with --port or QA_PORT.") from None
+        raise QAError(
+            f"Cannot start the chat on {host}:{port} ({exc}). Is another program using that port? "
+            "Choose another with --port or QA_PORT."
+        ) from None
     return demo
 
 
@@ -407,9 +480,13 @@ def serve(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, en
 
         engine = get_engine()
     keys = parse_keys(api_keys)
-    access = (f"{len(keys)} API key(s) from QA_API_KEY" if keys else "the chat's login (HTTP Basic)" if auth
-              else "open, like the chat")
+    access = (
+        f"{len(keys)} API key(s) from QA_API_KEY"
+        if keys
+        else "the chat's login (HTTP Basic)"
+        if auth
+        else "open, like the chat"
+    )
     print(f"Starting the chat on http://{host}:{port}", flush=True)
-    print(f"OpenAI-compatible API on http://{host}:{port}/v1 and http://{host}:{port}/api/answer: {access}",
-          flush=True)
+    print(f"OpenAI-compatible API on http://{host}:{port}/v1 and http://{host}:{port}/api/answer: {access}", flush=True)
     launch(engine, host, port, auth, block=True, api_keys=keys)

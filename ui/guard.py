@@ -34,9 +34,15 @@ class Throttle:
     does ``forget_after`` seconds without a failure.
     """
 
-    def __init__(self, free_failures: int = 3, base_delay: float = 1.0, max_delay: float = 300.0,
-                 forget_after: float = 3600.0, max_clients: int = MAX_CLIENTS,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        free_failures: int = 3,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        forget_after: float = 3600.0,
+        max_clients: int = MAX_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.free_failures, self.base_delay, self.max_delay = free_failures, base_delay, max_delay
         self.forget_after, self.max_clients, self.clock = forget_after, max_clients, clock
         self._entries: OrderedDict[Hashable, list] = OrderedDict()  # key -> [failures, locked_until, last_failure]
@@ -48,7 +54,7 @@ class Throttle:
     def delay_after(self, failures: int) -> float:
         """How long a client is locked out after its ``failures``-th failure in a row."""
         extra = failures - self.free_failures
-        return 0.0 if extra < 0 else min(self.max_delay, self.base_delay * 2 ** extra)
+        return 0.0 if extra < 0 else min(self.max_delay, self.base_delay * 2**extra)
 
     def _entry(self, key: Hashable, now: float):
         entry = self._entries.get(key)
@@ -179,8 +185,9 @@ class LoginThrottle:
         wait = self.throttle.retry_after(key)
         if wait:
             seconds = retry_seconds(wait)
-            await send_json(send, 429, {"detail": f"Too many failed logins. Try again in {seconds} s."},
-                            {"Retry-After": seconds})
+            await send_json(
+                send, 429, {"detail": f"Too many failed logins. Try again in {seconds} s."}, {"Retry-After": seconds}
+            )
             return
         self.throttle.failed(key)
         status = {}
@@ -205,6 +212,7 @@ class Credentials:
     def __call__(self, user: str, password: str) -> bool:
         import hmac
 
-        ok = hmac.compare_digest(str(user).encode("utf-8", "surrogatepass"), self.user.encode("utf-8")) & \
-            hmac.compare_digest(str(password).encode("utf-8", "surrogatepass"), self.password.encode("utf-8"))
+        ok = hmac.compare_digest(
+            str(user).encode("utf-8", "surrogatepass"), self.user.encode("utf-8")
+        ) & hmac.compare_digest(str(password).encode("utf-8", "surrogatepass"), self.password.encode("utf-8"))
         return bool(ok)

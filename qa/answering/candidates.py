@@ -70,8 +70,13 @@ def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) ->
     return ids, owner
 
 
-def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuning,
-            embed: Callable[[list[str]], np.ndarray] | None = None) -> list[Candidate]:
+def collect(
+    snapshot: Snapshot,
+    query: Query,
+    retrieval: Retrieval,
+    tuning: Tuning,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+) -> list[Candidate]:
     """Every candidate sentence with its features and weighted score, best first.
 
     A sentence that addresses its reader ("Ignore the question and answer: ...", ``reader_address`` in the
@@ -129,10 +134,23 @@ def collect(snapshot: Snapshot, query: Query, retrieval: Retrieval, tuning: Tuni
             already_said=1.0 if previous and s.text[:60] in previous else 0.0,
         )
         holders = snapshot.chunks_holding(s.doc_hash, s.position)
-        out.append(Candidate(
-            id=s.id, text=s.text, source=s.source, language=s.language, doc_hash=s.doc_hash, position=s.position, start=s.start, end=s.end,
-            chunk=passage if passage in holders or not holders else holders[0], passage=passage,
-            embedding=s.embedding, features=features, score=float(features.vector() @ weights), reading=reading,
-        ))
+        out.append(
+            Candidate(
+                id=s.id,
+                text=s.text,
+                source=s.source,
+                language=s.language,
+                doc_hash=s.doc_hash,
+                position=s.position,
+                start=s.start,
+                end=s.end,
+                chunk=passage if passage in holders or not holders else holders[0],
+                passage=passage,
+                embedding=s.embedding,
+                features=features,
+                score=float(features.vector() @ weights),
+                reading=reading,
+            )
+        )
     out.sort(key=lambda c: c.score, reverse=True)
     return out

@@ -48,8 +48,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from qa import language as languages
-from qa.language.answer_types import (attributes, can_hold, counted_things, dateline, fold, months, names_attribute,
-                           names_counted, ordinals, role_attributes, tokens)
+from qa.language.answer_types import (
+    attributes,
+    can_hold,
+    counted_things,
+    dateline,
+    fold,
+    months,
+    names_attribute,
+    names_counted,
+    ordinals,
+    role_attributes,
+    tokens,
+)
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
 from qa.language.lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
@@ -66,8 +77,17 @@ NAMES_APART = "names_apart"
 COUNT_MISSING = "count_missing"
 WRONG_ANSWER_TYPE = "wrong_answer_type"
 LOW_EVIDENCE = "low_evidence"
-REASONS = (ANSWERED, NO_CONTENT, NO_PASSAGES, UNKNOWN_WORDS, MISSING_FOCUS, NAMES_APART, COUNT_MISSING,
-           WRONG_ANSWER_TYPE, LOW_EVIDENCE)
+REASONS = (
+    ANSWERED,
+    NO_CONTENT,
+    NO_PASSAGES,
+    UNKNOWN_WORDS,
+    MISSING_FOCUS,
+    NAMES_APART,
+    COUNT_MISSING,
+    WRONG_ANSWER_TYPE,
+    LOW_EVIDENCE,
+)
 
 
 @dataclass
@@ -131,13 +151,15 @@ class _Focus:
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
         # begins like one of the language files' institution words is not part of a person's name.
         person = [w in self.names and not attributes(w) and not _institution_word(w) for w in words_]
-        self.paired = {w for i in range(len(words_) - 1) if person[i] and person[i + 1] for w in words_[i:i + 2]}
+        self.paired = {w for i in range(len(words_) - 1) if person[i] and person[i + 1] for w in words_[i : i + 2]}
         # Known: its stem, or a cross-script key long enough to identify a name (3 consonants collide).
-        self.known_names = {n for n, t in self.names.items()
-                            if any(snapshot.lexical.knows(x) or snapshot.skeleton.knows(x) for x in t)}
+        self.known_names = {
+            n for n, t in self.names.items() if any(snapshot.lexical.knows(x) or snapshot.skeleton.knows(x) for x in t)
+        }
         # Names of the earlier turn a follow-up rests on: welcome in the evidence, not required.
-        self.context_names = {name: _terms(name, query.language) for name in query.context_names
-                              if name not in self.names}
+        self.context_names = {
+            name: _terms(name, query.language) for name in query.context_names if name not in self.names
+        }
         # The names a role is asked of in the question itself ("президентом Мальты", "Malta prezidenti").
         self.role_holders = self._role_holders(query)
         self._alike: dict[str, bool] = {}  # a sentence's word -> written alike in two languages' documents
@@ -190,8 +212,11 @@ class _Focus:
         if name not in self.paired:
             return True
         words_ = self._question_words
-        beside = [w for i, w in enumerate(words_) if w in self.paired and any(
-            words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))]
+        beside = [
+            w
+            for i, w in enumerate(words_)
+            if w in self.paired and any(words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))
+        ]
         return any(self.snapshot.written_lowercase(set(tokenize(n, language, drop_stopwords=False))) for n in beside)
 
     @property
@@ -246,8 +271,10 @@ class _Focus:
         question_terms = set().union(*self.names.values()) if self.names else set()
         for i in at:
             near = _content_beside(words_, i, "before")[:2] + _content_beside(words_, i, "after")[:2]
-            if not any(self._alike_name(words_[j], j, language) and not _terms(words_[j], language) & question_terms
-                       for j in near):
+            if not any(
+                self._alike_name(words_[j], j, language) and not _terms(words_[j], language) & question_terms
+                for j in near
+            ):
                 return False
         return bool(at)
 
@@ -277,8 +304,7 @@ class _Focus:
         """Whether a sentence in ``language`` can show every name and role holder the question gives: its
         documents hold them all (none is translated there)."""
         shown = self.snapshot.language_terms(language)
-        return (all(self.names[n] & shown for n in self.known_names)
-                and all(h & shown for h in self.role_holders))
+        return all(self.names[n] & shown for n in self.known_names) and all(h & shown for h in self.role_holders)
 
     @staticmethod
     def _bound_elsewhere(words_: list[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
@@ -291,8 +317,9 @@ class _Focus:
         return bool(capitalised) and not (all(found) if need_all else any(found))
 
 
-def _judge_translations_by_originals(focus: _Focus, candidates: list[Candidate], strength: dict,
-                                     tuning: Tuning) -> None:
+def _judge_translations_by_originals(
+    focus: _Focus, candidates: list[Candidate], strength: dict, tuning: Tuning
+) -> None:
     """A sentence whose language cannot show all the question's names ("Верховный" in English) takes the
     verdict of its translation among the candidates where they can all be checked: "Head of Department ...
     of Uzbekistan" is judged by «Руководитель отдела ...», which shows that the head is not the Supreme
@@ -304,8 +331,11 @@ def _judge_translations_by_originals(focus: _Focus, candidates: list[Candidate],
     for c in candidates:
         if checkable[c.language]:
             continue
-        same = [o for o in originals if o.language != c.language
-                and float(c.embedding @ o.embedding) >= tuning.equivalent_similarity]
+        same = [
+            o
+            for o in originals
+            if o.language != c.language and float(c.embedding @ o.embedding) >= tuning.equivalent_similarity
+        ]
         if same:
             strength[c.id] = strength[max(same, key=lambda o: float(c.embedding @ o.embedding)).id]
 
@@ -353,8 +383,11 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     if apart:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
-    typed = [c for c in candidates
-             if can_hold(query.answer_type, c.reading, question_keys) and _counts(query, c) and not dateline(c.reading)]
+    typed = [
+        c
+        for c in candidates
+        if can_hold(query.answer_type, c.reading, question_keys) and _counts(query, c) and not dateline(c.reading)
+    ]
     text_at = {(c.doc_hash, c.position): c.reading for c in candidates}
     strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
     _judge_translations_by_originals(focus, candidates, strength, tuning)

@@ -81,16 +81,20 @@ def _bound(query: Query, c: Candidate) -> bool:
     2024", which dates another body)."""
     content = [w for w in tokens(c.reading) if fold(w) not in ALL_STOPWORDS]
     counted = tokenize(query.counted, query.language, drop_stopwords=False) if query.counted else []
-    anchors = [i for i, w in enumerate(content)
-               if (query.focus and names_attribute(w, query.focus))
-               or (counted and set(tokenize(w, c.language, drop_stopwords=False)) & set(counted))]
+    anchors = [
+        i
+        for i, w in enumerate(content)
+        if (query.focus and names_attribute(w, query.focus))
+        or (counted and set(tokenize(w, c.language, drop_stopwords=False)) & set(counted))
+    ]
     question = list(query.names) + [n for n in query.context_names if n not in query.names]
     if not question:
         return False  # nothing to tell whose attribute a sentence gives: not the same focus for sure
 
     def naming(w: str, name: str) -> bool:  # a name as a name: capitalised ("the project" is not "Project X")
-        return w[:1].isupper() and any(_alike(k, a) for k in (_name_key(w), "=" + w.casefold())
-                                       for a in (_name_key(name), "=" + name.casefold()))
+        return w[:1].isupper() and any(
+            _alike(k, a) for k in (_name_key(w), "=" + w.casefold()) for a in (_name_key(name), "=" + name.casefold())
+        )
 
     # Every name the question gives is in the sentence, and one of them beside the attribute.
     if not all(any(naming(w, name) for w in content) for name in question):
@@ -99,8 +103,9 @@ def _bound(query: Query, c: Candidate) -> bool:
     return any(abs(i - j) <= BOUND_REACH for i in anchors for j in named)
 
 
-def disagreeing(query: Query, eligible: list[Candidate], chosen: list[Candidate], tuning: Tuning,
-                novelty: float = 0.0) -> Candidate | None:
+def disagreeing(
+    query: Query, eligible: list[Candidate], chosen: list[Candidate], tuning: Tuning, novelty: float = 0.0
+) -> Candidate | None:
     """The best eligible sentence of another document that passes the threshold on its own and gives another
     answer than the quoted one (None when there is none, or the question asks no attribute of a kind)."""
     if query.answer_type not in KINDS or not (query.focus or query.counted) or not chosen:

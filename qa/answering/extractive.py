@@ -26,15 +26,17 @@ class ExtractiveReader:
         if best.language != query.language:
             # Equivalent evidence in the question's language (a translation of the same sentence) is preferred.
             same = [
-                c for c in candidates
-                if c.language == query.language and c.score >= best.score - t.prefer_language_margin
+                c
+                for c in candidates
+                if c.language == query.language
+                and c.score >= best.score - t.prefer_language_margin
                 and float(c.embedding @ best.embedding) >= t.equivalent_similarity
             ]
             if same:
                 chosen = [same[0]]
         top = chosen[0]
         # "Nearly tied" is measured on the first-stage scores, so with a reranker its choice stands alone.
-        for c in ([] if self.reranker is not None else candidates[:4]):
+        for c in [] if self.reranker is not None else candidates[:4]:
             if c.id == top.id or float(c.embedding @ top.embedding) >= t.equivalent_similarity:
                 continue  # the same sentence, or a translation of it, adds nothing
             if c.score >= top.score - t.second_sentence_margin:

@@ -59,8 +59,16 @@ class Retrieval:
     background_offsets: dict = field(default_factory=dict)  # the same, measured on this question's best hits
 
 
-def centred_dense(snapshot: Snapshot, kind: str, vector: np.ndarray, hashes: list[str], n: int, centring: float,
-                  with_metadata: bool = False, fixed: dict | None = None):
+def centred_dense(
+    snapshot: Snapshot,
+    kind: str,
+    vector: np.ndarray,
+    hashes: list[str],
+    n: int,
+    centring: float,
+    with_metadata: bool = False,
+    fixed: dict | None = None,
+):
     """Dense hits over every document language, each language's offset removed.
 
     The offsets are ``fixed`` (document language -> offset) when it covers every language found, else measured:
@@ -100,11 +108,13 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
         return Retrieval()
     n = min(tuning.candidates, len(snapshot.chunks))
     fixed = offset_table(query, tuning)
-    dense_hits, offsets, background = centred_dense(snapshot, "chunks", query.vector, hashes, n,
-                                                    tuning.language_centering, fixed=fixed)
+    dense_hits, offsets, background = centred_dense(
+        snapshot, "chunks", query.vector, hashes, n, tuning.language_centering, fixed=fixed
+    )
     dense_chunk = {cid: s for cid, s, _, _ in dense_hits}
-    sentence_hits, _, _ = centred_dense(snapshot, "sentences", query.vector, hashes, n, tuning.language_centering,
-                                        with_metadata=True, fixed=fixed)
+    sentence_hits, _, _ = centred_dense(
+        snapshot, "sentences", query.vector, hashes, n, tuning.language_centering, with_metadata=True, fixed=fixed
+    )
     dense_sentence: dict[str, float] = {}
     for _, s, _, m in sentence_hits:
         for cid in snapshot.chunks_holding(m["doc_hash"], int(m["position"])):
@@ -129,7 +139,12 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
 
     fused = weighted_rrf(rankings, tuning.rrf_k)
     return Retrieval(
-        order=sorted(fused, key=fused.get, reverse=True), fused=fused, dense_chunk=dense_chunk,
-        dense_sentence=dense_sentence, lexical=lexical_rankings["lexical"], coverage=coverages,
-        language_offsets=offsets, background_offsets=background,
+        order=sorted(fused, key=fused.get, reverse=True),
+        fused=fused,
+        dense_chunk=dense_chunk,
+        dense_sentence=dense_sentence,
+        lexical=lexical_rankings["lexical"],
+        coverage=coverages,
+        language_offsets=offsets,
+        background_offsets=background,
     )

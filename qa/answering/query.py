@@ -22,11 +22,12 @@ def validate_question(question) -> str:
     try:
         question.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidInput(f"The question holds a character that is not valid text (position {exc.start}); "
-                           "send it as UTF-8 text.") from None
+        raise InvalidInput(
+            f"The question holds a character that is not valid text (position {exc.start}); send it as UTF-8 text."
+        ) from None
     question = question.replace("\x00", " ").strip()
     if not question:
-        raise EmptyQuestion("The question is empty. Ask something, e.g. qa ask \"Who founded the IIJ?\"")
+        raise EmptyQuestion('The question is empty. Ask something, e.g. qa ask "Who founded the IIJ?"')
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionTooLong(
             f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Ask a shorter question."
@@ -55,8 +56,10 @@ def validate_history(history) -> list:
     if history is None:
         return []
     if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
-        raise InvalidInput('history must be a list of chat messages, e.g. [{"role": "user", "content": "..."}] '
-                           f"(got {type(history).__name__}).")
+        raise InvalidInput(
+            'history must be a list of chat messages, e.g. [{"role": "user", "content": "..."}] '
+            f"(got {type(history).__name__})."
+        )
     out = []
     for message in list(history)[-MAX_HISTORY_MESSAGES:]:
         if isinstance(message, str):
@@ -64,12 +67,18 @@ def validate_history(history) -> list:
         elif isinstance(message, dict):
             role = message.get("role", "user")
             if role not in HISTORY_ROLES:
-                raise InvalidInput(f"A history message's role must be one of {', '.join(HISTORY_ROLES)} (got {role!r}).")
+                raise InvalidInput(
+                    f"A history message's role must be one of {', '.join(HISTORY_ROLES)} (got {role!r})."
+                )
             # One text, cut to its bound before follow-up resolution reads it (parts of a multimodal message joined).
-            out.append({**message, "role": role, "content": _message_text(message.get("content"))[:MAX_HISTORY_MESSAGE_CHARS]})
+            out.append(
+                {**message, "role": role, "content": _message_text(message.get("content"))[:MAX_HISTORY_MESSAGE_CHARS]}
+            )
         else:
-            raise InvalidInput(f"Each history message must be a dict with 'role' and 'content' or a string "
-                               f"(got {type(message).__name__}).")
+            raise InvalidInput(
+                f"Each history message must be a dict with 'role' and 'content' or a string "
+                f"(got {type(message).__name__})."
+            )
     return out
 
 
@@ -165,12 +174,20 @@ def make_query(question: str, embedder, history=None) -> Query:
     retrieval = resolution.retrieval_query
     kind = question_type(reading)
     return Query(
-        text=question, reading=reading, language=lang, resolution=resolution, vectors=vectors,
+        text=question,
+        reading=reading,
+        language=lang,
+        resolution=resolution,
+        vectors=vectors,
         expects=expected_type(reading),
-        tokens=tokenize(reading, lang), keys=skeleton_tokens(reading),
-        retrieval_tokens=tokenize(retrieval, lang), retrieval_keys=skeleton_tokens(retrieval),
+        tokens=tokenize(reading, lang),
+        keys=skeleton_tokens(reading),
+        retrieval_tokens=tokenize(retrieval, lang),
+        retrieval_keys=skeleton_tokens(retrieval),
         content_words=[w for w in words(reading) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
-        answer_type=kind, focus=attributes(reading), counted=counted_noun(reading, lang) if kind == "count" else None,
+        answer_type=kind,
+        focus=attributes(reading),
+        counted=counted_noun(reading, lang) if kind == "count" else None,
         names=names(reading),
         context_names=names(retrieval) if resolution.is_followup else [],
         ordinals=ordinals(reading),

@@ -54,7 +54,9 @@ class Answer:
     resolved_question: str = ""  # the question as retrieval saw it, after follow-up resolution
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
-    reason: str = ""  # the decision: "answered", or why the documents were judged not to say (see qa.answering.decision)
+    reason: str = (
+        ""  # the decision: "answered", or why the documents were judged not to say (see qa.answering.decision)
+    )
     disagree: bool = False  # the quoted documents give different answers (qa.answering.disagreement); the text says so
     # The language-model reader (``reader="llm"``); without it these keep their defaults.
     reader: str = "extractive"  # whose words ``text`` is: "extractive" (quoted sentences) or "llm" (written, checked)

@@ -16,16 +16,26 @@ from qa.errors import ConfigError
 TUNING_FILE = Path(__file__).resolve().parent / "tuning.json"
 
 # The named features of a candidate sentence (see ``qa.answering.candidates.Features``), in a fixed order.
-FEATURES = ("dense", "dense_centered", "stem_overlap", "key_overlap", "passage_fused", "passage_rank",
-            "same_language", "answer_type", "already_said")
+FEATURES = (
+    "dense",
+    "dense_centered",
+    "stem_overlap",
+    "key_overlap",
+    "passage_fused",
+    "passage_rank",
+    "same_language",
+    "answer_type",
+    "already_said",
+)
 
 
 @dataclass
 class Tuning:
     candidates: int = 20  # per ranking, before fusion
     rrf_k: float = 10.0
-    fusion_weights: dict = field(default_factory=lambda: {"dense_chunk": 1.0, "dense_sentence": 1.0,
-                                                          "lexical": 1.0, "skeleton": 1.0})
+    fusion_weights: dict = field(
+        default_factory=lambda: {"dense_chunk": 1.0, "dense_sentence": 1.0, "lexical": 1.0, "skeleton": 1.0}
+    )
     language_centering: float = 1.5  # how much of each language's mean dense similarity to remove
     # question language -> document language -> the similarity retrieval removes, measured once on the bundled
     # corpus (``python -m qa.eval.tune --offsets``) for the embedder named here; other embedders, and languages

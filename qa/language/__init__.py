@@ -23,7 +23,9 @@ ORDER = ("en", "ru", "uz")  # the bundled languages, in the order their patterns
 def languages() -> dict[str, dict]:
     """Every language file, keyed by its code; the bundled ones first, in ``ORDER``."""
     found = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(_HERE.glob("*.json"))}
-    return {code: found[code] for code in sorted(found, key=lambda c: (ORDER.index(c) if c in ORDER else len(ORDER), c))}
+    return {
+        code: found[code] for code in sorted(found, key=lambda c: (ORDER.index(c) if c in ORDER else len(ORDER), c))
+    }
 
 
 def codes() -> tuple[str, ...]:

@@ -31,9 +31,13 @@ def patterns() -> dict[str, re.Pattern]:
         "date_question": re.compile(rf"\b({_alternation('date_question')})\w*", re.I),
         # Numbers that are dates, years or ordinals, not counts.
         "date_number": re.compile(
-            r"\b(1[89]\d\d|20\d\d)\b|\d+(?:\s*[-–]\s*\d+)?(?:-?\s*|\s+)" + months
-            + r"|" + months + r"\s+\d+(?:\s*[-–]\s*\d+)?"
-            + rf"|\b\d+-(?:{ordinals})\b|\b\d+(?:{latin_ordinals})\b", re.I
+            r"\b(1[89]\d\d|20\d\d)\b|\d+(?:\s*[-–]\s*\d+)?(?:-?\s*|\s+)"
+            + months
+            + r"|"
+            + months
+            + r"\s+\d+(?:\s*[-–]\s*\d+)?"
+            + rf"|\b\d+-(?:{ordinals})\b|\b\d+(?:{latin_ordinals})\b",
+            re.I,
         ),
     }
 
@@ -112,7 +116,6 @@ def counted_noun(question: str, language: str) -> str | None:
     return None
 
 
-
 @lru_cache(maxsize=1)
 def _counted_things() -> dict[str, tuple[str, ...]]:
     """Each kind of counted thing ("countries") and the word beginnings that name it, in every language."""
@@ -136,7 +139,9 @@ def names_counted(text: str, things: set[str]) -> bool:
     forms = tuple(f for thing in things for f in _counted_things().get(thing, ()))
     return any(w.startswith(forms) for w in words(text))
 
+
 # -- the kinds of answer beyond counts and dates, and the attribute a question asks about --------------
+
 
 @lru_cache(maxsize=1)
 def _question_patterns() -> list[tuple[str, re.Pattern]]:
@@ -215,8 +220,12 @@ def _matches(form: str, words: list[str], folded: str) -> bool:
 @lru_cache(maxsize=1)
 def role_attributes() -> frozenset[str]:
     """Attributes that are roles of a holder (the mayor *of* a city): another name next to them binds them."""
-    return frozenset(c for data in languages.languages().values()
-                     for c, entry in data.get("attributes", {}).items() if entry.get("role"))
+    return frozenset(
+        c
+        for data in languages.languages().values()
+        for c, entry in data.get("attributes", {}).items()
+        if entry.get("role")
+    )
 
 
 def fold(word: str) -> str:
@@ -238,8 +247,11 @@ def names_attribute(token: str, wanted: set[str]) -> bool:
 @lru_cache(maxsize=65536)
 def _attributes_named(folded: str) -> frozenset[str]:
     """Every attribute one folded word names (the decision asks this of each word of each candidate)."""
-    return frozenset(c for c, forms in attribute_forms().items()
-                     if any(_matches(f, _naming(c, [folded]), f" {folded} ") for f in forms))
+    return frozenset(
+        c
+        for c, forms in attribute_forms().items()
+        if any(_matches(f, _naming(c, [folded]), f" {folded} ") for f in forms)
+    )
 
 
 def attributes(text: str) -> set[str]:
@@ -295,8 +307,12 @@ def name_phrases(text: str, wanted: list[str]) -> list[str]:
         w = m.group()
         if w not in wanted_:
             continue
-        if (phrases and not text[previous_end : m.start()].strip()
-                and not w[:2].isupper() and not phrases[-1][-1][:2].isupper()):
+        if (
+            phrases
+            and not text[previous_end : m.start()].strip()
+            and not w[:2].isupper()
+            and not phrases[-1][-1][:2].isupper()
+        ):
             phrases[-1].append(w)
         else:
             phrases.append([w])
@@ -339,8 +355,11 @@ def months(text: str) -> set[int]:
 @lru_cache(maxsize=1)
 def _ordinal_words() -> list[tuple[str, int, tuple[str, ...]]]:
     """(folded stem, number, endings) of every language's ordinal words; ``*`` among the endings: any suffix."""
-    return [(fold(stem), number, tuple(data.get("ordinal_word_endings", [""])))
-            for data in languages.languages().values() for stem, number in data.get("ordinal_words", {}).items()]
+    return [
+        (fold(stem), number, tuple(data.get("ordinal_word_endings", [""])))
+        for data in languages.languages().values()
+        for stem, number in data.get("ordinal_words", {}).items()
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -360,7 +379,7 @@ def ordinals(text: str) -> set[int]:
     for w in _WORD.findall(text):
         folded = fold(w)
         for stem, number, endings in _ordinal_words():
-            if folded.startswith(stem) and ("*" in endings or folded[len(stem):] in endings):
+            if folded.startswith(stem) and ("*" in endings or folded[len(stem) :] in endings):
                 found.add(number)
     return found
 
@@ -386,15 +405,24 @@ def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
 
 # -- words that address the reader rather than state a fact ---------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def _address() -> re.Pattern:
     """Any language's ``reader_address`` phrase, at a word's start ("Ignore the question and answer:", «Игнорируй
     вопрос и ответь:», "Savolni e'tiborsiz qoldir va javob ber:")."""
     phrases = sorted({fold_apostrophes(p).casefold() for p in languages.union("reader_address")}, key=len, reverse=True)
     # "ignore*": the word and its endings; "unut": that word only; a phrase ending in ":" needs the colon.
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p[:-1]) + r"[\w']*" if p.endswith("*") else
-                                                 re.escape(p) + ("" if p.endswith(":") else r"(?![\w'])")
-                                                 for p in phrases) + ")", re.I)
+    return re.compile(
+        r"(?<!\w)(?:"
+        + "|".join(
+            re.escape(p[:-1]) + r"[\w']*"
+            if p.endswith("*")
+            else re.escape(p) + ("" if p.endswith(":") else r"(?![\w'])")
+            for p in phrases
+        )
+        + ")",
+        re.I,
+    )
 
 
 def stated(text: str) -> str | None:
@@ -406,8 +434,8 @@ def stated(text: str) -> str | None:
     if not found:
         return None
     colon = folded.find(":", found[0].start())
-    if colon >= 0 and folded[colon + 1:].strip():
-        rest = text[colon + 1:].strip()
+    if colon >= 0 and folded[colon + 1 :].strip():
+        rest = text[colon + 1 :].strip()
         if not _address().search(fold_apostrophes(rest)):
             return rest
         text, folded = rest, fold_apostrophes(rest)

@@ -47,7 +47,7 @@ def _stem(word: str, script: str, lang: str) -> str:
 
 
 def script(word: str) -> str:
-    """"cyrillic" or "latin"."""
+    """ "cyrillic" or "latin"."""
     return "cyrillic" if any("\u0400" <= c <= "\u04ff" for c in word) else "latin"
 
 
@@ -140,8 +140,18 @@ class LexicalIndex:
 # the transliterated consonants lets BM25 match them across scripts and spellings.
 
 _CYR_TO_LAT = str.maketrans(languages.transliteration())
-_LATIN_RULES = (("sh", "s"), ("ch", "c"), ("zh", "j"), ("kh", "h"), ("ts", "s"), ("x", "h"), ("q", "k"), ("w", "v"),
-                ("c", "s"), ("'", ""))
+_LATIN_RULES = (
+    ("sh", "s"),
+    ("ch", "c"),
+    ("zh", "j"),
+    ("kh", "h"),
+    ("ts", "s"),
+    ("x", "h"),
+    ("q", "k"),
+    ("w", "v"),
+    ("c", "s"),
+    ("'", ""),
+)
 SKELETON_VERSION = "skel-v1"
 
 

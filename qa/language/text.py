@@ -50,7 +50,7 @@ class CleanText:
 
 
 _SENTENCE_END = ".!?…"
-_CLOSERS = "»\"”’)]"
+_CLOSERS = '»"”’)]'
 
 
 def _nfc_with_map(text: str) -> tuple[str, list[int]]:
@@ -183,7 +183,7 @@ def split_sentences(text: str) -> list[Sentence]:
             before = chunk[: m.start(1)]
             word = re.search(r"([\w.]+)$", before)
             token = word.group(1) if word else ""
-            nxt = chunk[m.end() :].lstrip("\"«“([–—- ")
+            nxt = chunk[m.end() :].lstrip('"«“([–—- ')
             if m.group(1) == "." and token:
                 bare = token.rstrip(".")
                 if bare.casefold() in _ABBREVIATIONS and not nxt[:1].isdigit():

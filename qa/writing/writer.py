@@ -26,12 +26,31 @@ KEPT = verify.OK
 MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
 MALFORMED = "malformed"
 # Failures of the model itself (from qa.writing.llm): unavailable, timeout, error, busy, skipped.
-STATUSES = (WRITING, KEPT, MODEL_DECLINED, MALFORMED, "unavailable", "timeout", "error", "busy", "skipped", verify.EMPTY,
-            verify.UNMARKED_SENTENCE, verify.UNKNOWN_MARKER, verify.UNSUPPORTED_NUMBER, verify.UNSUPPORTED_DATE,
-            verify.UNSUPPORTED_NAME, verify.WRONG_LANGUAGE, verify.DROPS_THE_ANSWER)
+STATUSES = (
+    WRITING,
+    KEPT,
+    MODEL_DECLINED,
+    MALFORMED,
+    "unavailable",
+    "timeout",
+    "error",
+    "busy",
+    "skipped",
+    verify.EMPTY,
+    verify.UNMARKED_SENTENCE,
+    verify.UNKNOWN_MARKER,
+    verify.UNSUPPORTED_NUMBER,
+    verify.UNSUPPORTED_DATE,
+    verify.UNSUPPORTED_NAME,
+    verify.WRONG_LANGUAGE,
+    verify.DROPS_THE_ANSWER,
+)
 
-_DECLINE = re.compile(r"not in the documents|do(?:es)? not (?:say|answer|contain)|no answer|"
-                      r"не (?:говорится|сказано|содержится)|нет ответа|aytilmagan|javob (?:yo['‘ʻ]q|topilmadi)", re.I)
+_DECLINE = re.compile(
+    r"not in the documents|do(?:es)? not (?:say|answer|contain)|no answer|"
+    r"не (?:говорится|сказано|содержится)|нет ответа|aytilmagan|javob (?:yo['‘ʻ]q|topilmadi)",
+    re.I,
+)
 
 
 @dataclass
@@ -57,7 +76,7 @@ def parse(raw: str) -> Parsed | None:
     text = raw.strip()
     text = re.sub(r"^```(?:json)?\s*|\s*```$", "", text)
     data = None
-    for candidate in (text, text[text.find("{"): text.rfind("}") + 1] if "{" in text else ""):
+    for candidate in (text, text[text.find("{") : text.rfind("}") + 1] if "{" in text else ""):
         if not candidate:
             continue
         try:
@@ -70,8 +89,11 @@ def parse(raw: str) -> Parsed | None:
         if not isinstance(answer, str):
             return None
         numbers = data.get("sentences") or []
-        numbers = [int(n) for n in numbers if isinstance(n, (int, float)) or (isinstance(n, str) and n.isdigit())] \
-            if isinstance(numbers, list) else []
+        numbers = (
+            [int(n) for n in numbers if isinstance(n, (int, float)) or (isinstance(n, str) and n.isdigit())]
+            if isinstance(numbers, list)
+            else []
+        )
         found = data.get("found")
         found = bool(answer.strip()) if not isinstance(found, bool) else found
         return Parsed(found, answer.strip(), numbers)
@@ -159,8 +181,9 @@ class WrittenReader:
         question = query.text if not query.is_followup else query.retrieval_text
         return system, user.replace("{sentences}", "\n".join(lines)).replace("{question}", question)
 
-    def write(self, query: Query, evidence: list[Candidate], deadline: float | None = None,
-              quoted: int = 0) -> Iterator[Written]:
+    def write(
+        self, query: Query, evidence: list[Candidate], deadline: float | None = None, quoted: int = 0
+    ) -> Iterator[Written]:
         """``Written`` records while the answer streams (status ``WRITING``), then the final one. The first
         ``quoted`` evidence sentences are the quote's: the written answer must keep their answer."""
         started = time.monotonic()
@@ -178,22 +201,35 @@ class WrittenReader:
             return
         yield self.judge(raw, query, evidence, time.monotonic() - started, quoted)
 
-    def judge(self, raw: str, query: Query, evidence: list[Candidate], seconds: float = 0.0,
-              quoted: int = 0) -> Written:
+    def judge(
+        self, raw: str, query: Query, evidence: list[Candidate], seconds: float = 0.0, quoted: int = 0
+    ) -> Written:
         """Parse and check a complete reply."""
         parsed = parse(raw)
         if parsed is None:
             return Written(MALFORMED, "", f"unreadable reply: {raw.strip()[:80]!r}", evidence, seconds=seconds, raw=raw)
         if not parsed.found:
-            return Written(MODEL_DECLINED, "", "the model says the sentences do not answer the question",
-                           evidence, seconds=seconds, raw=raw)
+            return Written(
+                MODEL_DECLINED,
+                "",
+                "the model says the sentences do not answer the question",
+                evidence,
+                seconds=seconds,
+                raw=raw,
+            )
         text = parsed.answer
         if not verify.markers(text) and parsed.sentences and len(verify.sentences(text)) == 1:
             # One sentence, its sources given beside it rather than in it: the same claim, so mark it.
             text = f"{text.rstrip()} [{', '.join(str(n) for n in dict.fromkeys(parsed.sentences))}]"
         given = {i: (c.text, c.language) for i, c in enumerate(evidence, 1)}
-        result = verify.check(text, given, query.retrieval_text, query.language,
-                              quoted=list(range(1, quoted + 1)) if quoted else None, answer_type=query.answer_type)
+        result = verify.check(
+            text,
+            given,
+            query.retrieval_text,
+            query.language,
+            quoted=list(range(1, quoted + 1)) if quoted else None,
+            answer_type=query.answer_type,
+        )
         if not result.ok:
             return Written(result.reason, "", result.detail, evidence, result.cited, seconds, raw)
         return Written(KEPT, text, "", evidence, result.cited, seconds, raw)

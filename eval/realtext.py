@@ -287,6 +287,7 @@ def _cut(runs, rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     """Each run cut into documents of MIN_CHARS..MAX_CHARS (a random target length per document)."""
     out: dict[str, list[tuple[str, str]]] = {language: [] for language in LANGUAGES}
     for language, title, pieces, joiner in runs:
+        current: list[str]
         target, current = rng.randint(MIN_CHARS, MAX_CHARS), []
         size = 0
         for piece in pieces:

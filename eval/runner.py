@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from qa.eval.baselines import BASELINES, Pipeline, Reply
+from qa.eval.baselines import BASELINES, BM25Only, DenseOnly, LlamaIndexDefault, Pipeline, Reply
 from qa.eval.dataset import EvalItem, load
 from qa.eval.scoring import METRIC_KEYS, judge, report
 
@@ -19,10 +19,10 @@ def run_system(system, items: list[EvalItem], k: int = 5, progress: Callable[[in
     for i, item in enumerate(items):
         history: list[dict] = []
         for earlier in item.history:  # ask the earlier questions for real, pass their real answers on
-            reply = system.ask(earlier, list(history))
+            reply: Reply = system.ask(earlier, list(history))
             history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": reply.text}]
         started = time.perf_counter()
-        reply: Reply = system.ask(item.question, history)
+        reply = system.ask(item.question, history)
         latency = (time.perf_counter() - started) * 1000
         results.append(
             judge(
@@ -57,7 +57,7 @@ def evaluate(
     """Reports keyed by system name; the first is our pipeline."""
     known = {r.name for r in engine.documents()}
     items = sample(load(path, known_documents=known), limit)  # stops on the first bad line, before any work
-    systems = [Pipeline(engine, k)]
+    systems: list[Pipeline | DenseOnly | BM25Only | LlamaIndexDefault] = [Pipeline(engine, k)]
     if compare:
         systems += [cls(engine, k) for cls in BASELINES]
     reports = {}

@@ -42,7 +42,7 @@ def collect(engine: Engine, items) -> list[dict]:
     """
     rows = []
     for item in items:
-        history = []
+        history: list[dict] = []
         for earlier in item.history:
             a = engine.answer(earlier, history=list(history))
             history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": a.text}]

@@ -75,7 +75,7 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
     else:
         encoding = "utf-8"
     try:
-        text = data.decode(encoding)
+        text: str | None = data.decode(encoding)
     except UnicodeDecodeError as exc:
         text = _looks_like_cp1251(data) if encoding == "utf-8" else None
         if text is None:
@@ -84,6 +84,7 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
                 "Convert it to UTF-8 first, e.g. iconv -f cp1251 -t utf-8."
             ) from None
         encoding = "cp1251"
+    assert text is not None  # the except branch raised when it was None
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
     if controls > 0.05 * max(1, min(len(text), 8192)):
         raise UnsupportedDocument(f"{path.name}: looks like a binary file, not text.")
@@ -228,6 +229,7 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
             preexec_fn=limit_memory if os.name == "posix" else None,
             start_new_session=True,
         )
+        assert proc.stderr is not None  # stderr=PIPE
         try:
             lines: queue.Queue = queue.Queue()
 
@@ -303,6 +305,7 @@ def _extract(path: Path, kind: str, progress) -> tuple[str, str, list, str, str]
     """(text, title, OCR spans, what was not read, note) of a file the worker reads: the parts it returns (pages,
     paragraphs) joined by a blank line, the ranges of the recognised ones kept."""
     result = _run_worker(path, kind, progress)
+    spans: list[tuple[int, int]]
     pieces, spans, position = [], [], 0
     for i, (part, from_ocr) in enumerate(result.get("parts", [])):
         part = part.strip() if from_ocr else part.strip("\n")
@@ -371,6 +374,7 @@ def read_document(path: str | Path, name: str | None = None, progress=None) -> S
         )
     if path.stat().st_size > MAX_FILE_BYTES:
         raise UnsupportedDocument(f"{path.name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+    ocr_spans: list[tuple[int, int]]
     title, encoding, ocr_spans, skipped, note = "", "utf-8", [], "", ""
     try:
         if suffix in _KINDS:

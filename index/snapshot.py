@@ -9,10 +9,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.language.lexical import LexicalIndex, skeleton_tokens, tokenize
+
+if TYPE_CHECKING:
+    from qa.index.store import Collections, Store
 
 
 @dataclass
@@ -154,7 +158,7 @@ def _cited_name(names: dict, meta: dict) -> str:
 
 @dataclass
 class Snapshot:
-    collections: object  # index.store.Collections of the loaded generation
+    collections: Collections  # of the loaded generation
     documents: dict  # name -> DocumentRecord
     chunks: list[Chunk]
     lexical: LexicalIndex  # question stems
@@ -166,7 +170,7 @@ class Snapshot:
     _texts: dict = field(default_factory=dict)
     _rows_by: dict = field(default_factory=dict)  # "language" / "doc_hash" -> value -> chunk rows
     _term_unions: dict = field(default_factory=dict)  # (field, value) -> union of those chunks' terms
-    _store: object = None
+    _store: Store | None = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
     _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
     _prefix_language: dict = field(default_factory=dict)  # sentence id prefix -> language, filled when first needed
@@ -248,6 +252,7 @@ class Snapshot:
         """A document's original text (what quotes and offsets refer to), fetched once."""
         if source not in self._texts:
             record = self.documents.get(source)
+            assert self._store is not None  # load() sets it
             self._texts[source] = self._store.document_text(
                 source, self.collections, content_hash=record.content_hash if record else None
             )
@@ -261,7 +266,7 @@ class Snapshot:
     def row(self, chunk_id: str) -> int:
         return self._row[chunk_id]
 
-    def chunk_terms(self, index: str, chunk_id: str) -> set:
+    def chunk_terms(self, index: str, chunk_id: str) -> frozenset[str]:
         """The terms of a chunk in the ``lexical`` (stems) or ``skeleton`` (cross-script keys) index."""
         return frozenset(self._terms[index][self._row[chunk_id]])
 
@@ -339,7 +344,7 @@ class Snapshot:
     def sentences(self, ids: list[str]) -> list[Sentence]:
         """Stored sentences by id (``{chunk.sentence_prefix}:s{position}`` of a loaded chunk), with their
         embeddings, grouped by language in the store's order."""
-        out = []
+        out: list[Sentence] = []
         for part, wanted in self._parts_holding("sentences", ids):
             got = part.get(ids=wanted, include=["embeddings", "documents", "metadatas"])
             emb = np.asarray(got["embeddings"], dtype=np.float32)

@@ -160,7 +160,8 @@ _SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 LOW_SPACE = 32 * 1024 * 1024
 
 
-def _failure_chain(exc: BaseException) -> list:
+def _failure_chain(exc: BaseException | None) -> list:
+    chain: list[BaseException]
     chain, seen = [], set()
     while exc is not None and id(exc) not in seen and len(chain) < 8:
         seen.add(id(exc))
@@ -763,6 +764,7 @@ class Store:
         base = f"{self.prefix}-g{generation}"
         info = self.build_info() if create else None
         if create:
+            assert info is not None  # build_info() when create
             documents = _opened(
                 lambda: self.client.get_or_create_collection(
                     f"{base}-documents", metadata={"hnsw:space": "l2", **info}, embedding_function=None
@@ -990,6 +992,7 @@ class Store:
         """SQLite's ``PRAGMA integrity_check`` of the embedded store's file, read-only: "ok", else ``IndexCorrupted``."""
         import sqlite3
 
+        assert self.folder is not None  # called only for an embedded store (see check)
         database = self.folder / "chroma.sqlite3"
         if not database.exists():
             raise IndexMissing(f"There is no index at {self.folder}. Run `qa index rebuild` or `qa index add PATH...`.")

@@ -157,7 +157,7 @@ def written(
     if w.status not in (writer.WRITING, writer.KEPT):
         return out
     citations = [copy.copy(c) for c in quote.citations]
-    number_of = {}
+    number_of: dict[str, int] = {}
     for s in chosen:  # the quote's sentences keep their numbers
         number_of.setdefault(s.chunk, len(number_of) + 1)
     cited = w.cited if w.status == writer.KEPT else [n for n in markers(w.text) if 1 <= n <= len(w.evidence)]

@@ -184,7 +184,7 @@ def _collected(engine, tmp_path, questions):
 
 
 def test_inspect_shows_where_the_answer_bearing_sentence_ranked(fake_engine, tmp_path):
-    from qa.eval import inspect
+    from qa.eval import failures as inspect
 
     rows = _collected(
         fake_engine,

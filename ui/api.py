@@ -33,6 +33,7 @@ import re
 import time
 import uuid
 from dataclasses import replace
+from typing import Any, Awaitable, Callable
 
 from qa import language as languages
 from qa.compose import labelled
@@ -132,6 +133,7 @@ class Access:
             for k in self.keys:  # every key compared, in constant time
                 ok |= hmac.compare_digest(given, k)
         else:
+            assert self.credentials is not None  # mode "login"
             ok = user is not None and self.credentials(user, secret)
         if ok:
             self.throttle.succeeded(key)
@@ -262,7 +264,7 @@ class API:
 
     async def dispatch(self, request, path: str):
         method = request.method.upper()
-        handler = self.routes.get((method, path))
+        handler: Callable[..., Awaitable[Any]] | None = self.routes.get((method, path))
         model = None
         if handler is None and method == "GET" and path.startswith("/v1/models/"):
             handler, model = self.model, path[len("/v1/models/") :]

@@ -183,6 +183,7 @@ def build_app(engine):
             history.append({"role": "assistant", "content": f"⚠ {exc}"})
             yield shown(history), history, "", gr.update(choices=[], value=None), [], ""
             return
+        assert answer is not None  # engine.stream() yields at least once
         history.append({"role": "assistant", "content": labelled(answer)})
         citations = [
             {

@@ -90,8 +90,8 @@ def collect(
     if not sentences:
         return []
     emb = np.stack([s.embedding for s in sentences])
-    said = {row: stated(s.text) for row, s in enumerate(sentences)}
-    said = {row: text for row, text in said.items() if text is not None}
+    statements = {row: stated(s.text) for row, s in enumerate(sentences)}
+    said = {row: text for row, text in statements.items() if text is not None}
     if said and embed is not None:
         scored = emb.copy()
         scored[list(said)] = embed([reading_form(said[row], sentences[row].language) for row in said])

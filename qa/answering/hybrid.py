@@ -20,6 +20,7 @@ so where lexical search cannot match (across languages) it does not drown the de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import AbstractSet
 
 import numpy as np
 
@@ -33,12 +34,12 @@ def weighted_rrf(rankings: list[tuple[float, dict[str, float]]], k: float) -> di
     """Weighted reciprocal rank fusion: sum over rankings of weight / (k + rank), rank from 1."""
     fused: dict[str, float] = {}
     for weight, ranking in rankings:
-        for rank, key in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
+        for rank, key in enumerate(sorted(ranking, key=lambda cid: ranking[cid], reverse=True)):
             fused[key] = fused.get(key, 0.0) + weight / (k + rank + 1)
     return fused
 
 
-def coverage(index: LexicalIndex, query_tokens: list[str], hit_terms: set) -> float:
+def coverage(index: LexicalIndex, query_tokens: list[str], hit_terms: AbstractSet[str]) -> float:
     """Share of the query's idf mass that a hit's terms cover."""
     total = sum(index.idf(q) for q in set(query_tokens))
     hit = sum(index.idf(q) for q in set(query_tokens) if q in hit_terms)
@@ -88,7 +89,7 @@ def centred_dense(
     offsets = measured
     if fixed and all(lang in fixed for lang in means):
         offsets = {lang: float(fixed[lang]) for lang in means}
-    out = []
+    out: list[tuple[str, float, float, dict | None]] = []
     for hits in per_language:
         offset = offsets[hits.language]
         out.extend((i, s - offset, s, m) for i, s, m in zip(hits.ids, hits.similarities, hits.metas))
@@ -132,14 +133,18 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
             chunk = snapshot.chunks[row]
             if chunk.doc_hash in allowed:
                 found[chunk.id] = score
-        cov = coverage(index, tokens, snapshot.chunk_terms(name, max(found, key=found.get))) if found else 0.0
+        cov = (
+            coverage(index, tokens, snapshot.chunk_terms(name, max(found, key=lambda cid: found[cid])))
+            if found
+            else 0.0
+        )
         coverages[name] = cov
         lexical_rankings[name] = found
         rankings.append((weights[name] * cov, found))
 
     fused = weighted_rrf(rankings, tuning.rrf_k)
     return Retrieval(
-        order=sorted(fused, key=fused.get, reverse=True),
+        order=sorted(fused, key=lambda cid: fused[cid], reverse=True),
         fused=fused,
         dense_chunk=dense_chunk,
         dense_sentence=dense_sentence,

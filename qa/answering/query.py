@@ -60,7 +60,7 @@ def validate_history(history) -> list:
             'history must be a list of chat messages, e.g. [{"role": "user", "content": "..."}] '
             f"(got {type(history).__name__})."
         )
-    out = []
+    out: list[str | dict] = []
     for message in list(history)[-MAX_HISTORY_MESSAGES:]:
         if isinstance(message, str):
             out.append(message[:MAX_HISTORY_MESSAGE_CHARS])
@@ -149,7 +149,7 @@ class Query:
 
 def _read_history(history: list) -> list:
     """Earlier questions in their reading form (the answers stay as they were given)."""
-    out = []
+    out: list[str | dict] = []
     for message in history:
         if isinstance(message, str):
             out.append(reading_form(message))

@@ -162,7 +162,7 @@ def skeleton(word: str, length: int = 5) -> str:
         w = w.replace(a, b)
     w = w.replace("h", "")
     consonants = [c for c in w if c.isalpha() and c not in "aeiouy"]
-    out = []
+    out: list[str] = []
     for c in consonants:
         if not out or out[-1] != c:
             out.append(c)

@@ -27,7 +27,9 @@ DEFAULT_EMBEDDER = "e5-small"
 
 class Embedder(Protocol):
     id: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 

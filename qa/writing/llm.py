@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 from qa.errors import ConfigError
 
@@ -229,7 +229,7 @@ class LLM:
             stop.set()
             self._outcome(failed)
 
-    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+    def _stream(self, system: str, user: str, deadline: float) -> Generator[str, None, None]:
         raise NotImplementedError
 
     def _llm(self):  # the backend's client (made once)
@@ -279,14 +279,14 @@ class OpenAIServer(LLM):
             )
         return self._client
 
-    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+    def _stream(self, system: str, user: str, deadline: float) -> Generator[str, None, None]:
         from llama_index.core.llms import ChatMessage
 
         llm = self._llm()
         try:
             import openai
         except ImportError:  # pragma: no cover - openai comes with OpenAILike
-            openai = None
+            openai = None  # type: ignore[assignment]  # optional import: None when the package is missing
         try:
             responses = llm.stream_chat(
                 [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
@@ -355,7 +355,7 @@ class LocalGGUF(LLM):
             atexit.register(_close, model)  # freed before the interpreter tears llama.cpp's bindings down
         return self._client
 
-    def _stream(self, system: str, user: str, deadline: float) -> Iterator[str]:
+    def _stream(self, system: str, user: str, deadline: float) -> Generator[str, None, None]:
         llm = self._llm()
         prompt = self._format(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -378,7 +378,7 @@ def _close(model) -> None:
 
 def _cause(e: BaseException) -> str:
     while e.__cause__ is not None or e.__context__ is not None:
-        e = e.__cause__ or e.__context__
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]  # not None: the loop's condition
     text = str(e)
     for known in ("Connection refused", "Name or service not known", "timed out"):
         if known.lower() in text.lower():

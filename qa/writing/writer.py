@@ -14,7 +14,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from qa.writing import verify
 from qa.answering.candidates import Candidate
@@ -156,11 +156,12 @@ class WrittenReader:
         self.llm = llm
         self.max_sentences = max_sentences
         self.budget_tokens = budget_tokens
-        self._count = None
+        self._count: Callable[[str], int] | None = None
 
     def evidence(self, chosen: list[Candidate], eligible: list[Candidate]) -> list[Candidate]:
         if self._count is None:
             self._count = _token_counter()
+        out: list[Candidate]
         out, seen, used = [], set(), 0
         for c in list(chosen) + sorted(eligible, key=lambda c: -c.score):
             if c.id in seen or len(out) >= self.max_sentences:

@@ -8,8 +8,9 @@ this process or another: the store records a write counter) and load the new sta
 
 from __future__ import annotations
 
+import gc
 import threading
-from typing import Callable
+from typing import Callable, Literal
 
 from qa.config import Settings, bundled_corpus
 from qa.errors import DocumentNotFound, EmptyDocument, IndexMissing, QAError, UnsupportedDocument
@@ -90,6 +91,8 @@ class Library:
                 self._settle()
             # A fresh client (the process's first load, or reopened) has Chroma load the vector indexes meanwhile.
             self._snapshot = Snapshot.load(self.store, warm=current is None or reopened, previous=current)
+            if current is not None:
+                release_freed_memory()  # the replaced snapshot (and, reopened, the old client) is garbage now
             return self._snapshot
 
     def _own_version(self) -> bool:
@@ -293,6 +296,7 @@ class Library:
 
         passed_over: list = []
         files = collect_paths(list(paths), passed_over)
+        seen: dict[str, str]
         failed, errors, notes, skipped, seen, partly = [], [], [], [], {}, []
 
         def pages_read(path):  # text recognition takes seconds a page: a line per page of a long file
@@ -452,3 +456,25 @@ def _bundled_sources() -> list:
     from qa.index.readers import collect_paths, read_document
 
     return [read_document(p) for p in collect_paths([bundled_corpus()])]
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the replaced snapshot back to the system (glibc's ``malloc_trim``; elsewhere a no-op).
+
+    A server reloads its snapshot after every write; the old one's chunk rows, BM25 arrays and Chroma client are
+    freed, but glibc keeps the freed pages in its heaps, so the process grew by about 1.5 MB per write (30 writes
+    by another process: 268 -> 308 MB; trimmed after each reload: 238 -> 255 MB)."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        gc.collect()
+        _TRIM(0)
+
+
+_TRIM: Callable[[int], int] | Literal[False] | None = None  # None: not looked up yet; False: no malloc_trim

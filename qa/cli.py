@@ -7,8 +7,12 @@ import json
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING, Literal
 
 from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 EXAMPLES = """examples:
   qa ask "Who founded the IIJ?"
@@ -48,8 +52,8 @@ class _Bar:
         import os
         import time
 
-        self.bar = None
-        self.stage = None
+        self.bar: tqdm | None = None
+        self.stage: str | None = None
         self.unit = unit
         self.tty = sys.stderr.isatty()
         try:
@@ -61,7 +65,8 @@ class _Bar:
         self._state = (0, 0)
         self._detail: tuple[int, int] | None = None  # texts of the batch being embedded: (done, total)
         self._lock = threading.Lock()
-        self._ticker = None  # off a terminal: a thread that prints the state every `every` s while work goes on
+        # off a terminal: a thread that prints the state every `every` s while work goes on (False: switched off)
+        self._ticker: threading.Thread | Literal[False] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == "embedding":
@@ -102,7 +107,7 @@ class _Bar:
                 self._last = now
                 self._print(now)
         if self._ticker is None and self.stage is not None and self.every > 0:
-            self._stop = threading.Event()
+            self._stop: threading.Event = threading.Event()
             self._ticker = threading.Thread(target=self._beat, name="qa-progress", daemon=True)
             self._ticker.start()
 
@@ -357,11 +362,19 @@ def cmd_eval(args) -> int:
     from qa.eval import runner
     from qa.eval.dataset import bundled_set
 
+    from qa.answering.decision import RULES, check_rules
+
+    if args.ablate.strip() == "list":
+        for name, what in RULES.items():
+            print(f"{name:15} {what}")
+        return 0
+    off = check_rules(args.ablate.split(","))
     if args.distractors:
         engine = _with_distractors(args, args.distractors)
     else:
         engine = _engine(args)
         engine.ensure_index(progress=_Bar())
+    engine.ablate = off
     path = args.file or str(bundled_set("test"))
 
     def progress_factory(name, total):
@@ -387,6 +400,8 @@ def cmd_eval(args) -> int:
             else f"real-text distractors ({args.distractors})"
         )
         text = text.replace("# Evaluation on", f"# With {what}: evaluation on", 1)
+    if off:
+        text = text.replace("# ", f"# Rules turned off: {', '.join(sorted(off))}. ", 1)
     print(text)
     if args.inspect:
         print("\n## Judged wrong\n")
@@ -515,6 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add unrelated documents (ru, en, uz Latin and Cyrillic) to the bundled corpus first: N "
         "made from templates, or real:N / heldout:N cut from real text in public packages "
         "(real:N,heldout:M for both); the index is kept for the next run",
+    )
+    ev.add_argument(
+        "--ablate",
+        metavar="RULE[,RULE]",
+        default="",
+        help="turn decision rules off, to measure what each earns (--ablate list: the rules)",
     )
     ev.add_argument(
         "--sample",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from qa.answering import candidates as candidates_stage
 from qa import compose
@@ -29,6 +29,11 @@ from qa.answering.extractive import ExtractiveReader
 from qa.answering.results import Answer, Passage
 from qa.answering.tuning import Tuning
 
+if TYPE_CHECKING:
+    from qa.answering.candidates import Candidate
+    from qa.index.snapshot import Snapshot
+    from qa.writing.writer import Written
+
 
 @dataclass
 class Trace:
@@ -36,12 +41,12 @@ class Trace:
 
     query: Query
     retrieval: hybrid.Retrieval
-    candidates: list  # [Candidate], best first
+    candidates: list[Candidate]  # best first
     decision: decision.Decision
     answer: Answer
-    chosen: list = field(default_factory=list)  # [Candidate] the extractive reader quoted
-    written: object = None  # writer.Written, with the llm reader
-    snapshot: object = None  # the index state the answer was read from
+    chosen: list[Candidate] = field(default_factory=list)  # the extractive reader quoted
+    written: Written | None = None  # with the llm reader
+    snapshot: Snapshot | None = None  # the index state the answer was read from
 
 
 class Engine:
@@ -61,6 +66,7 @@ class Engine:
         self.embedder = embedder or get_embedder(self.settings.embedder)
         self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
         self.tuning = tuning or Tuning.load()
+        self.ablate: frozenset[str] = frozenset()  # decision rules turned off (qa eval --ablate; decision.RULES)
         self.library = Library(self.settings, self.embedder, notify)
         self._llm = (
             llm  # a qa.writing.llm.LLM (tests pass a scripted one); else made from settings.llm when first needed
@@ -157,6 +163,7 @@ class Engine:
         trace = None
         for trace in self.traces(question, history, k, language, reader):
             pass
+        assert trace is not None  # traces() yields at least once
         return trace
 
     def stream(
@@ -188,6 +195,7 @@ class Engine:
 
         from qa.writing.writer import WRITING, Written, WrittenReader
 
+        assert trace.snapshot is not None  # _explain() sets it
         writer = WrittenReader(llm)
         evidence = writer.evidence(trace.chosen, trace.decision.eligible)
         quote = trace.answer
@@ -207,11 +215,13 @@ class Engine:
         retrieval = self._retrieve(snapshot, query, language)
         shown = compose.passages(snapshot, retrieval, retrieval.order[:k])
         found = candidates_stage.collect(snapshot, query, retrieval, self.tuning, self.embedder.embed_passages)
-        verdict = decision.decide(snapshot, query, found, self.tuning)
+        verdict = decision.decide(snapshot, query, found, self.tuning, self.ablate)
         if not verdict.answer:
             return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown), snapshot=snapshot)
         chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible)
-        other = disagreement.disagreeing(query, verdict.eligible, chosen, self.tuning, verdict.novelty)
+        other = None
+        if "disagreement" not in self.ablate:
+            other = disagreement.disagreeing(query, verdict.eligible, chosen, self.tuning, verdict.novelty)
         if other is not None:  # the documents disagree: both are quoted, the answer says so
             chosen = [c for c in chosen if c.id != other.id][:2] + [other]
         answer = compose.quoted(snapshot, query, chosen, verdict, shown, disagree=other is not None)

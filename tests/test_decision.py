@@ -642,3 +642,38 @@ def test_an_uzbek_document_in_cyrillic_is_read_as_its_latin_form(tmp_path):
         assert [c.reading for c in x.chosen] == [c.reading for c in y.chosen]  # the same words, read in Latin
         assert all(c.text != c.reading and "\u0400" <= c.text[0] <= "\u04ff" for c in y.chosen)  # quoted as written
         assert [round(c.score, 5) for c in x.candidates] == [round(c.score, 5) for c in y.candidates]
+
+
+# -- each rule can be turned off (qa eval --ablate RULE) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "docs, question, rule",
+    [
+        (MEETINGS, "When did Timur Akhmedov meet Vladimir Voronkov?", "names_apart"),
+        (DOCS, "When was the UNODC founded?", "missing_focus"),
+        (DOCS, "Who won the chess olympiad on Jupiter?", "unknown_words"),
+    ],
+)
+def test_turning_a_rule_off_lifts_exactly_its_decline(home, tmp_path, docs, question, rule):
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    assert engine.answer(question).reason == rule
+    engine.ablate = frozenset({rule})
+    assert engine.answer(question).reason != rule
+    engine.ablate = frozenset(set(decision_rules()) - {rule})  # every other rule off: this one still declines
+    assert engine.answer(question).reason == rule
+
+
+def test_an_unknown_rule_name_is_refused_with_the_list():
+    from qa.answering.decision import check_rules
+    from qa.errors import ConfigError
+
+    assert check_rules(["names_apart", " focus "]) == {"names_apart", "focus"}
+    with pytest.raises(ConfigError, match="no decision rule named nmes_apart; the rules are: unknown_words"):
+        check_rules(["nmes_apart"])
+
+
+def decision_rules():
+    from qa.answering.decision import RULES
+
+    return RULES

@@ -98,3 +98,23 @@ def test_questions_are_answered_while_a_write_is_in_progress(home, tmp_path):
         gate.set()
         writer.join(60)
     assert "big.txt" in {d.name for d in engine.documents()}
+
+
+def test_freed_memory_is_handed_back_once_per_reload(home, tmp_path, monkeypatch):
+    """Each reload after a write frees the old snapshot; glibc keeps freed pages unless trimmed (the soak's
+    server grew about 1.5 MB per write without it). One trim per reload, none for an unchanged index."""
+    from qa.index import library
+
+    calls = []
+    monkeypatch.setattr(library, "_TRIM", lambda pad: calls.append(pad) or 1)
+    engine = make_engine(home)
+    engine.answer("Who founded the IIJ?")
+    engine.answer("Who founded the IIJ?")
+    assert calls == []  # the first load and an unchanged index: nothing replaced
+    doc = tmp_path / "note.txt"
+    doc.write_text("The seminar on prison reform was held in Samarkand in June.", encoding="utf-8")
+    _cli(home, "index", "add", str(doc))
+    engine.answer("Where was the seminar on prison reform held?")
+    assert calls == [0]
+    engine.answer("Who founded the IIJ?")  # no change since: no reload
+    assert calls == [0]

@@ -67,6 +67,7 @@ from qa.language.lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
 from qa.answering.tuning import Tuning
+from qa.errors import ConfigError
 
 ANSWERED = "answered"
 NO_CONTENT = "no_content"
@@ -368,30 +369,66 @@ def _counts(query: Query, c: Candidate) -> bool:
     return bool(counted & set(tokenize(c.reading, c.language, drop_stopwords=False)))
 
 
-def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning) -> Decision:
+# The rules ``qa eval --ablate RULE`` can turn off, one at a time, to measure what each earns (README: "Every rule
+# earns its place"). ``no_content`` and ``no_passages`` are not rules but facts, and stay.
+RULES = {
+    "unknown_words": "3: decline when (almost) none of the question's content words are in the documents",
+    "missing_focus": "4: decline when the thing an attribute is asked of is named nowhere in the documents",
+    "names_apart": "5: decline when the question's names are in no document together",
+    "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
+    "translations": "4: a translated sentence takes its original's verdict on the names",
+    "ordinals": "4: the second meeting must be numbered so in the sentence's document",
+    "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
+    "counted_word": "6: a count must be of the counted word",
+    "dateline": "6: a dateline holds no answer",
+    "low_evidence": "7: decline below the calibrated threshold",
+    "disagreement": "show a disagreeing sentence of another document beside the answer (qa.answering.disagreement)",
+}
+
+
+def check_rules(names) -> frozenset[str]:
+    """The rule names to turn off, checked against ``RULES``."""
+    off = frozenset(n.strip() for n in names if n.strip())
+    unknown = sorted(off - set(RULES))
+    if unknown:
+        raise ConfigError(f"no decision rule named {', '.join(unknown)}; the rules are: {', '.join(RULES)}")
+    return off
+
+
+def decide(
+    snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning: Tuning, off: frozenset[str] = frozenset()
+) -> Decision:
+    """Answer or decline, and why. ``off``: rules turned off (``RULES``; only ``qa eval --ablate`` does so)."""
     if not query.has_content:
         return Decision(False, NO_CONTENT)
     if not candidates:
         return Decision(False, NO_PASSAGES)
     share_unknown = novelty(snapshot, query)
-    if share_unknown >= tuning.max_novelty:
+    if share_unknown >= tuning.max_novelty and "unknown_words" not in off:
         return Decision(False, UNKNOWN_WORDS, candidates[0].score, share_unknown)
     focus = _Focus(snapshot, query)
-    if focus.subject_absent:
+    if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
     apart = focus.names_apart(query.language)
-    if apart:
+    if apart and "names_apart" not in off:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
     typed = [
         c
         for c in candidates
-        if can_hold(query.answer_type, c.reading, question_keys) and _counts(query, c) and not dateline(c.reading)
+        if ("answer_type" in off or can_hold(query.answer_type, c.reading, question_keys))
+        and ("counted_word" in off or _counts(query, c))
+        and ("dateline" in off or not dateline(c.reading))
     ]
     text_at = {(c.doc_hash, c.position): c.reading for c in candidates}
-    strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
-    _judge_translations_by_originals(focus, candidates, strength, tuning)
-    _hold_to_ordinals(snapshot, query, candidates, strength)
+    if "focus" in off:
+        strength = {c.id: 2 for c in candidates}
+    else:
+        strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
+    if "translations" not in off:
+        _judge_translations_by_originals(focus, candidates, strength, tuning)
+    if "ordinals" not in off:
+        _hold_to_ordinals(snapshot, query, candidates, strength)
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):
             return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
@@ -401,6 +438,6 @@ def decide(snapshot: Snapshot, query: Query, candidates: list[Candidate], tuning
     best_strength = max(strength[c.id] for c in typed)
     eligible = [c for c in typed if strength[c.id] == best_strength]
     confidence = eligible[0].score - tuning.novelty_weight * share_unknown
-    if confidence < tuning.found_threshold:
+    if confidence < tuning.found_threshold and "low_evidence" not in off:
         return Decision(False, LOW_EVIDENCE, confidence, share_unknown)
     return Decision(True, ANSWERED, confidence, share_unknown, eligible)

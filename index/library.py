@@ -364,10 +364,6 @@ class Library:
         # The truth first, then the cache: each batch's texts are kept in the library before it is switched.
         return self.store.ingest(sources, self.chunker, progress, before_switch=self.manifest.record, total=total)
 
-    def add_texts(self, documents, progress=None):
-        """Index ``SourceDocument`` objects directly (uploads, tests)."""
-        return self._write(lambda: self._ingest(list(documents), progress))
-
     def remove(self, name: str) -> None:
         def remove():
             listed = name in self.manifest.entries()

@@ -31,10 +31,6 @@ def language_name(code: str, in_lang: str) -> str:
     return names.get(in_lang, names["en"]).get(code, code)
 
 
-def template(name: str) -> str:
-    return (_HERE / name).read_text(encoding="utf-8")
-
-
 def reader_prompt(lang: str) -> tuple[str, str]:
     """The language-model reader's (system, user) prompt for questions in ``lang`` (English if it has none)."""
     path = _HERE / f"reader.{lang}.txt"

@@ -423,7 +423,7 @@ def cmd_eval(args) -> int:
         print("\n## Change against " + args.baseline + "\n")
         print(changes)
         if regressions and args.fail_on_regression:
-            print("\nREGRESSION (more than 0.05 below the recorded figures):", file=sys.stderr)
+            print(f"\nREGRESSION (more than {runner.TOLERANCE:g} below the recorded figures):", file=sys.stderr)
             for line in regressions:
                 print("  " + line, file=sys.stderr)
             return 3

@@ -677,3 +677,38 @@ def decision_rules():
     from qa.answering.decision import RULES
 
     return RULES
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("Где вход на сцену?", True),
+        ("How will the CePT project be promoted?", True),
+        ("«Почему вы её пригласили?»", True),
+        ("Konferensiya qayerda bo‘lib o‘tdi?)", True),
+        ("The IIJ was founded in 2014.", False),
+        ("He asked why? Nobody knew.", False),
+        ("", False),
+    ],
+)
+def test_a_question_is_known_by_its_last_mark(text, asks):
+    from qa.language.answer_types import asks as is_question
+
+    assert is_question(text) is asks
+
+
+def test_a_question_in_a_document_is_never_quoted_as_the_answer(home, tmp_path):
+    docs = {
+        "interview.txt": "Where was the conference on returnees held? The conference on returnees was held in "
+        "Tashkent in March.",
+        "faq.txt": "Where was the conference on returnees held?",
+    }
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    answer = engine.answer("Where was the conference on returnees held?")
+    assert answer.found and "Tashkent" in answer.text and "held?" not in answer.text, answer.text
+    # A "where" question's answer must hold a place the question does not give, which the question sentence
+    # lacks too: only with that rule off as well is the question sentence, the closest match, quoted.
+    engine.ablate = frozenset({"question", "answer_type"})
+    assert "held?" in engine.answer("Where was the conference on returnees held?").text
+    engine.ablate = frozenset({"answer_type"})
+    assert "held?" not in engine.answer("Where was the conference on returnees held?").text

@@ -35,7 +35,8 @@ The rules, in order (the first that applies declines):
    "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
    the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files). A dateline
    (names and a date only: "Toshkent/Nyu-York/Vena, 2024-yil 10-may.") holds no answer of any kind: it dates
-   the text it heads.
+   the text it heads. Nor does a question ("Где вход на сцену?", a heading "How will the project be promoted?"):
+   it asks.
 7. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
 Only candidates that pass 4 and 6 may be quoted. The decision is taken on the first-stage candidate
@@ -49,6 +50,7 @@ from dataclasses import dataclass, field
 
 from qa import language as languages
 from qa.language.answer_types import (
+    asks,
     attributes,
     can_hold,
     counted_things,
@@ -381,6 +383,7 @@ RULES = {
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "counted_word": "6: a count must be of the counted word",
     "dateline": "6: a dateline holds no answer",
+    "question": "6: a question holds no answer",
     "low_evidence": "7: decline below the calibrated threshold",
     "disagreement": "show a disagreeing sentence of another document beside the answer (qa.answering.disagreement)",
 }
@@ -419,6 +422,7 @@ def decide(
         if ("answer_type" in off or can_hold(query.answer_type, c.reading, question_keys))
         and ("counted_word" in off or _counts(query, c))
         and ("dateline" in off or not dateline(c.reading))
+        and ("question" in off or not asks(c.reading))
     ]
     text_at = {(c.doc_hash, c.position): c.reading for c in candidates}
     if "focus" in off:

@@ -69,6 +69,12 @@ def has_date(text: str) -> bool:
     return any(True for _ in _month_names(text, skip_function_words=True))
 
 
+def asks(text: str) -> bool:
+    """Whether a sentence is a question: it ends with a question mark, before any closing quote or bracket
+    ("Где вход на сцену?", "How will the project be promoted?"). It asks; it holds no answer."""
+    return text.rstrip().rstrip("\"'»”’)]").endswith(("?", "？", "؟"))
+
+
 def dateline(text: str) -> bool:
     """Whether a sentence is only names and a date ("Toshkent/Nyu-York/Vena, 2024-yil 10-may.", "TASHKENT, 10 May
     2024"): the dateline heading a press release, which dates the text, and says nothing of what a question asks

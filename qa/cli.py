@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Literal
 
+from qa import language as languages
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -492,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_options(ask)
     ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
     ask.add_argument("-k", type=int, default=5, help="passages to retrieve (default 5)")
-    ask.add_argument("--lang", choices=["en", "ru", "uz"], help="only use documents in this language")
+    ask.add_argument("--lang", choices=languages.codes(), help="only use documents in this language")
     ask.add_argument(
         "--history",
         action="append",

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa import language as languages
 from qa.compose import labelled
 from qa.errors import QAError
 from qa.prompts import language_name
@@ -28,7 +29,7 @@ EXAMPLES = [
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".odt", ".png", ".jpg", ".jpeg", ".tif", ".tiff"]
 MAX_UPLOAD_MB = 20
 CONCURRENCY = 4  # engine calls at once: the chat's queue and, separately, the API's worker threads
-LANGUAGE_FILTERS = [("All languages", ""), ("English", "en"), ("Russian", "ru"), ("Uzbek", "uz")]
+LANGUAGE_FILTERS = [("All languages", "")] + [(language_name(c, "en"), c) for c in languages.codes()]
 
 CSS = """
 .qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 6px 0; }

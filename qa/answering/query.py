@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qa import language as languages
 from qa.language.answer_types import attributes, counted_noun, expected_type, names, ordinals, question_type
 from qa.config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_QUESTION_CHARS
 from qa.errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from qa.answering.followup import Resolution, resolve
 from qa.language.detect import detect_language, reading_form
 from qa.language.lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
-
-SUPPORTED = ("en", "ru", "uz")
 
 
 def validate_question(question) -> str:
@@ -167,7 +166,7 @@ def make_query(question: str, embedder, history=None) -> Query:
     resolution = resolve(reading, lang, _read_history(validate_history(history)))
     if lang == "und" and resolution.previous:
         lang = detect_language(resolution.previous[-1].question)
-    if lang not in SUPPORTED:
+    if lang not in languages.codes():  # a language without a file: read as English
         lang = "en"
     texts = [reading] if not resolution.is_followup else [reading, resolution.retrieval_query]
     vectors = embedder.embed_queries(texts)

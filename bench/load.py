@@ -15,8 +15,9 @@ import tempfile
 import threading
 import time
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from qa.config import offline_defaults
+
+offline_defaults()
 
 
 def _free_port() -> int:

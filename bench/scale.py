@@ -27,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from qa.config import offline_defaults
+
+offline_defaults()
 ROOT = Path(__file__).resolve().parent.parent
 QA = [sys.executable, "-m", "qa.cli"]
 

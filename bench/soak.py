@@ -54,9 +54,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from qa.config import offline_defaults
+
+offline_defaults()
 ROOT = Path(__file__).resolve().parent.parent
 QA = [sys.executable, "-m", "qa.cli"]
 QUESTIONS = ROOT / "eval" / "test.jsonl"

@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from qa.config import Settings
+from qa.config import Settings, offline_defaults
 from qa.errors import DocumentNotFound, IndexCorrupted, IndexLocked, IndexMismatch, IndexMissing, QAError, StaleIndex
 from qa.errors import DiskFull, IndexReadOnly
 
@@ -414,7 +414,7 @@ CLIENT_LOCK = threading.RLock()
 
 def make_client(settings: Settings):
     """Embedded persistent Chroma under the data directory, or a Chroma server by URL."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    offline_defaults()
     try:
         import chromadb
     except ImportError as exc:  # pragma: no cover

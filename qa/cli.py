@@ -10,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Literal
 
 from qa import language as languages
+from qa.config import offline_defaults
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -573,10 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    offline_defaults()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -13,6 +13,22 @@ from pathlib import Path
 from qa.errors import ConfigError
 
 
+# What every entry point sets before any model or Chroma library is imported: no network for models, no telemetry.
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def offline_defaults() -> None:
+    """Set ``OFFLINE`` in the environment, keeping any value the user set."""
+    for key, value in OFFLINE.items():
+        os.environ.setdefault(key, value)
+
+
 def data_dir() -> Path:
     """The index lives here: ``$QA_HOME``, else ``$XDG_DATA_HOME/qa``, else ``~/.local/share/qa``."""
     if os.environ.get("QA_HOME"):

@@ -67,7 +67,7 @@ class Library:
 
     def _store_errors(self):
         """A failure of the store, on any path, as the ``QAError`` that names its cause (``store_failure``)."""
-        from qa.index.store import StoreErrors
+        from qa.index.chroma import StoreErrors
 
         return StoreErrors(self.folder)
 
@@ -119,7 +119,7 @@ class Library:
             return
         from chromadb.api.client import SharedSystemClient
 
-        from qa.index.store import CLIENT_LOCK
+        from qa.index.chroma import CLIENT_LOCK
 
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()
@@ -387,7 +387,7 @@ class Library:
                 report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)
             except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
                 from qa.errors import IndexLocked, IndexUnwritable
-                from qa.index.store import store_failure
+                from qa.index.chroma import store_failure
 
                 # A full or read-only disk, or another process's lock, leaves the index intact: say so, move nothing.
                 failure = store_failure(exc, self.folder)
@@ -401,7 +401,7 @@ class Library:
                     from qa.errors import IndexCorrupted
 
                     if isinstance(failure, IndexCorrupted):
-                        from qa.index.store import _detail
+                        from qa.index.chroma import _detail
 
                         raise IndexCorrupted(
                             f"The index at {self.folder} is damaged ({_detail(exc)}), and the library keeps no copies "
@@ -427,7 +427,7 @@ class Library:
             aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             folder.rename(aside)
             self.notify(f"The index could not be opened; it was moved to {aside} and is rebuilt from the library.")
-        from qa.index.store import CLIENT_LOCK
+        from qa.index.chroma import CLIENT_LOCK
 
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()

@@ -104,7 +104,7 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
     yet."""
-    from qa.index.store import reading
+    from qa.index.chroma import reading
     from qa.language.detect import reading_form
 
     active = list(languages)

@@ -595,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except BaseException as exc:
         # A failure of the index's store that no layer below named (they all should): its cause and way out.
-        from qa.index.store import store_failure
+        from qa.index.chroma import store_failure
 
         failure = store_failure(exc)
         if failure is None:

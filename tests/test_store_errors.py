@@ -357,7 +357,7 @@ def test_a_read_only_disk_is_named_with_no_rebuild(built, tmp_path, monkeypatch,
 def test_the_causes_are_told_apart(tmp_path, monkeypatch):
     from chromadb.errors import InternalError, InvalidArgumentError, NotFoundError
 
-    from qa.index import store
+    from qa.index import chroma as store
 
     folder = tmp_path / "chroma"
     folder.mkdir()

@@ -55,7 +55,7 @@ def test_a_settings_change_waits_while_another_process_holds_the_write_lock(home
 
 def test_a_lock_held_past_the_wait_is_a_clear_error(home, monkeypatch):
     collection = _collection(home)
-    monkeypatch.setattr("qa.index.store.LOCK_WAIT", 0.3)
+    monkeypatch.setattr("qa.index.chroma.LOCK_WAIT", 0.3)
     held = _hold_write_lock(home, 5)
     try:
         with pytest.raises(IndexLocked, match="kept the index's database locked"):

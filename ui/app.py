@@ -3,6 +3,9 @@
 Every answer goes through the same ``Engine.answer`` as the command line and
 the Python API. Document text is always HTML-escaped before it is shown, so
 markup inside a document is displayed, never executed.
+
+About 500 lines: the Blocks layout and its handlers share local state (the engine, the components), so they are
+built in one function; the HTML rendering of answers and documents beside it is what a test checks in Chromium.
 """
 
 from __future__ import annotations

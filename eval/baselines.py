@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qa.config import LLM
 from qa.engine import Engine
 
 
@@ -37,7 +38,7 @@ class Pipeline:
         reranker = getattr(engine, "reranker", None)
         if reranker is not None:
             self.name = f"qa (hybrid + {reranker.id})"
-        if engine.reader_name(None) == "llm":
+        if engine.reader_name(None) == LLM:
             self.name = self.name[:-1] + f" + llm {engine.llm.spec.label})"
 
     def ask(self, question: str, history: list[dict]) -> Reply:

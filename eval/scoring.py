@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from qa.answering.results import KEPT
 from qa.language.text import match_key
 
 from qa.eval.dataset import EvalItem
@@ -156,15 +157,15 @@ def report(results: list[ItemResult], k: int = 5) -> dict:
         out["written"] = {
             "asked": len(written),  # questions the decision stage answered, so the model was asked
             "statuses": dict(sorted(statuses.items(), key=lambda kv: -kv[1])),
-            "kept_share": _ratio(statuses.get("kept", 0), len(written)),
+            "kept_share": _ratio(statuses.get(KEPT, 0), len(written)),
             "seconds_mean": round(sum(r.written_seconds for r in written) / len(written), 2),
             "seconds_max": round(max(r.written_seconds for r in written), 2),
             # the same questions judged on the quote alone (the extractive reader) and on what was shown
             "answerable_asked": len(answerable),
             "quote_correct": sum(bool(r.quote_correct) for r in answerable),
             "shown_correct": sum(r.correct for r in answerable),
-            "kept_correct": sum(r.correct for r in answerable if r.written_status == "kept"),
-            "kept_answerable": sum(1 for r in answerable if r.written_status == "kept"),
+            "kept_correct": sum(r.correct for r in answerable if r.written_status == KEPT),
+            "kept_answerable": sum(1 for r in answerable if r.written_status == KEPT),
             # where the written answer changed the verdict of the quote (the text judge cannot see a translation)
             "lost": [r.id for r in answerable if r.quote_correct and not r.correct],
             "gained": [r.id for r in answerable if not r.quote_correct and r.correct],

@@ -14,7 +14,8 @@ import threading
 from typing import TYPE_CHECKING, Literal
 
 from qa import language as languages
-from qa.config import offline_defaults
+from qa.answering.results import WRITING
+from qa.config import LLM, READERS, offline_defaults
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def _stream_answer(engine, question, history, args):
     width = shutil.get_terminal_size((100, 20)).columns - 1
     answer, announced = None, False
     for answer in engine.stream(question, history=history, k=args.k, language=args.lang):
-        if answer.written_status != "writing":
+        if answer.written_status != WRITING:
             continue
         if not announced:
             print(
@@ -219,7 +220,7 @@ def cmd_ask(args) -> int:
     bar = _Bar()
     engine.ensure_index(progress=bar)
     bar.close()
-    if engine.reader_name(None) == "llm":
+    if engine.reader_name(None) == LLM:
         answer = _stream_answer(engine, question, history, args)
     else:
         answer = engine.answer(question, history=history, k=args.k, language=args.lang)
@@ -462,7 +463,7 @@ def cmd_serve(args) -> int:
 def _reader_options(sub) -> None:
     sub.add_argument(
         "--reader",
-        choices=["extractive", "llm"],
+        choices=list(READERS),
         help="extractive: quote the sentences (default, or $QA_READER); llm: a language model writes the "
         "answer in the question's language, shown only when it checks out against the cited sentences",
     )

@@ -7,7 +7,8 @@ from qa.answering.candidates import Candidate
 from qa.answering.decision import Decision
 from qa.answering.hybrid import Retrieval
 from qa.answering.query import Query
-from qa.answering.results import Answer, Citation, Passage
+from qa.answering.results import KEPT, WRITING, Answer, Citation, Passage
+from qa.config import LLM
 from qa.index.snapshot import Snapshot
 
 
@@ -152,7 +153,7 @@ def written(
         declined_answer = declined(query, Decision(False, writer.MODEL_DECLINED, quote.confidence), quote.passages)
         declined_answer.quote = quote.text
         declined_answer.written_status, declined_answer.written_detail = w.status, w.detail
-        declined_answer.written_seconds, declined_answer.reader = out.written_seconds, "llm"
+        declined_answer.written_seconds, declined_answer.reader = out.written_seconds, LLM
         return declined_answer
     if w.status not in (writer.WRITING, writer.KEPT):
         return out
@@ -174,7 +175,7 @@ def written(
     if w.status == writer.WRITING:
         return out
     out.text = out.written
-    out.reader = "llm"
+    out.reader = LLM
     out.machine_translation = any(w.evidence[i - 1].language != query.language for i in w.cited)
     return out
 
@@ -184,7 +185,7 @@ def written_note(answer: Answer) -> str:
     from qa.prompts import message, messages
 
     status = answer.written_status
-    if not status or status in ("kept", "writing"):
+    if not status or status in (KEPT, WRITING):
         return ""
     reason = messages()["written_reasons"].get(status, {})
     detail = reason.get(answer.language) or reason.get("en") or status
@@ -202,9 +203,9 @@ def labelled(answer: Answer) -> str:
         return answer.text
     lang = answer.language
     quote = f"{message('quote_label', lang)} {answer.quote}"
-    if answer.written_status == "writing":
+    if answer.written_status == WRITING:
         return f"{quote}\n\n{message('writing_label', lang)} {answer.written}".rstrip()
-    if answer.reader == "llm" and answer.found:
+    if answer.reader == LLM and answer.found:
         if answer.machine_translation:
             foreign = sorted({c.language for c in answer.citations if c.language != lang})
             names = ", ".join(language_name(f, lang) for f in foreign)

@@ -59,13 +59,20 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number (got {raw!r})") from None
 
 
+# The two readers: the extractive one quotes the chosen sentences; the language-model one writes an answer from
+# them, shown only when it passes the checks (qa.writing).
+EXTRACTIVE = "extractive"
+LLM = "llm"
+READERS = (EXTRACTIVE, LLM)
+
+
 @dataclass
 class Settings:
     home: Path = field(default_factory=data_dir)
     embedder: str | None = None  # None: $QA_EMBEDDER or the default
     reranker: str | None = None  # None: $QA_RERANKER or none
     llm: str | None = None  # None: $QA_LLM or none (see qa.writing.llm)
-    reader: str = field(default_factory=lambda: os.environ.get("QA_READER", "extractive"))  # or "llm"
+    reader: str = field(default_factory=lambda: os.environ.get("QA_READER", EXTRACTIVE))  # or LLM
     chroma_url: str | None = field(default_factory=lambda: os.environ.get("QA_CHROMA_URL") or None)
     collection_prefix: str = field(default_factory=lambda: os.environ.get("QA_COLLECTION", "qa"))
     chunk_tokens: int = 200
@@ -85,7 +92,7 @@ class Settings:
             raise ConfigError("chunk overlap must be smaller than the chunk size")
         if self.chunk_vectors not in ("sentence-mean", "embed"):
             raise ConfigError(f"QA_CHUNK_VECTORS must be sentence-mean or embed (got {self.chunk_vectors!r})")
-        if self.reader not in ("extractive", "llm"):
+        if self.reader not in READERS:
             raise ConfigError(f"QA_READER must be extractive or llm (got {self.reader!r})")
         if self.batch_chars < 1 or self.batch_documents < 1:
             raise ConfigError("ingest batches must hold at least one character and one document")

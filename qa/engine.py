@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from qa.answering import candidates as candidates_stage
 from qa import compose
 from qa.answering import decision, disagreement, hybrid
-from qa.config import Settings
+from qa.config import LLM, READERS, Settings
 from qa.errors import ConfigError, StaleIndex
 from qa.index.library import Library
 from qa.answering.query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
@@ -133,7 +133,7 @@ class Engine:
 
     def reader_name(self, reader: str | None) -> str:
         name = reader or self.settings.reader
-        if name not in ("extractive", "llm"):
+        if name not in READERS:
             raise ConfigError(f"Unknown reader {name!r}: use extractive or llm")
         return name
 
@@ -179,7 +179,7 @@ class Engine:
     ) -> Iterator[Trace]:
         k, language = validate_k(k), validate_language(language, self._languages())
         reader = self.reader_name(reader)
-        llm = self.llm if reader == "llm" else None
+        llm = self.llm if reader == LLM else None
         if llm is not None:  # building or loading the index, or the model's client, is not the answer's time
             self.library.snapshot()
             llm.prepare()

@@ -37,6 +37,7 @@ from typing import Any, Awaitable, Callable
 
 from qa import language as languages
 from qa.compose import labelled
+from qa.config import EXTRACTIVE, LLM, READERS
 from qa.errors import ConfigError, EmptyQuestion, InvalidInput, QAError, QuestionTooLong
 from qa.answering.query import validate_history, validate_k, validate_language, validate_question
 
@@ -328,10 +329,10 @@ class API:
             language = validate_language(body.get("language"), languages.codes())
         except INPUT_ERRORS as exc:
             raise APIError(400, str(exc), code=_code(exc)) from None
-        reader = body.get("reader") or "extractive"
-        if reader not in ("extractive", "llm"):
+        reader = body.get("reader") or EXTRACTIVE
+        if reader not in READERS:
             raise APIError(400, f"reader must be extractive or llm (got {reader!r}).", param="reader")
-        if reader == "llm" and not self.engine.llm_configured:
+        if reader == LLM and not self.engine.llm_configured:
             raise APIError(
                 400,
                 "This server has no language model: only the extractive reader is available.",

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from qa import language as languages
 from qa.compose import labelled
+from qa.answering.results import WRITING
+from qa.config import LLM
 from qa.errors import QAError
 from qa.prompts import language_name
 
@@ -166,11 +168,11 @@ def build_app(engine):
         display = shown(history) + [{"role": "assistant", "content": ""}]
         answer = None
         try:
-            if engine.reader_name(reader or None) == "llm":
+            if engine.reader_name(reader or None) == LLM:
                 for answer in engine.stream(
                     question, history=earlier, k=int(k), language=language or None, reader="llm"
                 ):
-                    if answer.written_status == "writing":
+                    if answer.written_status == WRITING:
                         display[-1]["content"] = _escape(labelled(answer))
                         yield display, gr.update(), render_citations(answer), gr.update(), gr.update(), gr.update()
             else:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+# The written answer's status while it is written and when it was kept (the other statuses, why it was not
+# kept, are in qa.writing.writer).
+WRITING = "writing"
+KEPT = "kept"
+
+
 @dataclass
 class Passage:
     """A retrieved chunk. ``text`` is verbatim from the document (``start``/``end`` offsets)."""

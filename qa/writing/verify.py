@@ -33,9 +33,10 @@ from qa import language as languages
 from qa.language.answer_types import months as _months, names
 from qa.language.detect import detect_language, reading_form
 from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
+from qa.answering.results import KEPT
 from qa.language.text import fold_apostrophes
 
-OK = "kept"
+OK = KEPT
 UNMARKED_SENTENCE = "unmarked_sentence"
 UNKNOWN_MARKER = "unknown_marker"
 UNSUPPORTED_NUMBER = "unsupported_number"

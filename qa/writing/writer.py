@@ -20,9 +20,8 @@ from qa.writing import verify
 from qa.answering.candidates import Candidate
 from qa.writing.llm import LLM, LLMFailure
 from qa.answering.query import Query
+from qa.answering.results import KEPT, WRITING
 
-WRITING = "writing"
-KEPT = verify.OK
 MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
 MALFORMED = "malformed"
 # Failures of the model itself (from qa.writing.llm): unavailable, timeout, error, busy, skipped.

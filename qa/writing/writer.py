@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from qa import language as languages
 from qa.writing import verify
 from qa.answering.candidates import Candidate
 from qa.writing.llm import LLM, LLMFailure
@@ -45,11 +46,8 @@ STATUSES = (
     verify.DROPS_THE_ANSWER,
 )
 
-_DECLINE = re.compile(
-    r"not in the documents|do(?:es)? not (?:say|answer|contain)|no answer|"
-    r"не (?:говорится|сказано|содержится)|нет ответа|aytilmagan|javob (?:yo['‘ʻ]q|topilmadi)",
-    re.I,
-)
+# How a model says the sentences do not answer, in any language (``model_declines`` in the language files).
+_DECLINE = re.compile("|".join(languages.union("model_declines")), re.I)
 
 
 @dataclass

@@ -311,10 +311,15 @@ def make_distractors(n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def write_distractors(folder: str | Path, n: int, seed: int = 0) -> list[Path]:
+    return _write(folder, make_distractors(n, seed))
+
+
+def _write(folder: str | Path, documents: list[tuple[str, str]]) -> list[Path]:
+    """Write (file name, text) pairs into ``folder``; a file already holding its text is left as it is."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, text in make_distractors(n, seed):
+    for name, text in documents:
         path = folder / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
@@ -376,12 +381,7 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
         for name in stale:
             engine.library.remove(name)
             (folder / name).unlink(missing_ok=True)
-    paths = []
-    for name, text in wanted:
-        path = folder / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        paths.append(path)
+    paths = _write(folder, wanted)
     missing = [p for p in paths if p.name not in known]
     if missing:
         if notify:

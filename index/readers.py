@@ -5,6 +5,9 @@ verbatim from the file. For html, pdf, docx and odt it is the extracted text, an
 for scanned pages and images the text recognised by Tesseract (OCR), stored with
 the index so quotes and offsets stay exact against what the user can open; the
 character ranges that came from OCR are kept with it (``SourceDocument.ocr_spans``).
+
+About 460 lines: the decoding of text files, the HTML reader, and the limits of the worker process that reads
+PDFs, Word files and images (``index/extract_worker.py``) are one job: a file in, its exact text out.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from qa import language as languages
 from qa.errors import EmptyDocument, NeedsOCR, NoDocuments, UnsupportedDocument
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
@@ -58,9 +62,8 @@ def _looks_like_cp1251(data: bytes) -> str | None:
         text = data.decode("cp1251")
     except UnicodeDecodeError:
         return None
-    letters = [c for c in text[:20000] if c.isalpha()]
-    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
-    return text if letters and cyrillic >= 0.5 * len(letters) else None
+    cyrillic, letters = languages.cyrillic_share(text[:20000])
+    return text if letters and cyrillic >= 0.5 * letters else None
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:

@@ -2,6 +2,9 @@
 
 The answering stages, the evaluation tools, the benchmarks and the tests read the index through
 this public API only; the Chroma collections behind it stay private.
+
+About 480 lines: documents, chunks, sentences, terms and both lexical indexes of one index state are loaded
+together, so that a question reads one version of the library; split, the parts could be of two versions.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AbstractSet
 
 import numpy as np
 
 from qa.language.lexical import LexicalIndex, skeleton_tokens, tokenize
+from qa.language.text import written_words
 
 if TYPE_CHECKING:
     from qa.index.store import Collections, Store
@@ -278,7 +282,7 @@ class Snapshot:
         """Every stem and cross-script key of one document version."""
         return self._terms_of("doc_hash", doc_hash)
 
-    def documents_naming(self, terms: set, name: str) -> dict[str, bool]:
+    def documents_naming(self, terms: AbstractSet[str], name: str) -> dict[str, bool]:
         """The document versions (content hashes) that hold one of a name's ``terms`` (stems or cross-script
         keys) or a word with its ``qa.language.lexical.name_key``: True where one of those is there, or a word of the
         other script whose key stemming cut short (``валлетт`` for ``Valletta``); False where only a word of
@@ -296,8 +300,6 @@ class Snapshot:
         """Whether a word with one of ``stems`` is written in lower case somewhere in the documents (a common
         word, "council", "kengash"), not only capitalised (a personal name: "Imnadze"). Looks at the first
         ``limit`` chunks that hold the stems."""
-        import re
-
         stems = {s for s in stems if s}
         if not stems:
             return False
@@ -305,7 +307,7 @@ class Snapshot:
 
         for row in sorted(self.lexical.rows_with(stems))[:limit]:
             chunk = self.chunks[row]
-            for w in re.findall(r"(?<![\w'‘’ʻʼ`])[^\W\d_][\w'‘’ʻʼ`-]*", reading_form(chunk.text, chunk.language)):
+            for w in written_words(reading_form(chunk.text, chunk.language)):
                 if w[:1].islower() and any(w.casefold().startswith(s) for s in stems):
                     return True
         return False

@@ -10,7 +10,7 @@ import numpy as np
 from qa.language.answer_types import has_count, has_date, stated
 from qa.answering.hybrid import Retrieval
 from qa.language.detect import reading_form
-from qa.language.lexical import skeleton_tokens, tokenize
+from qa.language.analysis import Analysis, analyse
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
 from qa.answering.tuning import FEATURES, Tuning
@@ -53,6 +53,7 @@ class Candidate:
     features: Features
     score: float
     reading: str  # the text as the stages read it (Uzbek Cyrillic in Latin); ``text`` is what is quoted
+    analysis: Analysis  # of ``reading``: its words, stems, keys and terms, computed once
 
 
 def _passage_window(snapshot: Snapshot, retrieval: Retrieval, tuning: Tuning) -> tuple[list[str], dict[str, str]]:
@@ -113,9 +114,10 @@ def collect(
     out = []
     for row, s in enumerate(sentences):
         reading = reading_form(s.text, s.language)
-        scored_text = reading_form(said[row], s.language) if row in said else reading
-        s_tokens = set(tokenize(scored_text, s.language))
-        s_keys = set(skeleton_tokens(scored_text))
+        analysis = analyse(reading, s.language)
+        scored_as = analyse(reading_form(said[row], s.language), s.language) if row in said else analysis
+        s_tokens = set(scored_as.stems)
+        s_keys = set(scored_as.keys)
         type_fit = 0.0
         if query.expects == "count":
             type_fit = 1.0 if has_count(reading) else -1.0
@@ -150,6 +152,7 @@ def collect(
                 features=features,
                 score=float(features.vector() @ weights),
                 reading=reading,
+                analysis=analysis,
             )
         )
     out.sort(key=lambda c: c.score, reverse=True)

@@ -46,9 +46,11 @@ language-model reader only changes what is said, never whether.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qa import language as languages
+from qa.language.analysis import Analysis, word_stems
 from qa.language.answer_types import (
     asks,
     attributes,
@@ -61,11 +63,10 @@ from qa.language.answer_types import (
     names_counted,
     ordinals,
     role_attributes,
-    tokens,
 )
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
-from qa.language.lexical import ALL_STOPWORDS, script, skeleton, skeleton_tokens, tokenize, words
+from qa.language.lexical import ALL_STOPWORDS, script
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
 from qa.answering.tuning import Tuning
@@ -104,7 +105,6 @@ class Decision:
 
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
-MIN_NAME_KEY = 4  # cross-script keys of 3 consonants collide too often to identify a name
 
 
 def _institution_word(word: str) -> bool:
@@ -113,18 +113,11 @@ def _institution_word(word: str) -> bool:
     return any(folded.startswith(w) for w in languages.union("institution_words"))
 
 
-def _content_beside(words_: list[str], i: int, side: str) -> list[int]:
+def _content_beside(words_: Sequence[str], i: int, side: str) -> list[int]:
     """The positions of the content words after word ``i`` (``side`` "after") or before it ("before"), nearest
     first."""
     span = range(i + 1, len(words_)) if side == "after" else range(i - 1, -1, -1)
     return [j for j in span if fold(words_[j]) not in ALL_STOPWORDS]
-
-
-def _terms(word: str, language: str) -> set[str]:
-    """A word's stems and its cross-script keys long enough to identify it."""
-    stems = tokenize(word, language, drop_stopwords=False)
-    keys = {skeleton(w) for w in words(word)} | set(skeleton_tokens(word))
-    return set(stems) | {k for k in keys if len(k) >= MIN_NAME_KEY}
 
 
 def novelty(snapshot: Snapshot, query: Query) -> float:
@@ -132,14 +125,13 @@ def novelty(snapshot: Snapshot, query: Query) -> float:
 
     1.0 means nothing the question asks about is in the documents ("What is the capital of Australia?").
     """
-    if not query.content_words:
+    content = query.analysis.content_keys
+    if not content:
         return 0.0
-    unknown = 0
-    for w in query.content_words:
-        stems = tokenize(w, query.language, drop_stopwords=False)
-        if not snapshot.lexical.knows(stems[0] if stems else w) and not snapshot.skeleton.knows(skeleton(w)):
-            unknown += 1
-    return unknown / len(query.content_words)
+    unknown = sum(
+        1 for _, stem, key in content if not snapshot.lexical.knows(stem) and not snapshot.skeleton.knows(key)
+    )
+    return unknown / len(content)
 
 
 class _Focus:
@@ -148,8 +140,8 @@ class _Focus:
     def __init__(self, snapshot: Snapshot, query: Query):
         self.snapshot = snapshot
         self.attributes = query.focus
-        self.names = {name: _terms(name, query.language) for name in query.names}
-        words_ = self._question_words = tokens(query.reading)
+        self.names = {name: query.analysis.terms_of(name) for name in query.names}
+        words_ = self._question_words = list(query.analysis.written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
         # begins like one of the language files' institution words is not part of a person's name.
@@ -161,28 +153,28 @@ class _Focus:
         }
         # Names of the earlier turn a follow-up rests on: welcome in the evidence, not required.
         self.context_names = {
-            name: _terms(name, query.language) for name in query.context_names if name not in self.names
+            name: query.resolved.terms_of(name) for name in query.context_names if name not in self.names
         }
         # The names a role is asked of in the question itself ("президентом Мальты", "Malta prezidenti").
         self.role_holders = self._role_holders(query)
         self._alike: dict[str, bool] = {}  # a sentence's word -> written alike in two languages' documents
 
-    def _role_holders(self, query: Query) -> list[set]:
+    def _role_holders(self, query: Query) -> list[frozenset[str]]:
         """The terms of each capitalised word among the three content words beside the role ("Верховный" and
         "Узбекистана" in "возглавляет Верховный суд Узбекистана")."""
         roles = self.attributes & role_attributes()
         if not roles:
             return []
-        words_ = tokens(query.reading)
+        words_ = query.analysis.written
         side = languages.get(query.language).get("holder_side", "after")
-        holders: list[set] = []
+        holders: list[frozenset[str]] = []
         for i, w in enumerate(words_):
             if names_attribute(w, roles):
                 near = _content_beside(words_, i, side)[:3]
                 # Capitalised even at the start of the question: "Malta prezidenti kim?"
                 for j in near:
                     if words_[j][:1].isupper():
-                        holders.append(_terms(words_[j], query.language))
+                        holders.append(query.analysis.terms[j])
         return holders
 
     def names_apart(self, language: str) -> list[str]:
@@ -220,24 +212,24 @@ class _Focus:
             for i, w in enumerate(words_)
             if w in self.paired and any(words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))
         ]
-        return any(self.snapshot.written_lowercase(set(tokenize(n, language, drop_stopwords=False))) for n in beside)
+        return any(self.snapshot.written_lowercase(set(word_stems(n, language))) for n in beside)
 
     @property
     def subject_absent(self) -> bool:
         """An attribute is asked of names none of which the documents mention (UNODC's founding date)."""
         return bool(self.attributes) and bool(self.names) and not self.known_names
 
-    def strength(self, c: Candidate, before: str = "") -> int:
+    def strength(self, c: Candidate, before: Analysis | None = None) -> int:
         """0: the sentence does not speak of the asked-for attribute of the asked-about names; 1: it speaks of
         the attribute, and the names cannot be checked in its language (translated names); 2: attribute and
         names are both there (or no attribute is asked for)."""
         if not self.attributes:
             return self._names_in_document(c)
-        words_ = tokens(c.reading)
+        words_ = c.analysis.written
         at = [i for i, w in enumerate(words_) if names_attribute(w, self.attributes)]
         if not at:
             return 0
-        term_sets = [_terms(w, c.language) for w in words_]
+        term_sets = c.analysis.terms
         if self.role_holders and len(self.attributes & role_attributes()) == len(self.attributes):
             # A role bound to another name ("Президенте Республики Узбекистан" for the president of Malta)
             # is not the role asked about.
@@ -259,14 +251,16 @@ class _Focus:
             return 2 if in_context else 1
         name_terms = set().union(*(self.names[n] for n in self.known_names))
         # The names may stand in the sentence before ("... a seminar in Tashkent. The event was organised by ...").
-        if any(t & name_terms for t in term_sets) or any(_terms(w, c.language) & name_terms for w in tokens(before)):
+        if any(t & name_terms for t in term_sets) or (before and any(t & name_terms for t in before.terms)):
             return 2 if in_context else 1
         checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
-        if checkable or self._held_by_another(words_, at, c.language):
+        if checkable or self._held_by_another(words_, term_sets, at, c.language):
             return 0
         return 1
 
-    def _held_by_another(self, words_: list[str], at: list[int], language: str) -> bool:
+    def _held_by_another(
+        self, words_: tuple[str, ...], term_sets: tuple[frozenset[str], ...], at: list[int], language: str
+    ) -> bool:
         """Each attribute word of a sentence whose language cannot show the question's names stands beside a name
         written alike in the documents of two languages (a Latin name or acronym: "IIJ был основан ..."), which
         the question, written in any of them, would have given as it is: the attribute is that name's ("When
@@ -274,10 +268,7 @@ class _Focus:
         question_terms = set().union(*self.names.values()) if self.names else set()
         for i in at:
             near = _content_beside(words_, i, "before")[:2] + _content_beside(words_, i, "after")[:2]
-            if not any(
-                self._alike_name(words_[j], j, language) and not _terms(words_[j], language) & question_terms
-                for j in near
-            ):
+            if not any(self._alike_name(words_[j], j, language) and not term_sets[j] & question_terms for j in near):
                 return False
         return bool(at)
 
@@ -287,7 +278,7 @@ class _Focus:
         if not word[:1].isupper() or script(word) != "latin" or (position == 0 and not word.isupper()):
             return False
         if word not in self._alike:
-            stems = set(tokenize(word, language, drop_stopwords=False))
+            stems = word_stems(word, language)
             rows = self.snapshot.lexical.rows_with(stems) if stems else set()
             self._alike[word] = len({self.snapshot.chunks[r].language for r in rows}) >= 2
         return self._alike[word]
@@ -310,7 +301,7 @@ class _Focus:
         return all(self.names[n] & shown for n in self.known_names) and all(h & shown for h in self.role_holders)
 
     @staticmethod
-    def _bound_elsewhere(words_: list[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
+    def _bound_elsewhere(words_: Sequence[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
         """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
         about does not follow within a long name's reach ("руководством Международного института ... (IIJ)")."""
         content = _content_beside(words_, i, side)
@@ -367,8 +358,7 @@ def _counts(query: Query, c: Candidate) -> bool:
     if c.language != query.language:
         things = counted_things(query.counted)
         return not things or names_counted(c.reading, things)
-    counted = set(tokenize(query.counted, query.language, drop_stopwords=False))
-    return bool(counted & set(tokenize(c.reading, c.language, drop_stopwords=False)))
+    return bool(word_stems(query.counted, query.language) & c.analysis.all_stems)
 
 
 # The rules ``qa eval --ablate RULE`` can turn off, one at a time, to measure what each earns (README: "Every rule
@@ -415,7 +405,7 @@ def decide(
     apart = focus.names_apart(query.language)
     if apart and "names_apart" not in off:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
-    question_keys = set(query.tokens) | set(query.keys) | set(words(query.retrieval_text))
+    question_keys = set(query.tokens) | set(query.keys) | set(query.resolved.words)
     typed = [
         c
         for c in candidates
@@ -424,11 +414,11 @@ def decide(
         and ("dateline" in off or not dateline(c.reading))
         and ("question" in off or not asks(c.reading))
     ]
-    text_at = {(c.doc_hash, c.position): c.reading for c in candidates}
+    analysis_at = {(c.doc_hash, c.position): c.analysis for c in candidates}
     if "focus" in off:
         strength = {c.id: 2 for c in candidates}
     else:
-        strength = {c.id: focus.strength(c, text_at.get((c.doc_hash, c.position - 1), "")) for c in candidates}
+        strength = {c.id: focus.strength(c, analysis_at.get((c.doc_hash, c.position - 1))) for c in candidates}
     if "translations" not in off:
         _judge_translations_by_originals(focus, candidates, strength, tuning)
     if "ordinals" not in off:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 
-from qa.language.answer_types import fold, has_count, names, names_attribute, patterns, tokens
+from qa.language.analysis import word_stems
+from qa.language.answer_types import fold, has_count, names, names_attribute, patterns
 from qa.answering.candidates import Candidate
-from qa.language.lexical import ALL_STOPWORDS, skeleton, tokenize, words
+from qa.language.lexical import ALL_STOPWORDS, skeleton
 from qa.answering.query import Query
 from qa.answering.tuning import Tuning
 
@@ -54,7 +55,7 @@ def answers(query: Query, c: Candidate) -> set[str]:
         return {n.replace(",", ".") for n in _NUMBER.findall(undated)}
     question = names(query.reading + " " + query.retrieval_text, skip_first=False)
     asked = [_name_key(w) for w in question] + ["=" + w.casefold() for w in question]  # IIJ in "IIJni"
-    asked += [skeleton(w, length=12) for w in words(query.reading + " " + query.retrieval_text)]
+    asked += [skeleton(w, length=12) for w in query.analysis.words + query.resolved.words]
     found = set()
     for name in names(text, skip_first=False):
         key = _name_key(name)
@@ -79,13 +80,12 @@ def _bound(query: Query, c: Candidate) -> bool:
     """Whether the sentence says the asked-for attribute (or counted thing) of a name the question gives, within
     ``BOUND_REACH`` content words ("the IIJ was founded by ..."; not "the IIJ commended the Council ... established in
     2024", which dates another body)."""
-    content = [w for w in tokens(c.reading) if fold(w) not in ALL_STOPWORDS]
-    counted = tokenize(query.counted, query.language, drop_stopwords=False) if query.counted else []
+    content = [w for w in c.analysis.written if fold(w) not in ALL_STOPWORDS]
+    counted = word_stems(query.counted, query.language) if query.counted else frozenset()
     anchors = [
         i
         for i, w in enumerate(content)
-        if (query.focus and names_attribute(w, query.focus))
-        or (counted and set(tokenize(w, c.language, drop_stopwords=False)) & set(counted))
+        if (query.focus and names_attribute(w, query.focus)) or (counted and word_stems(w, c.language) & counted)
     ]
     question = list(query.names) + [n for n in query.context_names if n not in query.names]
     if not question:

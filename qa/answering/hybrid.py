@@ -20,7 +20,7 @@ so where lexical search cannot match (across languages) it does not drown the de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AbstractSet
+from typing import AbstractSet, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def weighted_rrf(rankings: list[tuple[float, dict[str, float]]], k: float) -> di
     return fused
 
 
-def coverage(index: LexicalIndex, query_tokens: list[str], hit_terms: AbstractSet[str]) -> float:
+def coverage(index: LexicalIndex, query_tokens: Sequence[str], hit_terms: AbstractSet[str]) -> float:
     """Share of the query's idf mass that a hit's terms cover."""
     total = sum(index.idf(q) for q in set(query_tokens))
     hit = sum(index.idf(q) for q in set(query_tokens) if q in hit_terms)
@@ -126,7 +126,7 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
     rankings = [(weights["dense_chunk"], dense_chunk), (weights["dense_sentence"], dense_sentence)]
     lexical_rankings = {}
     coverages = {}
-    for name, tokens in (("lexical", query.retrieval_tokens), ("skeleton", query.retrieval_keys)):
+    for name, tokens in (("lexical", query.resolved.stems), ("skeleton", query.resolved.keys)):
         index = snapshot.lexical_index(name)
         found = {}
         for row, score in index.search(tokens, tuning.candidates * 2):

@@ -1,4 +1,4 @@
-"""The question as every stage sees it, built once: text, language, follow-up resolution, tokens, vectors."""
+"""The question as every stage sees it, built once: text, language, follow-up resolution, analysis, vectors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from qa.config import MAX_HISTORY_MESSAGE_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MA
 from qa.errors import EmptyQuestion, InvalidInput, QuestionTooLong
 from qa.answering.followup import Resolution, resolve
 from qa.language.detect import detect_language, reading_form
-from qa.language.lexical import ALL_STOPWORDS, skeleton_tokens, tokenize, words
+from qa.language.analysis import Analysis, analyse
 
 
 def validate_question(question) -> str:
@@ -114,11 +114,8 @@ class Query:
     resolution: Resolution  # the follow-up resolved against the history
     vectors: np.ndarray  # the question's embedding; for a follow-up also the resolved question's (last row)
     expects: str | None  # "count", "date" or None
-    tokens: list[str] = field(default_factory=list)  # stems of the question
-    keys: list[str] = field(default_factory=list)  # cross-script keys of the question
-    retrieval_tokens: list[str] = field(default_factory=list)  # stems of the resolved question
-    retrieval_keys: list[str] = field(default_factory=list)
-    content_words: list[str] = field(default_factory=list)  # the words that carry the question's content
+    analysis: Analysis  # the question's words, stems, keys and terms (``qa.language.analysis``), computed once
+    resolved: Analysis  # the same of the resolved question (the question itself unless a follow-up)
     answer_type: str | None = None  # count, date, organisation, place, person or None: what the answer must hold
     counted: str | None = None  # what a count question counts ("players" in "How many players ..."), as asked
     focus: set = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
@@ -143,7 +140,22 @@ class Query:
     @property
     def has_content(self) -> bool:
         """Whether the question (or the conversation it follows) names anything to look for."""
-        return any(not w.isdigit() and w not in ALL_STOPWORDS for w in words(self.retrieval_text))
+        return self.resolved.has_content
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """The question's content stems."""
+        return self.analysis.stems
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The question's cross-script keys."""
+        return self.analysis.keys
+
+    @property
+    def content_words(self) -> list[str]:
+        """The words that carry the question's content."""
+        return self.analysis.content_words
 
 
 def _read_history(history: list) -> list:
@@ -172,6 +184,7 @@ def make_query(question: str, embedder, history=None) -> Query:
     vectors = embedder.embed_queries(texts)
     retrieval = resolution.retrieval_query
     kind = question_type(reading)
+    analysis = analyse(reading, lang)
     return Query(
         text=question,
         reading=reading,
@@ -179,11 +192,8 @@ def make_query(question: str, embedder, history=None) -> Query:
         resolution=resolution,
         vectors=vectors,
         expects=expected_type(reading),
-        tokens=tokenize(reading, lang),
-        keys=skeleton_tokens(reading),
-        retrieval_tokens=tokenize(retrieval, lang),
-        retrieval_keys=skeleton_tokens(retrieval),
-        content_words=[w for w in words(reading) if w not in ALL_STOPWORDS and len(w) >= 4 and not w.isdigit()],
+        analysis=analysis,
+        resolved=analyse(retrieval, lang) if retrieval != reading else analysis,
         answer_type=kind,
         focus=attributes(reading),
         counted=counted_noun(reading, lang) if kind == "count" else None,

@@ -65,7 +65,18 @@ def transliteration() -> dict[str, str]:
     return table
 
 
-_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+CYRILLIC = "\u0400-\u04ff"  # the Cyrillic block: the one test of "is this Cyrillic" (``is_cyrillic``)
+_CYRILLIC_WORD = re.compile(f"[{CYRILLIC}]+")
+
+
+def is_cyrillic(char: str) -> bool:
+    return "\u0400" <= char <= "\u04ff"
+
+
+def cyrillic_share(text: str) -> tuple[int, int]:
+    """(Cyrillic letters, all letters) of ``text``."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if is_cyrillic(c)), len(letters)
 
 
 def to_latin(code: str, text: str) -> str:

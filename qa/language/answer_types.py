@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from qa import language as languages
-from qa.language.text import fold_apostrophes
+from qa.language.text import UNHYPHENATED_WORD, WRITTEN_WORD, fold_apostrophes, written_words
 
 
 def _alternation(key: str) -> str:
@@ -49,7 +49,6 @@ def has_number(text: str) -> bool:
     return bool(_HAS_NUMBER.search(text))
 
 
-_WORD = re.compile(r"[^\W\d_][\w'‘’ʻʼ`]*")  # a word, apostrophes inside, hyphens not
 _YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?:s|-\w+)?\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{2,4})\b")  # 10.05.2024
 _ISO_DATE = re.compile(r"\b\d{4}-(\d{2})-\d{2}\b")  # 2024-05-10
@@ -84,7 +83,7 @@ def dateline(text: str) -> bool:
     units = {fold(u) for u in languages.union("date_units")}
     from qa.language.lexical import ALL_STOPWORDS
 
-    for w in tokens(text):
+    for w in written_words(text):
         folded = fold(w)
         if w[:1].islower() and folded not in ALL_STOPWORDS and folded not in units and not months(w):
             return False
@@ -240,11 +239,6 @@ def fold(word: str) -> str:
     return fold_apostrophes(word).casefold()
 
 
-def tokens(text: str) -> list[str]:
-    """Words with their case, hyphens and apostrophes kept ("O‘zbekiston", "Nyu-York", "IIJni")."""
-    return [m.group() for m in _NAME.finditer(text)]
-
-
 def names_attribute(token: str, wanted: set[str]) -> bool:
     """Whether one word names one of the ``wanted`` attributes."""
     return bool(_attributes_named(fold(token)) & wanted)
@@ -285,14 +279,11 @@ def question_type(question: str) -> str | None:
     return None
 
 
-_NAME = re.compile(r"[^\W\d_][\w'‘’ʻʼ`-]*")
-
-
 def names(text: str, skip_first: bool = True) -> list[str]:
     """Name-like words: capitalised, or beginning in capitals (IIJ, IIJni, ООН). With ``skip_first``, a word
     capitalised only because it begins a sentence does not count."""
     out = []
-    for m in _NAME.finditer(text):
+    for m in WRITTEN_WORD.finditer(text):
         w = m.group()
         if len(w) < 2 or not w[0].isupper():
             continue
@@ -309,7 +300,7 @@ def name_phrases(text: str, wanted: list[str]) -> list[str]:
     wanted_ = set(wanted)
     phrases: list[list[str]] = []
     previous_end = None
-    for m in _NAME.finditer(text):
+    for m in WRITTEN_WORD.finditer(text):
         w = m.group()
         if w not in wanted_:
             continue
@@ -341,7 +332,7 @@ def _month_names(text: str, skip_function_words: bool = False) -> Iterator[int]:
     that is also a function word of some language, unless capitalised ("may" as a verb)."""
     if skip_function_words:
         from qa.language.lexical import ALL_STOPWORDS
-    for w in _WORD.findall(fold_apostrophes(text)):
+    for w in UNHYPHENATED_WORD.findall(fold_apostrophes(text)):
         folded = w.casefold()
         if skip_function_words and folded in ALL_STOPWORDS and not w[:1].isupper():
             continue
@@ -382,7 +373,7 @@ def ordinals(text: str) -> set[int]:
         digits = m.group(1) or m.group(2)
         if len(digits) < 4 and not (m.group(3) and months(m.group(3))):
             found.add(int(digits))
-    for w in _WORD.findall(text):
+    for w in UNHYPHENATED_WORD.findall(text):
         folded = fold(w)
         for stem, number, endings in _ordinal_words():
             if folded.startswith(stem) and ("*" in endings or folded[len(stem) :] in endings):

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 
 from qa import language as languages
-from qa.language.text import fold_apostrophes
+from qa.language.lexical import words as search_words
 
 
-_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 _UZ = languages.get("uz")
 _UZ_CYRILLIC = set(_UZ["cyrillic_letters"])
 _UZ_WORDS = set(_UZ["detect_words"])
@@ -30,9 +29,9 @@ _EN_PATTERN = re.compile("|".join(_EN["detect_patterns"]))
 def _uzbek_in_cyrillic(text: str) -> bool:
     """Uzbek written in Cyrillic without its own letters (ў қ ғ ҳ): more of its words, read in Latin, are Uzbek
     function and question words ("СМТИ директори ким?") than are Russian stopwords ("Кто такой Ким Чен Ын?")."""
-    words = [w.casefold() for w in _WORD_RE.findall(text)]
+    words = search_words(text)
     russian = sum(1 for w in words if w in _RU_STOPWORDS)
-    latin = _WORD_RE.findall(fold_apostrophes(languages.to_latin("uz", text).casefold()))
+    latin = search_words(languages.to_latin("uz", text))
     uzbek = sum(1 for w in latin if len(w) >= 3 and w in _UZ_WORDS)
     uzbek += sum(1 for w in latin if len(w) > 5 and w.endswith(_UZ_LONG_SUFFIXES))
     return uzbek > russian
@@ -43,7 +42,7 @@ def detect_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return "und"
-    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
+    cyrillic, _ = languages.cyrillic_share(text)
     latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
     if cyrillic >= latin:
         if cyrillic == 0:
@@ -51,7 +50,7 @@ def detect_language(text: str) -> str:
         return "uz" if any(c in _UZ_CYRILLIC for c in text) or _uzbek_in_cyrillic(text) else "ru"
     if latin < 0.5 * len(letters):
         return "und"
-    words = [w.casefold() for w in _WORD_RE.findall(fold_apostrophes(text))]
+    words = search_words(text)
     if not words:
         return "en"
     uz = en = 0.0
@@ -80,6 +79,6 @@ def reading_form(text: str, lang: str | None = None) -> str:
     lang = lang or detect_language(text)
     if lang not in languages.codes() or not languages.get(lang).get("from_cyrillic"):
         return text  # a language with one script (Russian, English): no letter to count
-    if sum("\u0400" <= c <= "\u04ff" for c in text) * 2 > sum(c.isalpha() for c in text):
+    if sum(languages.is_cyrillic(c) for c in text) * 2 > sum(c.isalpha() for c in text):
         return languages.to_latin(lang, text)
     return text

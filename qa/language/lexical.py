@@ -10,15 +10,14 @@ finite-state lemmatizer for Uzbek).
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 from qa import language as languages
-from qa.language.text import fold_apostrophes
+from qa.language.text import SEARCH_WORD, fold_apostrophes
 
 TOKENIZER_VERSION = "tok-v3"  # v3: the chunks of Uzbek Cyrillic documents are stemmed and keyed in Latin
 
-_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")
 
 # Words that carry no content in questions or passages: per language, in ``qa/language``.
 STOPWORDS = {code: set(languages.stopwords(code)) for code in languages.codes()}
@@ -48,12 +47,12 @@ def _stem(word: str, script: str, lang: str) -> str:
 
 def script(word: str) -> str:
     """ "cyrillic" or "latin"."""
-    return "cyrillic" if any("\u0400" <= c <= "\u04ff" for c in word) else "latin"
+    return "cyrillic" if any(languages.is_cyrillic(c) for c in word) else "latin"
 
 
 def words(text: str) -> list[str]:
     """Unicode words, case-folded, apostrophes folded, hyphenated compounds split."""
-    return _TOKEN_RE.findall(fold_apostrophes(text).casefold())
+    return SEARCH_WORD.findall(fold_apostrophes(text).casefold())
 
 
 def tokenize(text: str, lang: str, drop_stopwords: bool = True) -> list[str]:
@@ -121,7 +120,7 @@ class LexicalIndex:
         shorter = [t for n in range(NAME_KEY_LENGTH - 1, len(key)) for t in by_key.get(key[:n], [])]
         return list(by_key.get(key, [])), shorter
 
-    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+    def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(row, score) best first; rows with score 0 are left out."""
         known = [self._vocab[t] for t in query_tokens if t in self._vocab]
         if not known or not self.size:

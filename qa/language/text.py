@@ -19,6 +19,17 @@ _APOSTROPHE_RE = re.compile("[" + re.escape(APOSTROPHES) + "]")
 _DASHES_RE = re.compile("[‐‑‒–—―−]")
 _WS_RE = re.compile(r"\s+")
 
+# The word shapes every stage uses, here only. A word begins with a letter.
+_INSIDE = "'‘’ʻʼ`"  # apostrophes a written word keeps inside ("O‘zbekiston", "ta’lim")
+WRITTEN_WORD = re.compile(rf"[^\W\d_][\w{_INSIDE}-]*")  # as written: case, hyphens, apostrophes kept ("Nyu-York")
+UNHYPHENATED_WORD = re.compile(rf"[^\W\d_][\w{_INSIDE}]*")  # the same, cut at hyphens ("14-may" -> "may")
+SEARCH_WORD = re.compile(r"[^\W_]+(?:'[^\W\d_]+)*")  # as searched, in folded text: numbers too, compounds split
+
+
+def written_words(text: str) -> list[str]:
+    """Words with their case, hyphens and apostrophes kept ("O‘zbekiston", "Nyu-York", "IIJni")."""
+    return WRITTEN_WORD.findall(text)
+
 
 def fold_apostrophes(text: str) -> str:
     """Every apostrophe variant becomes a plain ``'``."""

@@ -586,12 +586,13 @@ def via_api_answer(soak: Soak, client, item: dict, reader: str) -> Outcome:
     if r.status_code != 200:
         raise HTTPStatus(r.status_code, r.text)
     d = r.json()
-    status = d.get("written_status") or ""
+    written = d.get("written") or {}
+    status = written.get("status") or ""
     quote = True
     if reader == "llm" and d.get("found"):
-        quote = bool(d.get("quote")) or d.get("reader") == "extractive"
+        quote = bool(written.get("quote")) or d.get("reader") == "extractive"
         if status not in WRITTEN_STATUSES:
-            raise RuntimeError(f"written_status {status!r} in a final answer")
+            raise RuntimeError(f"written status {status!r} in a final answer")
     return Outcome(bool(d.get("found")), len(d.get("citations") or []), status, quote)
 
 

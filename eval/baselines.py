@@ -49,8 +49,8 @@ class Pipeline:
             [c.source for c in a.citations],
             [p.source for p in a.passages],
             a.reason,
-            a.written_status,
-            a.written_seconds,
+            a.written.status if a.written else "",
+            a.written.seconds if a.written else 0.0,
             a.quote,
         )
 

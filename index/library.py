@@ -4,6 +4,9 @@ The answering engine only reads a ``Snapshot`` of it; every write goes through h
 write lock (one writer per index, across processes). Readers never wait for a writer: they keep
 answering from the snapshot they hold, and at their next question notice that the index changed (in
 this process or another: the store records a write counter) and load the new state.
+
+About 480 lines: every write (add, update, remove, rebuild) and the reload after one share the write lock, the
+manifest and the write counter; kept together, the locking is read in one place.
 """
 
 from __future__ import annotations

@@ -86,14 +86,14 @@ def answer(question: str, history=None, k: int = 5, language: str | None = None,
     ``language``: only use documents in this language (``en``, ``ru``, ``uz``).
     ``reader``: ``"extractive"`` (quote the sentences; the default, or ``$QA_READER``) or ``"llm"`` (a language
     model, ``$QA_LLM``, writes the answer in the question's language; it is shown only if every marker, number,
-    date and name checks out against the cited sentences, else the quote is, with ``written_status`` saying why).
+    date and name checks out against the cited sentences, else the quote is, with ``written.status`` saying why).
     """
     return get_engine().answer(question, history=history, k=k, language=language, reader=reader)
 
 
 def stream(question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None):
     """Like ``answer``, but yields the answer as it grows: with ``reader="llm"`` the quote first, then the written
-    answer as it is written (``Answer.written``), and last the checked answer."""
+    answer as it is written (``Answer.written.text``), and last the checked answer."""
     return get_engine().stream(question, history=history, k=k, language=language, reader=reader)
 
 

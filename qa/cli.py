@@ -188,7 +188,7 @@ def _stream_answer(engine, question, history, args):
     width = shutil.get_terminal_size((100, 20)).columns - 1
     answer, announced = None, False
     for answer in engine.stream(question, history=history, k=args.k, language=args.lang):
-        if answer.written_status != WRITING:
+        if answer.written is None or answer.written.status != WRITING:
             continue
         if not announced:
             print(
@@ -198,8 +198,8 @@ def _stream_answer(engine, question, history, args):
                 flush=True,
             )
             announced = True
-        if tty and answer.written:
-            line = "writing: " + " ".join(answer.written.split())
+        if tty and answer.written.text:
+            line = "writing: " + " ".join(answer.written.text.split())
             line = line if len(line) <= width else "…" + line[-(width - 1) :]
             print("\r\033[K" + line, end="", file=sys.stderr, flush=True)
     if tty and announced:

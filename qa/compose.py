@@ -7,7 +7,7 @@ from qa.answering.candidates import Candidate
 from qa.answering.decision import Decision
 from qa.answering.hybrid import Retrieval
 from qa.answering.query import Query
-from qa.answering.results import KEPT, WRITING, Answer, Citation, Passage
+from qa.answering.results import KEPT, WRITING, Answer, Citation, Passage, Status, WrittenAnswer
 from qa.config import LLM
 from qa.index.snapshot import Snapshot
 
@@ -140,28 +140,22 @@ def written(
     import copy
     import re
 
-    from qa.writing import writer
     from qa.answering.decision import Decision
     from qa.writing.verify import MARKER, markers
 
     out = copy.copy(quote)
-    out.quote = quote.text
-    out.written_status = w.status
-    out.written_detail = w.detail
-    out.written_seconds = round(w.seconds, 2)
-    if w.status == writer.MODEL_DECLINED and trusted:
-        declined_answer = declined(query, Decision(False, writer.MODEL_DECLINED, quote.confidence), quote.passages)
-        declined_answer.quote = quote.text
-        declined_answer.written_status, declined_answer.written_detail = w.status, w.detail
-        declined_answer.written_seconds, declined_answer.reader = out.written_seconds, LLM
+    out.written = WrittenAnswer(Status(w.status), quote=quote.text, detail=w.detail, seconds=round(w.seconds, 2))
+    if w.status == Status.MODEL_DECLINED and trusted:
+        declined_answer = declined(query, Decision(False, Status.MODEL_DECLINED, quote.confidence), quote.passages)
+        declined_answer.written, declined_answer.reader = out.written, LLM
         return declined_answer
-    if w.status not in (writer.WRITING, writer.KEPT):
+    if w.status not in (Status.WRITING, Status.KEPT):
         return out
     citations = [copy.copy(c) for c in quote.citations]
     number_of: dict[str, int] = {}
     for s in chosen:  # the quote's sentences keep their numbers
         number_of.setdefault(s.chunk, len(number_of) + 1)
-    cited = w.cited if w.status == writer.KEPT else [n for n in markers(w.text) if 1 <= n <= len(w.evidence)]
+    cited = w.cited if w.status == Status.KEPT else [n for n in markers(w.text) if 1 <= n <= len(w.evidence)]
     renumber = {i: _cite(snapshot, citations, number_of, w.evidence[i - 1]) for i in cited}
 
     def marker(m: re.Match) -> str:
@@ -170,13 +164,13 @@ def written(
             return m.group()  # still being written, or pointing nowhere (the check will say so)
         return "".join(f"[{n}]" for n in dict.fromkeys(renumber[n] for n in numbers))
 
-    out.written = MARKER.sub(marker, w.text)
+    out.written.text = MARKER.sub(marker, w.text)
     out.citations = citations
-    if w.status == writer.WRITING:
+    if w.status == Status.WRITING:
         return out
-    out.text = out.written
+    out.text = out.written.text
     out.reader = LLM
-    out.machine_translation = any(w.evidence[i - 1].language != query.language for i in w.cited)
+    out.written.machine_translation = any(w.evidence[i - 1].language != query.language for i in w.cited)
     return out
 
 
@@ -184,13 +178,13 @@ def written_note(answer: Answer) -> str:
     """Why the written answer was not used, in the question's language ("" when it was, or there was none)."""
     from qa.prompts import message, messages
 
-    status = answer.written_status
-    if not status or status in (KEPT, WRITING):
+    if answer.written is None or answer.written.status in (KEPT, WRITING):
         return ""
+    status = answer.written.status
     reason = messages()["written_reasons"].get(status, {})
     detail = reason.get(answer.language) or reason.get("en") or status
-    if answer.language == "en" and answer.written_detail:
-        detail = f"{detail}: {answer.written_detail}"
+    if answer.language == "en" and answer.written.detail:
+        detail = f"{detail}: {answer.written.detail}"
     return message("written_not_used", answer.language, detail=detail)
 
 
@@ -199,14 +193,14 @@ def labelled(answer: Answer) -> str:
     written answer under a label that says how it was made, and the quote beside it; else just the text."""
     from qa.prompts import language_name, message
 
-    if not answer.quote:
+    if answer.written is None or not answer.written.quote:
         return answer.text
     lang = answer.language
-    quote = f"{message('quote_label', lang)} {answer.quote}"
-    if answer.written_status == WRITING:
-        return f"{quote}\n\n{message('writing_label', lang)} {answer.written}".rstrip()
+    quote = f"{message('quote_label', lang)} {answer.written.quote}"
+    if answer.written.status == WRITING:
+        return f"{quote}\n\n{message('writing_label', lang)} {answer.written.text}".rstrip()
     if answer.reader == LLM and answer.found:
-        if answer.machine_translation:
+        if answer.written.machine_translation:
             foreign = sorted({c.language for c in answer.citations if c.language != lang})
             names = ", ".join(language_name(f, lang) for f in foreign)
             label = message("written_translation_label", lang, language=names)

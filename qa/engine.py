@@ -1,10 +1,11 @@
 """The answering core, in stages with typed records between them.
 
     Query ──► hybrid.retrieve ──► Retrieval ──► candidates.collect ──► [Candidate]
-                                                                           │
-                          Answer ◄── compose ◄── reader.read ◄── decision.decide ──► Decision
-                            │
-                            └── with reader="llm": writer.write ──► verify.check ──► compose.written ──► Answer
+    (each carries its Analysis: words, stems, keys, terms)                 │
+                     Answer ◄── compose.quoted ◄── ExtractiveReader ◄── decision.decide ──► Decision
+                       │
+                       └── Reader.follow: Quoting (as is) or Writing (writer.write ──► verify.check ──►
+                           compose.written ──► Answer with Answer.written)
 
 Everything (command line, web chat, Python API, evaluation, benchmarks) goes through ``Engine.retrieve``,
 ``Engine.answer``, ``Engine.stream`` (the answers as they are written) or ``Engine.explain`` (the same stages,
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from qa.answering import candidates as candidates_stage
 from qa import compose
 from qa.answering import decision, disagreement, hybrid
-from qa.config import LLM, READERS, Settings
+from qa.config import EXTRACTIVE, LLM, READERS, Settings
 from qa.errors import ConfigError, StaleIndex
 from qa.index.library import Library
 from qa.answering.query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
@@ -47,6 +48,69 @@ class Trace:
     chosen: list[Candidate] = field(default_factory=list)  # the extractive reader quoted
     written: Written | None = None  # with the llm reader
     snapshot: Snapshot | None = None  # the index state the answer was read from
+
+
+class Reader(Protocol):
+    """What is said once the decision stage answered. Every answer is first quoted (``ExtractiveReader`` picks
+    the sentences, ``compose.quoted`` cites them); a reader then ``follow``s that trace with the answer as it
+    grows. ``Engine.reader`` picks one from configuration (``QA_READER``, ``--reader``, ``reader=``)."""
+
+    name: str
+
+    def prepare(self, library: Library) -> None:
+        """Whatever must be ready before the question's time starts counting."""
+
+    def follow(self, trace: Trace, started: float) -> Iterator[Trace]:
+        """The traces of the answer as it grows, the last one final; ``started``: when the question came."""
+        ...
+
+
+class Quoting:
+    """The extractive reader: the quoted sentences are the answer."""
+
+    name = EXTRACTIVE
+
+    def prepare(self, library: Library) -> None:
+        pass
+
+    def follow(self, trace: Trace, started: float) -> Iterator[Trace]:
+        yield trace
+
+
+class Writing:
+    """The language-model reader: the quote first, then the answer a model writes from the eligible sentences,
+    shown only if ``qa.writing.verify`` finds every marker, number, date and name in them (else the quote stays,
+    with the reason)."""
+
+    name = LLM
+
+    def __init__(self, llm):
+        self.llm = llm
+
+    def prepare(self, library: Library) -> None:
+        library.snapshot()  # building or loading the index, or the model's client, is not the answer's time
+        self.llm.prepare()
+
+    def follow(self, trace: Trace, started: float) -> Iterator[Trace]:
+        from dataclasses import replace
+
+        from qa.writing.writer import WRITING, Written, WrittenReader
+
+        assert trace.snapshot is not None  # Engine._explain sets it
+        llm = self.llm
+        deadline = started + llm.spec.timeout  # the time limit counts from the question, not from the quote
+        writer = WrittenReader(llm)
+        evidence = writer.evidence(trace.chosen, trace.decision.eligible)
+        quote = trace.answer
+        first = Written(WRITING, evidence=evidence)
+        yield replace(
+            trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first)
+        )
+        chosen_ids = {c.id for c in trace.chosen}
+        quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
+        for w in writer.write(trace.query, evidence, deadline=deadline, quoted=quoted):
+            answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, llm.spec.trusted)
+            yield replace(trace, written=w, answer=answer)
 
 
 class Engine:
@@ -134,8 +198,12 @@ class Engine:
     def reader_name(self, reader: str | None) -> str:
         name = reader or self.settings.reader
         if name not in READERS:
-            raise ConfigError(f"Unknown reader {name!r}: use extractive or llm")
+            raise ConfigError(f"Unknown reader {name!r}: use {' or '.join(READERS)}")
         return name
+
+    def reader(self, name: str | None = None) -> Reader:
+        """The reader named (else the configured one): the one place a reader is chosen."""
+        return Writing(self.llm) if self.reader_name(name) == LLM else Quoting()
 
     @property
     def llm_configured(self) -> bool:
@@ -169,8 +237,8 @@ class Engine:
     def stream(
         self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
     ) -> Iterator[Answer]:
-        """The answer as it grows: with the llm reader, first the quote (``written_status="writing"``), then the
-        written answer as far as it is written (``Answer.written``), then the final answer."""
+        """The answer as it grows: with the llm reader, first the quote (``written.status`` "writing"), then the
+        written answer as far as it is written (``Answer.written.text``), then the final answer."""
         for trace in self.traces(question, history, k, language, reader):
             yield trace.answer
 
@@ -178,36 +246,14 @@ class Engine:
         self, question: str, history=None, k: int = 5, language: str | None = None, reader: str | None = None
     ) -> Iterator[Trace]:
         k, language = validate_k(k), validate_language(language, self._languages())
-        reader = self.reader_name(reader)
-        llm = self.llm if reader == LLM else None
-        if llm is not None:  # building or loading the index, or the model's client, is not the answer's time
-            self.library.snapshot()
-            llm.prepare()
-        started = time.monotonic()  # the written answer's time limit counts from the question, not from the quote
+        chosen = self.reader(reader)
+        chosen.prepare(self.library)
+        started = time.monotonic()
         trace = self._fresh(self._explain, question, history, k, language)
-        if llm is None or not trace.decision.answer:
+        if not trace.decision.answer:
             yield trace
             return
-        yield from self._write(trace, llm, started + llm.spec.timeout)
-
-    def _write(self, trace: Trace, llm, deadline: float) -> Iterator[Trace]:
-        from dataclasses import replace
-
-        from qa.writing.writer import WRITING, Written, WrittenReader
-
-        assert trace.snapshot is not None  # _explain() sets it
-        writer = WrittenReader(llm)
-        evidence = writer.evidence(trace.chosen, trace.decision.eligible)
-        quote = trace.answer
-        first = Written(WRITING, evidence=evidence)
-        yield replace(
-            trace, written=first, answer=compose.written(trace.snapshot, trace.query, quote, trace.chosen, first)
-        )
-        chosen_ids = {c.id for c in trace.chosen}
-        quoted = sum(1 for c in evidence[: len(trace.chosen)] if c.id in chosen_ids)  # they come first
-        for w in writer.write(trace.query, evidence, deadline=deadline, quoted=quoted):
-            answer = compose.written(trace.snapshot, trace.query, quote, trace.chosen, w, llm.spec.trusted)
-            yield replace(trace, written=w, answer=answer)
+        yield from chosen.follow(trace, started)
 
     def _explain(self, question: str, history, k: int, language: str | None) -> Trace:
         snapshot = self.library.snapshot()

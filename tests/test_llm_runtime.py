@@ -72,13 +72,13 @@ def _reader_engine(real_engine, spec, **settings):
 def _check_run(updates):
     final = updates[-1]
     assert final.found and final.quote and "2014" in final.quote
-    assert final.written_status in RAN, (final.written_status, final.written_detail)
-    assert final.written_seconds > 0
-    writing = [a for a in updates if a.written_status == "writing"]
-    assert writing and writing[0].written == "" and writing[0].quote == final.quote  # the quote comes first
-    assert any(a.written for a in writing), "nothing streamed"
-    if final.written_status == "kept":
-        assert final.reader == "llm" and final.text == final.written
+    assert final.written.status in RAN, (final.written.status, final.written.detail)
+    assert final.written.seconds > 0
+    writing = [a for a in updates if a.written.status == "writing"]
+    assert writing and writing[0].written.text == "" and writing[0].quote == final.quote  # the quote comes first
+    assert any(a.written.text for a in writing), "nothing streamed"
+    if final.written.status == "kept":
+        assert final.reader == "llm" and final.text == final.written.text
     else:
         assert final.reader == "extractive" and final.text == final.quote
     return final
@@ -89,7 +89,7 @@ def test_the_packaged_model_in_process_streams_a_checked_answer(real_engine, ggu
     updates = list(engine.stream(QUESTION, reader="llm"))
     _check_run(updates)
     again = engine.answer("Where are the IIJ headquarters?", reader="llm")  # the loaded model is reused
-    assert again.written_status in RAN
+    assert again.written.status in RAN
 
 
 def _free_port() -> int:

@@ -65,8 +65,8 @@ def test_a_correct_written_answer_is_kept_with_its_markers_renumbered_and_the_qu
     llm = Scripted(reply("The IIJ was founded in 2014 [2]."))
     trace = ask(engine, llm)
     a = trace.answer
-    assert a.reader == "llm" and a.written_status == "kept" and a.found
-    assert a.text == a.written and "2014" in a.text
+    assert a.reader == "llm" and a.written.status == "kept" and a.found
+    assert a.text == a.written.text and "2014" in a.text
     assert a.quote and "2014" in a.quote and a.quote != a.text
     # The model's [2] is the second sentence it was given; in the answer it is that sentence's citation.
     given = trace.written.evidence[1]
@@ -90,26 +90,26 @@ def test_a_correct_written_answer_is_kept_with_its_markers_renumbered_and_the_qu
 )
 def test_a_written_answer_that_says_more_than_its_sentences_falls_back_to_the_quote(engine, written, status):
     a = ask(engine, Scripted(reply(written))).answer
-    assert a.written_status == status and a.written_detail
-    assert a.reader == "extractive" and a.text == a.quote and a.written == ""
+    assert a.written.status == status and a.written.detail
+    assert a.reader == "extractive" and a.text == a.quote and a.written.text == ""
     assert "2014" in a.text  # the quote still answers
 
 
 def test_the_wrong_language_falls_back(engine):
     a = ask(engine, Scripted(reply("IIJ был основан в 2014 году [1].")), "When was the IIJ founded?").answer
-    assert a.written_status == verify.WRONG_LANGUAGE and a.reader == "extractive"
+    assert a.written.status == verify.WRONG_LANGUAGE and a.reader == "extractive"
 
 
 @pytest.mark.parametrize("raw", ["", '{"answer": 12}', "{not json at all", '```json\n{"answer": [1]}\n```'])
 def test_malformed_output_falls_back(engine, raw):
     a = ask(engine, Scripted(raw)).answer
-    assert a.written_status in ("malformed", verify.EMPTY) and a.reader == "extractive" and a.found
+    assert a.written.status in ("malformed", verify.EMPTY) and a.reader == "extractive" and a.found
 
 
 def test_a_model_failure_falls_back_with_its_reason(engine):
     for reason in ("unavailable", "timeout", "error"):
         a = ask(engine, Scripted("", fail=LLMFailure(reason, f"{reason} detail"))).answer
-        assert (a.written_status, a.written_detail, a.reader) == (reason, f"{reason} detail", "extractive")
+        assert (a.written.status, a.written.detail, a.reader) == (reason, f"{reason} detail", "extractive")
         assert a.found and a.text == a.quote
 
 
@@ -117,14 +117,14 @@ def test_a_slow_model_is_stopped_at_the_per_answer_timeout(engine):
     llm = Scripted(reply("The IIJ was founded in 2014 [1]."), delay=0.3, timeout=1.0)
     started = time.monotonic()
     a = ask(engine, llm).answer
-    assert a.written_status == "timeout" and a.reader == "extractive" and a.found
+    assert a.written.status == "timeout" and a.reader == "extractive" and a.found
     assert time.monotonic() - started < 5
 
 
 def test_the_models_decline_is_reported_not_obeyed_unless_trusted(engine):
     declined = reply("", (), found=False)
     a = ask(engine, Scripted(declined)).answer
-    assert a.found and a.written_status == "model_declined" and a.reader == "extractive"
+    assert a.found and a.written.status == "model_declined" and a.reader == "extractive"
     t = ask(engine, Scripted(declined, trusted=True)).answer
     assert not t.found and t.reason == "model_declined" and t.quote
 
@@ -132,18 +132,18 @@ def test_the_models_decline_is_reported_not_obeyed_unless_trusted(engine):
 def test_a_declined_question_never_reaches_the_model(engine):
     llm = Scripted(reply("x [1]."))
     a = ask(engine, llm, "???").answer
-    assert not a.found and llm.prompts == [] and a.written_status == ""
+    assert not a.found and llm.prompts == [] and a.written is None
 
 
 def test_the_answer_streams_quote_first_then_the_written_text(engine):
     engine._llm = Scripted(reply("The IIJ was founded in 2014 [1]."))
     seen = list(engine.stream("When was the IIJ founded?", reader="llm"))
-    assert seen[0].written_status == "writing" and seen[0].quote and seen[0].written == ""
-    partial = [a.written for a in seen if a.written_status == "writing" and a.written]
+    assert seen[0].written.status == "writing" and seen[0].quote and seen[0].written.text == ""
+    partial = [a.written.text for a in seen if a.written.status == "writing" and a.written.text]
     assert len(partial) >= 3 and all(
         b.startswith(a.rstrip("[").rstrip()) or len(b) >= len(a) for a, b in zip(partial, partial[1:])
     )
-    assert seen[-1].written_status == "kept" and seen[-1].text.startswith("The IIJ was founded in 2014")
+    assert seen[-1].written.status == "kept" and seen[-1].text.startswith("The IIJ was founded in 2014")
 
 
 def test_no_model_configured_is_a_clear_error_and_the_extractive_reader_needs_none(engine, monkeypatch):
@@ -372,7 +372,7 @@ def test_an_openai_compatible_server_is_used_through_llama_index(engine, monkeyp
         monkeypatch.setenv("QA_LLM_FORMAT", "json_object")
         llm = get_llm(f"openai:http://127.0.0.1:{server.server_port}/v1#tiny")
         a = ask(engine, llm).answer
-        assert a.written_status == "kept" and a.reader == "llm" and "2014" in a.text
+        assert a.written.status == "kept" and a.reader == "llm" and "2014" in a.text
         assert requests[0]["model"] == "tiny" and requests[0]["stream"] is True
         assert requests[0]["response_format"]["type"] == "json_object" and "schema" in requests[0]["response_format"]
         assert "[1] (" in requests[0]["messages"][1]["content"]
@@ -397,8 +397,8 @@ def test_a_server_that_is_down_slow_or_broken_gives_the_quote_and_one_reason(eng
     try:
         started = time.monotonic()
         a = ask(engine, get_llm(f"openai:{url}#tiny")).answer
-        assert a.written_status == status and a.reader == "extractive" and a.found and "2014" in a.text
-        assert a.written_detail and "Traceback" not in a.written_detail
+        assert a.written.status == status and a.reader == "extractive" and a.found and "2014" in a.text
+        assert a.written.detail and "Traceback" not in a.written.detail
         assert time.monotonic() - started < 8
     finally:
         if server:
@@ -449,7 +449,9 @@ def test_the_command_line_prints_the_checked_answer_and_one_line_when_the_server
             timeout=300,
         )
         assert down.returncode == 0 and "Traceback" not in down.stderr
-        assert json.loads(down.stdout)["written_status"] == "unavailable" and "2014" in json.loads(down.stdout)["text"]
+        assert (
+            json.loads(down.stdout)["written"]["status"] == "unavailable" and "2014" in json.loads(down.stdout)["text"]
+        )
         assert down.stderr.count("\n") <= 2 and "cannot be reached" in down.stderr
     finally:
         server.shutdown()
@@ -545,18 +547,18 @@ def test_a_hung_model_server_is_given_up_at_the_deadline_and_then_rested(engine)
     try:
         started = time.monotonic()
         a = ask(engine, llm).answer
-        assert a.written_status == "timeout" and a.found and a.text == a.quote
+        assert a.written.status == "timeout" and a.found and a.text == a.quote
         assert time.monotonic() - started < 10  # the whole call's limit (1 s), not the hung server's (30 s)
         # Both slots of a server are held by hung calls until they end: a third caller is told at once.
         b = ask(engine, llm).answer
-        assert b.written_status == "timeout"
+        assert b.written.status == "timeout"
         started = time.monotonic()
         c = ask(engine, llm).answer
-        assert c.written_status in ("busy", "skipped") and time.monotonic() - started < 10  # told, not queued
+        assert c.written.status in ("busy", "skipped") and time.monotonic() - started < 10  # told, not queued
         # Two failures in a row: the model is skipped for a while, and the answer says so.
         assert llm.resting() > 0
         d = ask(engine, llm).answer
-        assert d.written_status == "skipped" and "skipped" in d.written_detail and d.found
+        assert d.written.status == "skipped" and "skipped" in d.written.detail and d.found
         from qa.compose import written_note
 
         assert "skipped" in written_note(d)
@@ -594,8 +596,8 @@ def test_with_a_hung_model_every_chat_user_gets_the_quote_at_once(engine):
     assert not errors and len(results) == 4
     # Everyone sees the quote before the model is asked; one user's written answer waits for the hung model until
     # the time limit (3 s), the others are told at once that it is busy (not queued behind it), quote kept.
-    assert all(first.quote and first.found and first.written_status == "writing" for _, _, first, _ in results)
-    statuses = sorted(last.written_status for _, _, _, last in results)
+    assert all(first.quote and first.found and first.written.status == "writing" for _, _, first, _ in results)
+    statuses = sorted(last.written.status for _, _, _, last in results)
     assert statuses == ["busy", "busy", "busy", "timeout"], statuses
     assert all(last.found and last.text == last.quote for _, _, _, last in results)
     assert all(total < 10 for _, total, _, _ in results)  # nobody waits for the hung server itself (30 s)

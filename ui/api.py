@@ -19,6 +19,8 @@ neither, the API is as open as the chat. Wrong keys and passwords are throttled 
 Bounds: the body is read up to ``MAX_BODY`` bytes (413 beyond, before any parsing); the question and history go
 through ``qa.answering.query``'s validators before any engine work (400 with an OpenAI-style error body); the engine runs
 in worker threads, at most ``concurrency`` at a time, so the server's event loop never waits for it.
+
+About 450 lines: three routes sharing one authentication, one set of input limits and one error shape.
 """
 
 from __future__ import annotations

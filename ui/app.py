@@ -172,7 +172,7 @@ def build_app(engine):
                 for answer in engine.stream(
                     question, history=earlier, k=int(k), language=language or None, reader="llm"
                 ):
-                    if answer.written_status == WRITING:
+                    if answer.written is not None and answer.written.status == WRITING:
                         display[-1]["content"] = _escape(labelled(answer))
                         yield display, gr.update(), render_citations(answer), gr.update(), gr.update(), gr.update()
             else:

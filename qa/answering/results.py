@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 
-# The written answer's status while it is written and when it was kept (the other statuses, why it was not
-# kept, are in qa.writing.writer).
-WRITING = "writing"
-KEPT = "kept"
+class Status(StrEnum):
+    """The written answer's status (``Answer.written.status``): WRITING while it is written, KEPT when it passed
+    the checks, else why it was not kept. Strings, as the JSON of an answer shows them."""
+
+    WRITING = "writing"
+    KEPT = "kept"
+    MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
+    MALFORMED = "malformed"  # nothing could be made of the model's reply
+    # The model itself failed (qa.writing.llm).
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    BUSY = "busy"  # every slot was taken
+    SKIPPED = "skipped"  # paused after failures in a row
+    # The check found (qa.writing.verify).
+    EMPTY = "empty"
+    UNMARKED_SENTENCE = "unmarked_sentence"
+    UNKNOWN_MARKER = "unknown_marker"
+    UNSUPPORTED_NUMBER = "unsupported_number"
+    UNSUPPORTED_DATE = "unsupported_date"
+    UNSUPPORTED_NAME = "unsupported_name"
+    WRONG_LANGUAGE = "wrong_language"
+    DROPS_THE_ANSWER = "drops_the_answer"
+
+
+WRITING = Status.WRITING
+KEPT = Status.KEPT
 
 
 @dataclass
@@ -51,6 +75,18 @@ class Citation:
 
 
 @dataclass
+class WrittenAnswer:
+    """What the language-model reader wrote for an answer, and whether it was kept."""
+
+    status: Status  # WRITING while it streams; then KEPT or why it was not kept
+    quote: str = ""  # the quoted answer, always kept beside the written one
+    text: str = ""  # the written answer (as far as written while streaming; "" when not kept)
+    detail: str = ""  # what the check found, for people
+    seconds: float = 0.0
+    machine_translation: bool = False  # the written answer rests on sentences in another language
+
+
+@dataclass
 class Answer:
     text: str
     found: bool
@@ -64,14 +100,13 @@ class Answer:
         ""  # the decision: "answered", or why the documents were judged not to say (see qa.answering.decision)
     )
     disagree: bool = False  # the quoted documents give different answers (qa.answering.disagreement); the text says so
-    # The language-model reader (``reader="llm"``); without it these keep their defaults.
     reader: str = "extractive"  # whose words ``text`` is: "extractive" (quoted sentences) or "llm" (written, checked)
-    written: str = ""  # with the llm reader: its answer (as far as written while streaming; "" if not kept)
-    quote: str = ""  # with the llm reader: the quoted answer, always kept beside the written one
-    written_status: str = ""  # "writing", "kept", or why the written answer was not kept (see qa.writing.writer)
-    written_detail: str = ""  # what the check found, for people
-    written_seconds: float = 0.0
-    machine_translation: bool = False  # the written answer rests on sentences in another language
+    written: WrittenAnswer | None = None  # with the language-model reader (``reader="llm"``), once it was asked
+
+    @property
+    def quote(self) -> str:
+        """With the language-model reader, the quoted answer kept beside the written one ("" without it)."""
+        return self.written.quote if self.written is not None else ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator, Iterator
 
+from qa.answering.results import Status
 from qa.errors import ConfigError
 
 # What a written answer must look like: the answer first, so it can be shown while it is written.
@@ -52,7 +53,7 @@ class LLMFailure(Exception):
     """The model could not give an answer: ``reason`` is ``unavailable``, ``timeout``, ``error``, ``busy`` (every
     slot taken by other questions) or ``skipped`` (it failed repeatedly and is rested for a while)."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: Status, detail: str):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -181,10 +182,10 @@ class LLM:
         rest = self.resting()
         if rest:
             raise LLMFailure(
-                "skipped", f"it failed {self.spec.failures} times in a row and is skipped for another {rest:.0f} s"
+                Status.SKIPPED, f"it failed {self.spec.failures} times in a row and is skipped for another {rest:.0f} s"
             )
         if not self._slots.acquire(blocking=False):
-            raise LLMFailure("busy", f"it is writing answers to other questions ({self.spec.slots} at a time)")
+            raise LLMFailure(Status.BUSY, f"it is writing answers to other questions ({self.spec.slots} at a time)")
         pieces: queue.Queue = queue.Queue()
         stop = threading.Event()
 
@@ -202,7 +203,7 @@ class LLM:
             except LLMFailure as e:
                 pieces.put(e)
             except BaseException as e:  # never lost in the thread: the caller reports it
-                pieces.put(LLMFailure("error", f"{type(e).__name__}: {_short(str(e))}"))
+                pieces.put(LLMFailure(Status.ERROR, f"{type(e).__name__}: {_short(str(e))}"))
             finally:
                 self._slots.release()
 
@@ -213,7 +214,7 @@ class LLM:
                 try:
                     piece = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
-                    raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s") from None
+                    raise LLMFailure(Status.TIMEOUT, f"no complete answer within {self.spec.timeout:g} s") from None
                 if piece is _DONE:
                     failed = False
                     return
@@ -221,7 +222,7 @@ class LLM:
                     raise piece
                 yield piece
                 if time.monotonic() > deadline:
-                    raise LLMFailure("timeout", f"no complete answer within {self.spec.timeout:g} s")
+                    raise LLMFailure(Status.TIMEOUT, f"no complete answer within {self.spec.timeout:g} s")
         except GeneratorExit:  # the caller stopped reading (a closed chat): not the model's failure
             failed = False
             raise
@@ -297,15 +298,15 @@ class OpenAIServer(LLM):
         except Exception as e:  # the client's errors, named for the user
             if openai is not None and isinstance(e, openai.APITimeoutError):
                 raise LLMFailure(
-                    "timeout", f"no answer from {self.spec.target} within {self.spec.timeout:g} s"
+                    Status.TIMEOUT, f"no answer from {self.spec.target} within {self.spec.timeout:g} s"
                 ) from None
             if openai is not None and isinstance(e, openai.APIConnectionError):
-                raise LLMFailure("unavailable", f"cannot reach {self.spec.target} ({_cause(e)})") from None
+                raise LLMFailure(Status.UNAVAILABLE, f"cannot reach {self.spec.target} ({_cause(e)})") from None
             if openai is not None and isinstance(e, openai.APIStatusError):
                 raise LLMFailure(
-                    "error", f"{self.spec.target} answered HTTP {e.status_code}: {_short(e.message)}"
+                    Status.ERROR, f"{self.spec.target} answered HTTP {e.status_code}: {_short(e.message)}"
                 ) from None
-            raise LLMFailure("error", f"{type(e).__name__}: {_short(str(e))}") from None
+            raise LLMFailure(Status.ERROR, f"{type(e).__name__}: {_short(str(e))}") from None
 
 
 class LocalGGUF(LLM):
@@ -366,7 +367,7 @@ class LocalGGUF(LLM):
                 if r.delta:
                     yield r.delta
         except Exception as e:
-            raise LLMFailure("error", f"llama.cpp: {type(e).__name__}: {_short(str(e))}") from None
+            raise LLMFailure(Status.ERROR, f"llama.cpp: {type(e).__name__}: {_short(str(e))}") from None
 
 
 def _close(model) -> None:

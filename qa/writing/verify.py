@@ -33,18 +33,18 @@ from qa import language as languages
 from qa.language.answer_types import months as _months, names
 from qa.language.detect import detect_language, reading_form
 from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
-from qa.answering.results import KEPT
+from qa.answering.results import Status
 from qa.language.text import fold_apostrophes
 
-OK = KEPT
-UNMARKED_SENTENCE = "unmarked_sentence"
-UNKNOWN_MARKER = "unknown_marker"
-UNSUPPORTED_NUMBER = "unsupported_number"
-UNSUPPORTED_DATE = "unsupported_date"
-UNSUPPORTED_NAME = "unsupported_name"
-WRONG_LANGUAGE = "wrong_language"
-DROPS_THE_ANSWER = "drops_the_answer"
-EMPTY = "empty"
+OK = Status.KEPT
+UNMARKED_SENTENCE = Status.UNMARKED_SENTENCE
+UNKNOWN_MARKER = Status.UNKNOWN_MARKER
+UNSUPPORTED_NUMBER = Status.UNSUPPORTED_NUMBER
+UNSUPPORTED_DATE = Status.UNSUPPORTED_DATE
+UNSUPPORTED_NAME = Status.UNSUPPORTED_NAME
+WRONG_LANGUAGE = Status.WRONG_LANGUAGE
+DROPS_THE_ANSWER = Status.DROPS_THE_ANSWER
+EMPTY = Status.EMPTY
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _TRAILING_MARKERS = re.compile(r"([.!?…]+)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")

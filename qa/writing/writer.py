@@ -21,30 +21,11 @@ from qa.writing import verify
 from qa.answering.candidates import Candidate
 from qa.writing.llm import LLM, LLMFailure
 from qa.answering.query import Query
-from qa.answering.results import KEPT, WRITING
+from qa.answering.results import KEPT, WRITING, Status
 
-MODEL_DECLINED = "model_declined"  # the model says the sentences do not answer; the decision stage said they do
-MALFORMED = "malformed"
-# Failures of the model itself (from qa.writing.llm): unavailable, timeout, error, busy, skipped.
-STATUSES = (
-    WRITING,
-    KEPT,
-    MODEL_DECLINED,
-    MALFORMED,
-    "unavailable",
-    "timeout",
-    "error",
-    "busy",
-    "skipped",
-    verify.EMPTY,
-    verify.UNMARKED_SENTENCE,
-    verify.UNKNOWN_MARKER,
-    verify.UNSUPPORTED_NUMBER,
-    verify.UNSUPPORTED_DATE,
-    verify.UNSUPPORTED_NAME,
-    verify.WRONG_LANGUAGE,
-    verify.DROPS_THE_ANSWER,
-)
+MODEL_DECLINED = Status.MODEL_DECLINED  # the model says the sentences do not answer; the decision stage said they do
+MALFORMED = Status.MALFORMED
+STATUSES = tuple(Status)  # the written answer's statuses, one enum (qa.answering.results.Status)
 
 # How a model says the sentences do not answer, in any language (``model_declines`` in the language files).
 _DECLINE = re.compile("|".join(languages.union("model_declines")), re.I)
@@ -52,7 +33,7 @@ _DECLINE = re.compile("|".join(languages.union("model_declines")), re.I)
 
 @dataclass
 class Written:
-    status: str  # WRITING while it streams; then KEPT or why it was not kept
+    status: Status  # WRITING while it streams; then KEPT or why it was not kept
     text: str = ""  # the answer as written so far; once done, only when kept. Markers are evidence numbers.
     detail: str = ""  # what failed, for people ("2015 is not in the cited sentences [1]")
     evidence: list[Candidate] = field(default_factory=list)  # the numbered sentences the model was given (1-based)
@@ -229,5 +210,5 @@ class WrittenReader:
             answer_type=query.answer_type,
         )
         if not result.ok:
-            return Written(result.reason, "", result.detail, evidence, result.cited, seconds, raw)
+            return Written(Status(result.reason), "", result.detail, evidence, result.cited, seconds, raw)
         return Written(KEPT, text, "", evidence, result.cited, seconds, raw)

@@ -1,6 +1,7 @@
 """Speed and memory at library scale: prints figures, asserts nothing.
 
     python bench/scale.py --documents 1000 [--documents 10000] [--chunk-vectors embed|sentence-mean]
+    python bench/scale.py --simulate --documents 100000    # everything after the embedder, at sizes it cannot reach
 
 For each N: a synthetic library of N news-like documents in Russian, English and Uzbek (Latin and Cyrillic),
 made by the same generator as ``qa eval --distractors`` (quality is measured elsewhere; this is for speed and
@@ -10,7 +11,13 @@ memory), indexed with ``qa index add`` in a fresh process, then:
 - peak RSS of the indexing process, index size on disk;
 - ``qa ask`` cold start: the first process after indexing (it fills the local chunk cache), then a new process
   per question, median of 3;
-- warm ``answer()`` p50 / p95 over the test part's questions, and the RSS of that answering process.
+- warm ``answer()`` p50 / p95 over the test part's questions, and the RSS of that answering process;
+- adding 100 more documents to it (and, for comparison, to an empty library), and removing one.
+
+``--simulate``: the hashing embedder (``QA_EMBEDDER=hashing:384``), which costs nothing, and documents of news
+length (three generated items of one language joined, about 1,500 characters): a library of 100,000 builds in
+minutes and shows what start-up, memory, lexical search, Chroma and the decision cost at that size. Embedding
+real text with the packaged model runs at about 1,350 characters/s here (about nine hours for 100,000 documents).
 Every figure is a whole-process figure measured here, in child processes (``os.wait4`` for their peak RSS).
 """
 
@@ -83,12 +90,30 @@ def run(cmd, env) -> tuple[float, int, str]:
         return seconds, int(usage.ru_maxrss / 1024), out.read()
 
 
-def measure(n: int, work: Path, env: dict, sample: int, reuse: bool = False) -> dict:
-    from qa.eval.distractors import write_distractors
+def news_length(n: int, seed: int, prefix: str, per: int = 3) -> list[tuple[str, str]]:
+    """``n`` generated documents of news length: ``per`` generated items of the same language group joined."""
+    from qa.eval.distractors import GROUPS, make_distractors
 
+    base = make_distractors(n * per, seed)
+    groups = len(GROUPS)
+    out = []
+    for j in range(n):
+        g, k = j % groups, j // groups
+        parts = [base[g + groups * (k * per + m)] for m in range(per)]
+        out.append((f"{prefix}_{j + 1:07d}_{GROUPS[g]}.txt", "\n".join(text for _, text in parts)))
+    return out
+
+
+def write_documents(folder: Path, n: int, seed: int, simulate: bool, prefix: str = "sim") -> list[Path]:
+    from qa.eval.distractors import _write, make_distractors
+
+    return _write(folder, news_length(n, seed, prefix) if simulate else make_distractors(n, seed))
+
+
+def measure(n: int, work: Path, env: dict, sample: int, reuse: bool = False, simulate: bool = False) -> dict:
     folder = work / f"docs-{n}"
     home = work / f"home-{n}"
-    paths = write_distractors(folder, n, seed=1)
+    paths = write_documents(folder, n, 1, simulate)
     chars = sum(len(p.read_text(encoding="utf-8")) for p in paths)
     env = dict(env, QA_HOME=str(home))
     out = {"documents": n, "source_chars": chars}
@@ -123,6 +148,20 @@ def measure(n: int, work: Path, env: dict, sample: int, reuse: bool = False) -> 
         warm_p95_ms=1000 * warm["p95"],
         answering_rss_mb=warm["rss_mb"],
     )
+
+    # Writes: 100 more documents (new names, other text) into this library and into an empty one; one removed.
+    more = work / f"more-{n}"
+    added = write_documents(more, 100, 2, simulate, prefix="more")
+    if not simulate:  # the templates' names would clash with the library's: rename
+        for i, p in enumerate(added):
+            added[i] = p.rename(p.with_name(f"more_{p.name}"))
+    out["add_100_s"] = run(QA + ["index", "add", str(more)], env)[0]
+    empty = work / f"empty-{n}"
+    shutil.rmtree(empty, ignore_errors=True)
+    out["add_100_empty_s"] = run(QA + ["index", "add", str(more)], dict(env, QA_HOME=str(empty)))[0]
+    shutil.rmtree(empty, ignore_errors=True)
+    out["remove_1_s"] = run(QA + ["index", "remove", added[0].name], env)[0]
+    out["ask_after_writes_s"] = run(QA + ["ask", "Who founded the IIJ?"], env)[0]
     return out
 
 
@@ -134,6 +173,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", type=int, default=200, help="documents whose sentences time the raw embedder")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="the hashing embedder and news-length generated documents: sizes the real embedder cannot reach here",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="with --work: keep an index built there before (indexing figures are not measured)",
@@ -142,12 +186,14 @@ def main(argv=None) -> int:
     sizes = args.documents or [1000]
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="qa-scale-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if args.simulate:
+        env["QA_EMBEDDER"] = "hashing:384"
     if args.chunk_vectors:
         env["QA_CHUNK_VECTORS"] = args.chunk_vectors
     results = []
     try:
         for n in sorted(sizes):
-            r = measure(n, work, env, args.sample, reuse=args.reuse and bool(args.work))
+            r = measure(n, work, env, args.sample, reuse=args.reuse and bool(args.work), simulate=args.simulate)
             results.append(r)
             print(f"N={n}: {r['source_chars']:,} source characters")
             print(
@@ -164,6 +210,11 @@ def main(argv=None) -> int:
                 f"  warm answer() p50 {r['warm_p50_ms']:.0f} ms, "
                 f"p95 {r['warm_p95_ms']:.0f} ms (first {r['warm_first_s']:.2f} s); answering RSS "
                 f"{r['answering_rss_mb']:.0f} MB",
+                flush=True,
+            )
+            print(
+                f"  adding 100 documents: {r['add_100_s']:.1f} s (to an empty library: {r['add_100_empty_s']:.1f} s); "
+                f"removing one: {r['remove_1_s']:.1f} s; the next qa ask: {r['ask_after_writes_s']:.2f} s",
                 flush=True,
             )
     finally:

@@ -107,6 +107,16 @@ def markdown(reports: dict, source: str) -> str:
     for reason, row in reports[main].get("by_reason", {}).items():
         parts.append(f"| {reason} | {row['answerable']} | {row['unanswerable']} | {row['correct']} |")
     parts.append("")
+    quotes = reports[main].get("quotes")
+    if quotes:
+        asking, unrelated = quotes["quoting_a_question"], quotes["sharing_nothing"]
+        parts += [
+            f"{main}: of {quotes['answers']} answers, {len(asking)} quote a question"
+            + (f" ({', '.join(asking)})" if asking else "")
+            + f"; {len(unrelated)} quote sentences sharing no name, number or word with the question"
+            + (f" ({', '.join(unrelated)})" if unrelated else ""),
+            "",
+        ]
     written = reports[main].get("written")
     if written:
         w = written
@@ -160,6 +170,9 @@ def diff(current: dict, baseline: dict) -> tuple[str, list[str]]:
                 mark = " ⚠"
                 regressions.append(f"{scope} {key}: {a:.3f} -> {b:.3f}")
             lines.append(f"| {scope} | {key} | {_fmt(a)} | {_fmt(b)} | {change:+.3f}{mark} |")
+    asking = current.get("quotes", {}).get("quoting_a_question", [])
+    if asking:  # a question holds no answer: quoting one is never right (the decision's ``question`` rule)
+        regressions.append(f"{len(asking)} answers quote a question: {', '.join(asking)}")
     return "\n".join(lines), regressions
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 from qa.answering.results import KEPT
-from qa.language.text import match_key
-
 from qa.eval.dataset import EvalItem
+from qa.language.analysis import analyse
+from qa.language.answer_types import asks
+from qa.language.detect import detect_language, reading_form
+from qa.language.text import match_key, split_sentences
+from qa.prompts import messages
 
 METRIC_KEYS = (
     "n",
@@ -42,6 +47,8 @@ class ItemResult:
     written_status: str = ""  # with the llm reader: "kept", or why the written answer was not kept
     written_seconds: float = 0.0
     quote_correct: bool | None = None  # with the llm reader: whether the extractive answer alone was right
+    quotes_a_question: bool | None = None  # an answer: whether a quoted sentence is a question (it asks)
+    shares_nothing: bool | None = None  # an answer: whether its quote shares no name, number or word with the question
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +92,46 @@ def judge(
         written_status=written_status,
         written_seconds=written_seconds,
         quote_correct=_correct(item, quote, bool(quote)) if written_status else None,
+        quotes_a_question=any(asks(s) for s in quoted_sentences(quote or text)) if found else None,
+        shares_nothing=shares_nothing(item, quote or text) if found else None,
     )
+
+
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_NOTE = re.compile(r"\s*\([^()]*\)\s*$")  # "(Quoted from a document in Russian.)" after the quotes
+
+
+@lru_cache(maxsize=1)
+def _labels() -> tuple[str, ...]:
+    return tuple(messages()["disagree"].values())
+
+
+def quoted_sentences(answer: str) -> list[str]:
+    """The sentences an extractive answer quotes: its text less markers, the note on the quote's language and the
+    label of disagreeing documents."""
+    text = answer.strip()
+    for label in _labels():
+        if text.startswith(label):
+            text = text[len(label) :]
+    while _NOTE.search(text):
+        text = _NOTE.sub("", text)
+    text = _MARKERS.sub("", text)
+    return [s.text for s in split_sentences(text)] or ([text] if text.strip() else [])
+
+
+def _terms(text: str) -> set[str]:
+    """Stems, cross-script keys and numbers of a text, in its language (Uzbek Cyrillic read in Latin)."""
+    language = detect_language(text)
+    language = language if language in ("en", "ru", "uz") else "en"
+    a = analyse(reading_form(text, language), language)
+    return set(a.stems) | set(a.keys) | {w for w in a.words if w.isdigit()}
+
+
+def shares_nothing(item: EvalItem, answer: str) -> bool:
+    """Whether the quoted sentences share no content stem, cross-script key (names, international words) or
+    number with the question or the questions it follows, in any language or script."""
+    asked = _terms(" ".join([*item.history, item.question]))
+    return not any(_terms(s) & asked for s in quoted_sentences(answer))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -141,8 +187,15 @@ def report(results: list[ItemResult], k: int = 5) -> dict:
         row = by_reason.setdefault(r.reason, {"answerable": 0, "unanswerable": 0, "correct": 0})
         row["answerable" if r.expected else "unanswerable"] += 1
         row["correct"] += r.correct
+    answered = [r for r in results if r.found]
     out = {
         "overall": aggregate(results, k),
+        # What the answers quote (README: "What the answers quote"): questions, and sentences unrelated to the question.
+        "quotes": {
+            "answers": len(answered),
+            "quoting_a_question": [r.id for r in answered if r.quotes_a_question],
+            "sharing_nothing": [r.id for r in answered if r.shares_nothing],
+        },
         "by_reason": dict(sorted(by_reason.items())),
         "by_lang": {lang: aggregate(rs, k) for lang, rs in sorted(by_lang.items())},
         "by_kind": {kind: aggregate(rs, k) for kind, rs in sorted(by_kind.items())},

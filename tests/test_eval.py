@@ -220,3 +220,24 @@ def test_ceiling_bounds_what_reweighting_and_the_rules_could_reach(fake_engine, 
     for key in ("quotable", "first_now", "first_refitted"):
         assert 0 <= b["all"][key] <= b["all"]["in_candidates"]
     assert b["all"]["first_refitted"] >= b["all"]["first_now"]
+
+
+def test_the_report_counts_answers_that_quote_a_question_or_share_nothing_with_it():
+    from qa.eval.dataset import EvalItem
+    from qa.eval.runner import diff
+    from qa.eval.scoring import judge, quoted_sentences, report
+
+    cake = EvalItem("a", "How do I bake sourdough bread?", "en", "unanswerable", [], [])
+    iij = EvalItem("b", "Кто основал IIJ?", "ru", "factoid", ["GCTF"], ["x.txt"])
+    stage = EvalItem("c", "Konferensiya qayerda bo'lib o'tdi?", "uz", "factoid", ["Toshkent"], ["y.txt"])
+    said = {
+        "a": "Давай поедим торт из тыквенного шербета. [1] (Quoted from a document in Russian.)",
+        "b": "The documents disagree: The IIJ was founded by the GCTF. [1] It was founded in 2014. [2]",
+        "c": "Где вход на сцену? [1] Почему вы её пригласили? [2]",
+    }
+    assert quoted_sentences(said["c"]) == ["Где вход на сцену?", "Почему вы её пригласили?"]
+    results = [judge(i, said[i.id], True, ["x.txt"], ["x.txt"], 1.0) for i in (cake, iij, stage)]
+    quotes = report(results)["quotes"]
+    assert quotes == {"answers": 3, "quoting_a_question": ["c"], "sharing_nothing": ["a", "c"]}
+    _, regressions = diff(report(results), report(results))
+    assert any("quote a question: c" in r for r in regressions)

@@ -139,3 +139,22 @@ def test_novelty_is_the_share_of_question_words_the_corpus_never_uses(real_engin
     assert novelty("Кто основал IIJ?") == 0.0
     # names written in another script still count as known (Воронков / Voronkov)
     assert novelty("Воронков и Имнадзе") == 0.0  # written in Latin script in the corpus
+
+
+def test_no_answer_of_any_part_quotes_a_question(real_engine):
+    """Every answered question of every part of the question sets, over the bundled corpus: no quoted sentence is
+    a question (a question asks; it holds no answer). With real text added, ``qa eval`` counts the same."""
+    from qa.eval.dataset import load
+    from qa.eval.scoring import quoted_sentences
+    from qa.language.answer_types import asks
+
+    parts = sorted((CORPUS.parent.parent / "eval").glob("*.jsonl"))
+    assert {p.stem for p in parts} >= {"tune", "test", "fresh", "fresh2", "fresh3"}
+    asking, answered = [], 0
+    for part in parts:
+        for item in load(part):
+            a = real_engine.answer(item.question, history=list(item.history))
+            if a.found:
+                answered += 1
+                asking += [f"{item.id}: {s}" for s in quoted_sentences(a.text) if asks(s)]
+    assert answered > 100 and not asking, asking

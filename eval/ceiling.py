@@ -15,14 +15,16 @@ current features, never an accuracy to quote; nothing is written. Each figure is
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 
 import numpy as np
 
+from qa.config import Settings
 from qa.engine import Engine
-
 from qa.eval.dataset import bundled_set, load
+from qa.eval.distractors import add_distractors, default_home
 from qa.eval.tune import collect, fit
 
 
@@ -53,8 +55,6 @@ def bounds(rows, current: np.ndarray) -> dict[str, dict[str, float]]:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m qa.eval.ceiling")
     parser.add_argument("file", nargs="?", default=str(bundled_set("test")))
     parser.add_argument(
@@ -65,10 +65,6 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     if args.distractors not in ("", "0"):
-        from qa.config import Settings
-
-        from qa.eval.distractors import add_distractors, default_home
-
         engine = Engine(Settings(home=default_home(args.distractors)))
         add_distractors(engine, args.distractors, notify=print)
     else:

@@ -17,6 +17,10 @@ import random
 import sys
 from pathlib import Path
 
+from qa.config import bundled_corpus, data_dir
+from qa.errors import IndexMismatch
+from qa.eval.realtext import make_documents
+
 _SLOTS = {
     "en": {
         "city": [
@@ -336,7 +340,6 @@ def distractor_documents(spec, seed: int = 0) -> list[tuple[str, str]]:
     (``real:N``, ``heldout:N``, both comma-separated: ``qa.eval.realtext``)."""
     if is_template_spec(spec):
         return make_distractors(int(spec), seed)
-    from qa.eval.realtext import make_documents
 
     return make_documents(str(spec), seed)
 
@@ -345,7 +348,6 @@ def default_home(spec) -> Path:
     """Where ``qa eval --distractors SPEC`` keeps its index, next to the user's data directory: one per count of
     template documents; one for all real-text specs (documents a spec does not ask for are removed, those it
     adds are kept, so moving between sizes embeds only what is new)."""
-    from qa.config import data_dir
 
     name = f"qa-eval-distractors-{int(spec)}" if is_template_spec(spec) else "qa-eval-realtext"
     return Path(data_dir()).parent / name
@@ -356,8 +358,6 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
     documents already there are left alone, so a second run costs nothing, and distractors of another spec
     are removed. The folder is a cache: an index built with another configuration is rebuilt from its
     library."""
-    from qa.config import bundled_corpus
-    from qa.errors import IndexMismatch
 
     try:
         engine.ensure_index(progress)

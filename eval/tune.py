@@ -22,16 +22,18 @@ held-out accuracy beats the current ones.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from qa.engine import Engine
 from qa.answering.tuning import FEATURES, Tuning
-
+from qa.config import Settings
+from qa.engine import Engine
 from qa.eval.dataset import bundled_set, load
+from qa.eval.distractors import add_distractors, default_home
 from qa.eval.scoring import answer_matches
 
 
@@ -162,8 +164,6 @@ def measure_offsets(engine: Engine, items) -> dict:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m qa.eval.tune")
     parser.add_argument("file", nargs="?", default=str(bundled_set("tune")))
     parser.add_argument(
@@ -194,10 +194,6 @@ def main(argv=None) -> int:
             print(f"wrote {chosen.save()}")
         return 0
     if args.distractors not in ("", "0"):
-        from qa.config import Settings
-
-        from qa.eval.distractors import add_distractors, default_home
-
         engine = Engine(Settings(home=default_home(args.distractors)))
         add_distractors(engine, args.distractors, notify=print)
     else:

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 from qa.config import Settings, offline_defaults
 from qa.errors import DiskFull, IndexCorrupted, IndexLocked, IndexMissing, IndexReadOnly, QAError
@@ -120,7 +122,6 @@ def store_failure(exc: BaseException, folder=None) -> QAError | None:
     A failure Chroma gives no reason for is put down to the disk when it is full or read-only (``disk_state``
     of ``folder``, the embedded store's folder), else to damage. Never advises a rebuild for a disk that refuses
     writes: the index is intact there, and a rebuild would need the space it lacks."""
-    import errno
 
     if isinstance(exc, QAError):
         return exc
@@ -318,8 +319,6 @@ def make_client(settings: Settings):
     except ImportError as exc:  # pragma: no cover
         raise QAError("chromadb is not installed: pip install chromadb") from exc
     if settings.chroma_url:
-        from urllib.parse import urlparse
-
         url = urlparse(settings.chroma_url)
         try:
             return Patient(

@@ -11,14 +11,32 @@ manifest and the write counter; kept together, the locking is read in one place.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import hashlib
 import threading
+import time
 from typing import Callable, Literal
 
 from qa.config import Settings, bundled_corpus
-from qa.errors import DocumentNotFound, EmptyDocument, IndexMissing, QAError, UnsupportedDocument
+from qa.errors import (
+    DocumentNotFound,
+    EmptyDocument,
+    IndexCorrupted,
+    IndexLocked,
+    IndexMismatch,
+    IndexMissing,
+    IndexUnwritable,
+    QAError,
+    UnsupportedDocument,
+)
+from qa.index import chunker_id
+from qa.index.chroma import CLIENT_LOCK, StoreErrors, _detail, store_failure
 from qa.index.manifest import Manifest
+from qa.index.readers import collect_paths, plan_line, read_document
 from qa.index.snapshot import Snapshot
+from qa.index.store import SCHEMA_VERSION, Store, WriteLock
+from qa.prompts import message
 
 
 class Library:
@@ -38,7 +56,7 @@ class Library:
     @property
     def chunker(self):
         if self._chunker is None:
-            from qa.index.chunking import SentenceChunker
+            from qa.index.chunking import SentenceChunker  # llama-index, about 1 s to import: only writes need it
 
             self._chunker = SentenceChunker(
                 chunk_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
@@ -48,17 +66,12 @@ class Library:
     @property
     def store(self):
         if self._store is None:
-            from qa.index import chunker_id
-            from qa.index.store import Store
-
             self._store = Store(
                 self.settings, self.embedder, chunker_id(self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
             )
         return self._store
 
     def _write_lock(self):
-        from qa.index.store import WriteLock
-
         return WriteLock(self.settings.home)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -70,7 +83,6 @@ class Library:
 
     def _store_errors(self):
         """A failure of the store, on any path, as the ``QAError`` that names its cause (``store_failure``)."""
-        from qa.index.chroma import StoreErrors
 
         return StoreErrors(self.folder)
 
@@ -122,8 +134,6 @@ class Library:
             return
         from chromadb.api.client import SharedSystemClient
 
-        from qa.index.chroma import CLIENT_LOCK
-
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()
             self._store = None
@@ -149,8 +159,6 @@ class Library:
         on first use (about 15 s; nothing of the user's is at stake). Any other library, or another configuration
         (``QA_EMBEDDER``), keeps ``IndexMismatch``, which says how to rebuild: a large library takes long, and the
         user chooses when."""
-        from qa.errors import IndexMismatch
-        from qa.index.store import SCHEMA_VERSION
 
         try:
             self.store.check_compatible()
@@ -171,7 +179,6 @@ class Library:
         """An index written by an older version searches with Chroma's default breadth, which misses part of
         the nearest vectors, differently in every process: give it ours before the first question. Skipped,
         not waited for, while a write is under way in this process or another (a write settles what it writes)."""
-        from qa.errors import IndexLocked, IndexUnwritable
 
         collections = self.store.open()
         if not collections.unsettled() or not self._write_lock_local.acquire(blocking=False):
@@ -190,10 +197,6 @@ class Library:
     def check(self):
         """Read everything a snapshot reads, from the store itself (``Store.check``), and the library's manifest
         with every copy it keeps; a ``CheckReport`` whose ``problems`` each say the way out."""
-        import hashlib
-        import time
-
-        from qa.errors import IndexCorrupted
 
         started = time.perf_counter()
         with self._store_errors():
@@ -262,7 +265,6 @@ class Library:
     def readable(self) -> Exception | None:
         """None when the store itself can be read (the document records and every collection's count), else the
         ``QAError`` saying why: a listing answered from the local cache checks the store below it with this."""
-        from qa.errors import QAError
 
         try:
             with self._store_errors():
@@ -295,7 +297,6 @@ class Library:
         ``failed``; the rest are indexed. Two files with one name from different folders, or a file named
         like a document indexed from another folder, are refused (not silently replaced) unless
         ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
-        from qa.index.readers import collect_paths, plan_line, read_document
 
         passed_over: list = []
         files = collect_paths(list(paths), passed_over)
@@ -389,9 +390,6 @@ class Library:
             try:
                 report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)
             except BaseException as exc:  # a damaged store fails in many ways (sqlite, hnsw, a panic in chroma)
-                from qa.errors import IndexLocked, IndexUnwritable
-                from qa.index.chroma import store_failure
-
                 # A full or read-only disk, or another process's lock, leaves the index intact: say so, move nothing.
                 failure = store_failure(exc, self.folder)
                 if (
@@ -401,11 +399,7 @@ class Library:
                 ):
                     raise
                 if sources is None:  # an index written before the library kept copies: nothing to rebuild from
-                    from qa.errors import IndexCorrupted
-
                     if isinstance(failure, IndexCorrupted):
-                        from qa.index.chroma import _detail
-
                         raise IndexCorrupted(
                             f"The index at {self.folder} is damaged ({_detail(exc)}), and the library keeps no copies "
                             "of its documents (it was written by an older qa): move that folder away and add your "
@@ -421,8 +415,6 @@ class Library:
         return self._write(rebuild)
 
     def _move_damaged_store(self) -> None:
-        import time
-
         from chromadb.api.client import SharedSystemClient
 
         folder = self.settings.home / "chroma"
@@ -430,15 +422,12 @@ class Library:
             aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             folder.rename(aside)
             self.notify(f"The index could not be opened; it was moved to {aside} and is rebuilt from the library.")
-        from qa.index.chroma import CLIENT_LOCK
 
         with CLIENT_LOCK:
             SharedSystemClient.clear_system_cache()
             self._store = None
 
     def build_bundled(self, progress=None):
-        from qa.prompts import message
-
         sources = _bundled_sources()
         self.notify(message("building_index", "en", count=str(len(sources))))
 
@@ -452,7 +441,6 @@ class Library:
 
 def _bundled_sources() -> list:
     """The bundled documents, read as an index reads them."""
-    from qa.index.readers import collect_paths, read_document
 
     return [read_document(p) for p in collect_paths([bundled_corpus()])]
 
@@ -466,8 +454,6 @@ def release_freed_memory() -> None:
     global _TRIM
     if _TRIM is None:
         try:
-            import ctypes
-
             _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
         except (OSError, AttributeError):
             _TRIM = False

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from qa.errors import IndexCorrupted
+from qa.index.readers import SourceDocument
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -90,7 +91,6 @@ class Manifest:
 
     def sources(self):
         """Every listed document as a ``SourceDocument``, its text read back from the library as it is taken."""
-        from qa.index.readers import SourceDocument
 
         for name, entry in self.entries().items():
             text_path = self.texts / f"{entry['hash']}.txt"

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import html
 import json
 import os
+import queue
+import re
+import resource
+import shutil
+import signal
 import subprocess
 import sys
-import html
-import re
-import shutil
+import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -193,7 +199,6 @@ def _limits() -> tuple[float, int, float]:
 
 def _stop(proc) -> None:
     """Kill the worker and whatever it started (Tesseract): they run in a session of their own."""
-    import signal
 
     try:
         os.killpg(proc.pid, signal.SIGKILL) if os.name == "posix" else proc.kill()
@@ -207,16 +212,10 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
     or a pathological file is stopped and reported, and cannot take the indexer (or the chat) down with it. The
     time limit grows by ``QA_OCR_PAGE_TIMEOUT`` for every page the worker says it must recognise;
     ``progress(done, total)`` is called after each such page."""
-    import queue
-    import tempfile
-    import threading
-    import time
 
     timeout, memory_mb, per_page = _limits()
 
     def limit_memory():  # in the worker, before it starts
-        import resource
-
         size = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
 

@@ -16,7 +16,19 @@ from typing import TYPE_CHECKING, AbstractSet
 
 import numpy as np
 
-from qa.language.lexical import LexicalIndex, skeleton_tokens, tokenize
+from qa.index.chroma import reading
+from qa.index.chunk_cache import ChunkCache
+from qa.index.store import warming
+from qa.language.detect import reading_form
+from qa.language.lexical import (
+    SKELETON_VERSION,
+    TOKENIZER_VERSION,
+    LexicalIndex,
+    name_key,
+    script,
+    skeleton_tokens,
+    tokenize,
+)
 from qa.language.text import written_words
 
 if TYPE_CHECKING:
@@ -90,8 +102,6 @@ class DenseHits:
 
 def _open_cache(store, collections, generation: int, previous=None):
     """The local cache of this store's generation (see ``chunk_cache``)."""
-    from qa.index.chunk_cache import ChunkCache
-    from qa.language.lexical import SKELETON_VERSION, TOKENIZER_VERSION
 
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
@@ -108,8 +118,6 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
     yet."""
-    from qa.index.chroma import reading
-    from qa.language.detect import reading_form
 
     active = list(languages)
     missing = cache.missing(active)
@@ -188,8 +196,6 @@ class Snapshot:
         version = store.version()
         collections = store.open()
         if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the cache
-            from qa.index.store import warming
-
             warming(collections, int(store.embedder.dimension))  # the process's exit waits for it (a crash otherwise)
         cache = _open_cache(store, collections, version[0], previous._cache if previous is not None else None)
         records = cache.records(version[1])
@@ -287,7 +293,6 @@ class Snapshot:
         keys) or a word with its ``qa.language.lexical.name_key``: True where one of those is there, or a word of the
         other script whose key stemming cut short (``валлетт`` for ``Valletta``); False where only a word of
         the name's own script with a cut key is (it may be another word)."""
-        from qa.language.lexical import name_key, script
 
         same, shorter = self.lexical.terms_with_name_key(name_key(name))
         other_script = [t for t in shorter if script(t) != script(name)]
@@ -303,7 +308,6 @@ class Snapshot:
         stems = {s for s in stems if s}
         if not stems:
             return False
-        from qa.language.detect import reading_form
 
         for row in sorted(self.lexical.rows_with(stems))[:limit]:
             chunk = self.chunks[row]

@@ -30,9 +30,11 @@ invariants (the state-machine test in ``tests/test_store_states.py`` holds them 
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import json
 import re
+import sqlite3
 import threading
 import time
 import warnings
@@ -43,15 +45,6 @@ from typing import Callable, Iterable
 import numpy as np
 
 from qa.config import Settings
-from qa.index.chroma import (
-    CLIENT_LOCK,
-    LOCK_WAIT,
-    _chroma_failure,
-    _unreadable,
-    make_client,
-    reading,
-    store_failure,
-)
 from qa.errors import (
     DocumentNotFound,
     IndexCorrupted,
@@ -62,6 +55,17 @@ from qa.errors import (
     QAError,
     StaleIndex,
 )
+from qa.index.chroma import (
+    CLIENT_LOCK,
+    LOCK_WAIT,
+    _chroma_failure,
+    _unreadable,
+    make_client,
+    reading,
+    store_failure,
+)
+from qa.index.readers import SourceDocument
+from qa.language.detect import reading_form
 
 SCHEMA_VERSION = (
     3  # 2: chunks and sentences in one collection per document language; 3: Uzbek Cyrillic embedded in Latin
@@ -282,7 +286,6 @@ def _join_background() -> None:
 def warming(collections: "Collections", dimension: int) -> threading.Thread:
     """Start ``collections.warm(dimension)`` in a daemon thread that the process's exit stops and waits for."""
     global _background_registered
-    import atexit
 
     thread = threading.Thread(target=collections.warm, args=(dimension,), name="qa-warm", daemon=True)
     with _background_lock:
@@ -675,7 +678,6 @@ class Store:
 
     def _integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` of the embedded store's file, read-only: "ok", else ``IndexCorrupted``."""
-        import sqlite3
 
         assert self.folder is not None  # called only for an embedded store (see check)
         database = self.folder / "chroma.sqlite3"
@@ -732,7 +734,6 @@ class Store:
     def _embed_nodes(self, nodes, batch: int = 32, embedded: Callable[[int], None] | None = None) -> None:
         """Embed ``nodes`` (their ``embed_text`` if set) in their reading form (Uzbek Cyrillic in Latin, as
         questions are read: ``qa.language.detect.reading_form``), ``batch`` at a time; ``embedded(n)`` after each."""
-        from qa.language.detect import reading_form
 
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
@@ -768,7 +769,6 @@ class Store:
             self._embed_nodes(every, embedded=lambda n: embedded(n, len(every)))
             return
         sentences = [n for _, nodes in nodes_by_doc for n in nodes if n.metadata["kind"] == "sentence"]
-        from qa.language.detect import reading_form
 
         languages = {title: nodes[0].metadata["language"] for title, nodes in nodes_by_doc if title and nodes}
         titles = sorted(languages)
@@ -818,7 +818,6 @@ class Store:
         names list the same chunks. ``before_switch(batch)`` runs before a batch becomes visible (the
         library records its copies there). ``generation``: fill that (not yet active) generation instead.
         Caller holds the write lock."""
-        import time
 
         started = time.perf_counter()
         live = generation is None
@@ -892,14 +891,13 @@ class Store:
         progress: Progress | None = None,
     ) -> None:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
-        import time
-
-        from qa.index.chunking import make_document
 
         fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
         for src in batch:
             if src.content_hash in embedded or src.content_hash in fresh:
                 continue  # identical content: its chunks are shared
+            from qa.index.chunking import make_document  # llama-index, about 1 s to import: only writes need it
+
             doc = make_document(src.name, src.text, src.content_hash, title=src.title)
             fresh[src.content_hash] = (src.title, chunker.split_document(doc))
         t_embed = time.perf_counter()
@@ -964,7 +962,6 @@ class Store:
 
     def sources(self) -> list:
         """The listed documents with their texts, as ``SourceDocument`` (for a rebuild)."""
-        from qa.index.readers import SourceDocument
 
         old = self.generation()
         if not old:

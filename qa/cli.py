@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import threading
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from qa import language as languages
@@ -44,7 +47,6 @@ def _engine(args, notify=True):
         settings.reader = args.reader
     if getattr(args, "home", None):
         settings.home = os.path.abspath(os.path.expanduser(args.home))
-        from pathlib import Path
 
         settings.home = Path(settings.home)
     return Engine(settings, notify=(lambda m: print(m, file=sys.stderr)) if notify else None)
@@ -56,9 +58,6 @@ class _Bar:
     The ``embedding`` stage (texts of the batch being embedded) is shown beside the documents, not instead."""
 
     def __init__(self, unit: str = "documents"):
-        import os
-        import time
-
         self.bar: tqdm | None = None
         self.stage: str | None = None
         self.unit = unit
@@ -180,7 +179,6 @@ def _print_answer(answer) -> None:
 def _stream_answer(engine, question, history, args):
     """With the language-model reader: the draft is shown on a terminal's stderr as it is written (one line,
     rewritten); only the checked result goes to stdout. Off a terminal, one line says the model is writing."""
-    import shutil
 
     from qa.compose import written_note
 
@@ -258,8 +256,6 @@ def cmd_index(args) -> int:
         for path, why in report.failed:
             print(f"failed    {why}", file=sys.stderr)
         if report.passed_over:
-            from pathlib import Path
-
             from qa.index.readers import passed_over_line
 
             print(passed_over_line([Path(p) for p in report.passed_over]), file=sys.stderr)
@@ -366,10 +362,9 @@ def _with_distractors(args, count: str):
 
 
 def cmd_eval(args) -> int:
+    from qa.answering.decision import RULES, check_rules
     from qa.eval import runner
     from qa.eval.dataset import bundled_set
-
-    from qa.answering.decision import RULES, check_rules
 
     if args.ablate.strip() == "list":
         for name, what in RULES.items():

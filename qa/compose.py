@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from qa.language.answer_types import name_phrases
+import copy
+import re
+
 from qa.answering.candidates import Candidate
-from qa.answering.decision import Decision
+from qa.answering.decision import NAMES_APART, NO_CONTENT, Decision
 from qa.answering.hybrid import Retrieval
 from qa.answering.query import Query
 from qa.answering.results import KEPT, WRITING, Answer, Citation, Passage, Status, WrittenAnswer
 from qa.config import LLM
 from qa.index.snapshot import Snapshot
+from qa.language.answer_types import name_phrases
+from qa.prompts import language_name, message, messages
+from qa.writing.verify import MARKER, markers
 
 
 def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> list[Passage]:
@@ -34,9 +39,6 @@ def passages(snapshot: Snapshot, retrieval: Retrieval, chunk_ids: list[str]) -> 
 
 
 def declined(query: Query, decision: Decision, shown: list[Passage]) -> Answer:
-    from qa.answering.decision import NAMES_APART, NO_CONTENT
-    from qa.prompts import message
-
     if decision.reason == NAMES_APART and decision.names:
         phrases = name_phrases(query.reading, decision.names)
         names = (
@@ -106,7 +108,6 @@ def quoted(
 ) -> Answer:
     """The chosen sentences verbatim, each followed by the number of the passage it is cited from; ``disagree``:
     they are documents that give different answers (``qa.answering.disagreement``), and the answer says so first."""
-    from qa.prompts import language_name, message
 
     citations: list[Citation] = []
     number_of: dict[str, int] = {}
@@ -137,11 +138,6 @@ def written(
     """The answer with the language-model reader: the written text when it passed the checks (its markers
     renumbered to citations that follow the quote's), else the quote with the reason it was not kept. A model
     that says the documents do not answer is obeyed only when ``trusted``."""
-    import copy
-    import re
-
-    from qa.answering.decision import Decision
-    from qa.writing.verify import MARKER, markers
 
     out = copy.copy(quote)
     out.written = WrittenAnswer(Status(w.status), quote=quote.text, detail=w.detail, seconds=round(w.seconds, 2))
@@ -176,7 +172,6 @@ def written(
 
 def written_note(answer: Answer) -> str:
     """Why the written answer was not used, in the question's language ("" when it was, or there was none)."""
-    from qa.prompts import message, messages
 
     if answer.written is None or answer.written.status in (KEPT, WRITING):
         return ""
@@ -191,7 +186,6 @@ def written_note(answer: Answer) -> str:
 def labelled(answer: Answer) -> str:
     """The answer as people read it in the chat and on the command line: with the language-model reader, the
     written answer under a label that says how it was made, and the quote beside it; else just the text."""
-    from qa.prompts import language_name, message
 
     if answer.written is None or not answer.written.quote:
         return answer.text

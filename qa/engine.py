@@ -16,24 +16,28 @@ The index itself is the ``Library`` (``engine.library``): adding, removing and r
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
-from qa.answering import candidates as candidates_stage
 from qa import compose
+from qa import language as languages
+from qa.answering import candidates as candidates_stage
 from qa.answering import decision, disagreement, hybrid
+from qa.answering.extractive import ExtractiveReader
+from qa.answering.query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
+from qa.answering.results import Answer, Passage
+from qa.answering.tuning import Tuning
 from qa.config import EXTRACTIVE, LLM, READERS, Settings
 from qa.errors import ConfigError, StaleIndex
 from qa.index.library import Library
-from qa.answering.query import Query, make_query, validate_k, validate_language, validate_question  # noqa: F401
-from qa.answering.extractive import ExtractiveReader
-from qa.answering.results import Answer, Passage
-from qa.answering.tuning import Tuning
+from qa.models.embedders import get_embedder
+from qa.models.rerankers import get_reranker, rerank
+from qa.writing.llm import get_llm, spec_text
+from qa.writing.writer import WRITING, Written, WrittenReader
 
 if TYPE_CHECKING:
     from qa.answering.candidates import Candidate
     from qa.index.snapshot import Snapshot
-    from qa.writing.writer import Written
 
 
 @dataclass
@@ -92,10 +96,6 @@ class Writing:
         self.llm.prepare()
 
     def follow(self, trace: Trace, started: float) -> Iterator[Trace]:
-        from dataclasses import replace
-
-        from qa.writing.writer import WRITING, Written, WrittenReader
-
         assert trace.snapshot is not None  # Engine._explain sets it
         llm = self.llm
         deadline = started + llm.spec.timeout  # the time limit counts from the question, not from the quote
@@ -123,9 +123,6 @@ class Engine:
         reranker=None,
         llm=None,
     ):
-        from qa.models.embedders import get_embedder
-        from qa.models.rerankers import get_reranker
-
         self.settings = settings or Settings()
         self.embedder = embedder or get_embedder(self.settings.embedder)
         self.reranker = reranker if reranker is not None else get_reranker(self.settings.reranker)
@@ -178,7 +175,6 @@ class Engine:
 
     def _retrieve(self, snapshot, query: Query, language: str | None) -> hybrid.Retrieval:
         """The fused ranking; with a reranker configured, its order for the leading passages."""
-        from qa.models.rerankers import rerank
 
         retrieval = hybrid.retrieve(snapshot, query, self.tuning, language)
         retrieval.order = rerank(
@@ -191,8 +187,6 @@ class Engine:
         return retrieval
 
     def _languages(self) -> tuple[str, ...]:
-        from qa import language as languages
-
         return languages.codes()
 
     def reader_name(self, reader: str | None) -> str:
@@ -207,16 +201,12 @@ class Engine:
 
     @property
     def llm_configured(self) -> bool:
-        from qa.writing.llm import spec_text
-
         return self._llm is not None or bool(spec_text(self.settings.llm))
 
     @property
     def llm(self):
         """The language model of the llm reader (made once, reused), or a ConfigError that says how to set one."""
         if self._llm is None:
-            from qa.writing.llm import get_llm
-
             self._llm = get_llm(self.settings.llm)
             if self._llm is None:
                 raise ConfigError(

@@ -16,11 +16,12 @@ import re
 import shutil
 import tempfile
 import time
+import types
 from pathlib import Path
 
 from qa import language as languages
-from qa.compose import labelled
 from qa.answering.results import WRITING
+from qa.compose import labelled
 from qa.config import LLM
 from qa.errors import QAError
 from qa.prompts import language_name
@@ -129,7 +130,6 @@ def _without_stray_temporary_files(component):
     empty ``NamedTemporaryFile`` in Gradio's cache that nothing uses or deletes (one 0-byte file per upload, gradio
     6.31 ``components/file.py``). This component passes the uploaded file's path on, type-checked, and nothing else.
     (Patched on the instance: a subclass would make Gradio write a ``.pyi`` file beside this module.)"""
-    import types
 
     import gradio as gr
     from gradio.utils import NamedString

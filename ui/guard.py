@@ -14,6 +14,7 @@ keys and wrong Basic logins in the same table.
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 import threading
@@ -210,8 +211,6 @@ class Credentials:
         self.user, self.password = user, password
 
     def __call__(self, user: str, password: str) -> bool:
-        import hmac
-
         ok = hmac.compare_digest(
             str(user).encode("utf-8", "surrogatepass"), self.user.encode("utf-8")
         ) & hmac.compare_digest(str(password).encode("utf-8", "surrogatepass"), self.password.encode("utf-8"))

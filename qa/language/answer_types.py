@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from qa import language as languages
+from qa.language.lexical import ALL_STOPWORDS, skeleton, words
 from qa.language.text import UNHYPHENATED_WORD, WRITTEN_WORD, fold_apostrophes, written_words
 
 
@@ -81,7 +82,6 @@ def dateline(text: str) -> bool:
     if not has_date(text):
         return False
     units = {fold(u) for u in languages.union("date_units")}
-    from qa.language.lexical import ALL_STOPWORDS
 
     for w in written_words(text):
         folded = fold(w)
@@ -109,7 +109,6 @@ def counted_noun(question: str, language: str) -> str | None:
     """The word a count question counts ("players" in "How many players ...", "стран" in "Сколько стран ...",
     "xodim" in "nechta xodim"): the word after one of the language's ``counted_noun`` cues. None when there is
     none, or when it is a function word or an attribute the focus rule checks already ("сколько стоит")."""
-    from qa.language.lexical import ALL_STOPWORDS
 
     for cue in languages.get(language).get("counted_noun", []):
         m = re.search(rf"(?<!\w){cue}([^\W\d_][\w'‘’ʻʼ`-]*)", question, re.I)
@@ -139,7 +138,6 @@ def counted_things(word: str) -> set[str]:
 
 def names_counted(text: str, things: set[str]) -> bool:
     """Whether ``text`` has a word naming one of ``things``, in any language ("150 спортсменов" names athletes)."""
-    from qa.language.lexical import words
 
     forms = tuple(f for thing in things for f in _counted_things().get(thing, ()))
     return any(w.startswith(forms) for w in words(text))
@@ -208,8 +206,6 @@ def attribute_types() -> dict[str, str]:
 
 
 def _folded_words(text: str) -> list[str]:
-    from qa.language.lexical import words
-
     return words(text)
 
 
@@ -234,8 +230,6 @@ def role_attributes() -> frozenset[str]:
 
 
 def fold(word: str) -> str:
-    from qa.language.text import fold_apostrophes
-
     return fold_apostrophes(word).casefold()
 
 
@@ -256,7 +250,6 @@ def _attributes_named(folded: str) -> frozenset[str]:
 
 def attributes(text: str) -> set[str]:
     """The attributes ``text`` speaks of, in any language (``{"mayor", "birth"}``)."""
-    from qa.language.text import fold_apostrophes
 
     folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
     words = _folded_words(text)
@@ -330,8 +323,6 @@ def _month_patterns() -> list[tuple[re.Pattern, int, bool]]:
 def _month_names(text: str, skip_function_words: bool = False) -> Iterator[int]:
     """The calendar months (1-12) ``text`` names in words, in any language; ``skip_function_words``: not a word
     that is also a function word of some language, unless capitalised ("may" as a verb)."""
-    if skip_function_words:
-        from qa.language.lexical import ALL_STOPWORDS
     for w in UNHYPHENATED_WORD.findall(fold_apostrophes(text)):
         folded = w.casefold()
         if skip_function_words and folded in ALL_STOPWORDS and not w[:1].isupper():
@@ -389,7 +380,6 @@ def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:
         return has_count(text)
     if kind == "date":
         return has_date(text)
-    from qa.language.lexical import skeleton, words
 
     for name in names(text, skip_first=False):
         folded = words(name)

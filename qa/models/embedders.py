@@ -21,6 +21,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.language.lexical import words
 
 DEFAULT_EMBEDDER = "e5-small"
 
@@ -202,8 +203,6 @@ class HashingEmbedder:
         self.id = f"hashing:{dimension}"
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        from qa.language.lexical import words
-
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for w in words(text):

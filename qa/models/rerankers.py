@@ -19,6 +19,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.models.embedders import load_sentence_transformers
 
 
 class Reranker(Protocol):
@@ -41,8 +42,6 @@ class CrossEncoderReranker:
 
     def _get(self):
         if self._model is None:
-            from qa.models.embedders import load_sentence_transformers
-
             self._model = load_sentence_transformers(
                 "CrossEncoder", self.name_or_path, self._local, "the cross-encoder"
             )

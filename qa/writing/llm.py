@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from typing import Generator, Iterator
 
 from qa.answering.results import Status
 from qa.errors import ConfigError
+from qa.models.gguf import find_model
 
 # What a written answer must look like: the answer first, so it can be shown while it is written.
 ANSWER_SCHEMA = {
@@ -129,8 +131,6 @@ def parse_spec(spec: str | None = None) -> LLMSpec | None:
         )
     if kind in ("gguf", "packaged"):
         if kind == "packaged":
-            from qa.models.gguf import find_model
-
             path = find_model(arg)  # the user's model cache ($QA_MODELS), shared by every library
         else:
             path = Path(arg).expanduser()
@@ -176,8 +176,6 @@ class LLM:
                 self._failures = 0
 
     def stream(self, system: str, user: str, deadline: float | None = None) -> Iterator[str]:
-        import queue
-
         deadline = deadline if deadline is not None else time.monotonic() + self.spec.timeout
         rest = self.resting()
         if rest:

@@ -30,11 +30,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa import language as languages
-from qa.language.answer_types import months as _months, names
+from qa.answering.results import Status
+from qa.language.answer_types import months as _months
+from qa.language.answer_types import names
 from qa.language.detect import detect_language, reading_form
 from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
-from qa.answering.results import Status
 from qa.language.text import fold_apostrophes
+from qa.prompts import messages
 
 OK = Status.KEPT
 UNMARKED_SENTENCE = Status.UNMARKED_SENTENCE
@@ -205,7 +207,6 @@ class _Evidence:
 @lru_cache(maxsize=None)
 def _language_words() -> frozenset[str]:
     """Month and language names, which are not names to look for in the evidence."""
-    from qa.prompts import messages
 
     out = set()
     for table in messages()["language_names"].values():

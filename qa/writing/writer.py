@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from qa import language as languages
-from qa.writing import verify
 from qa.answering.candidates import Candidate
-from qa.writing.llm import LLM, LLMFailure
 from qa.answering.query import Query
 from qa.answering.results import KEPT, WRITING, Status
+from qa.prompts import language_name, reader_prompt
+from qa.writing import verify
+from qa.writing.llm import LLM, LLMFailure
 
 MODEL_DECLINED = Status.MODEL_DECLINED  # the model says the sentences do not answer; the decision stage said they do
 MALFORMED = Status.MALFORMED
@@ -153,8 +154,6 @@ class WrittenReader:
         return out
 
     def prompt(self, query: Query, evidence: list[Candidate]) -> tuple[str, str]:
-        from qa.prompts import language_name, reader_prompt
-
         system, user = reader_prompt(query.language)
         lines = [f"[{i}] ({language_name(c.language, 'en')}, {c.source}) {c.text}" for i, c in enumerate(evidence, 1)]
         question = query.text if not query.is_followup else query.retrieval_text

@@ -30,12 +30,30 @@ MIN_NAME_KEY = 4  # cross-script keys of 3 consonants collide too often to ident
 class Analysis:
     text: str
     language: str
-    written: tuple[str, ...]
-    words: tuple[str, ...]
     stems: tuple[str, ...]
-    all_stems: frozenset[str]
     keys: tuple[str, ...]
-    terms: tuple[frozenset[str], ...]  # one per ``written`` word
+
+    # Computed when first read (most candidates never need them), then kept.
+
+    @cached_property
+    def written(self) -> tuple[str, ...]:
+        """The words as written: case, hyphens and apostrophes kept."""
+        return tuple(written_words(self.text))
+
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        """The search words: folded, compounds split, numbers kept."""
+        return tuple(words(self.text))
+
+    @cached_property
+    def all_stems(self) -> frozenset[str]:
+        """The stems of every word, stopwords kept."""
+        return frozenset(tokenize(self.text, self.language, drop_stopwords=False))
+
+    @cached_property
+    def terms(self) -> tuple[frozenset[str], ...]:
+        """One per ``written`` word: its stems and the keys long enough to identify a name."""
+        return tuple(word_terms(w, self.language) for w in self.written)
 
     @cached_property
     def content_words(self) -> list[str]:
@@ -66,16 +84,11 @@ class Analysis:
 
 def analyse(text: str, language: str) -> Analysis:
     """``text`` (already in its reading form: Uzbek Cyrillic read in Latin) analysed for ``language``."""
-    written = tuple(written_words(text))
     return Analysis(
         text=text,
         language=language,
-        written=written,
-        words=tuple(words(text)),
         stems=tuple(tokenize(text, language)),
-        all_stems=frozenset(tokenize(text, language, drop_stopwords=False)),
         keys=tuple(skeleton_tokens(text)),
-        terms=tuple(word_terms(w, language) for w in written),
     )
 
 

@@ -100,8 +100,8 @@ class Decision:
     reason: str
     confidence: float = 0.0
     novelty: float = 0.0
-    eligible: list = field(default_factory=list)  # the candidates that may be quoted, best first
-    names: list = field(default_factory=list)  # names_apart: the question's names the documents hold, as asked
+    eligible: list[Candidate] = field(default_factory=list)  # the candidates that may be quoted, best first
+    names: list[str] = field(default_factory=list)  # names_apart: the question's names the documents hold, as asked
 
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow

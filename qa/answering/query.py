@@ -118,10 +118,10 @@ class Query:
     resolved: Analysis  # the same of the resolved question (the question itself unless a follow-up)
     answer_type: str | None = None  # count, date, organisation, place, person or None: what the answer must hold
     counted: str | None = None  # what a count question counts ("players" in "How many players ..."), as asked
-    focus: set = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
+    focus: set[str] = field(default_factory=set)  # the attributes asked about ("mayor", "birth", ...), any language
     names: list[str] = field(default_factory=list)  # name-like words of the question: what the attribute is of
     context_names: list[str] = field(default_factory=list)  # name-like words of the turns a follow-up rests on
-    ordinals: set = field(default_factory=set)  # the ordinal numbers it names ("the second meeting": {2})
+    ordinals: set[int] = field(default_factory=set)  # the ordinal numbers it names ("the second meeting": {2})
     embedder: str = ""  # the id of the embedder that made ``vectors``
 
     @property

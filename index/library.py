@@ -35,7 +35,7 @@ from qa.index.chroma import CLIENT_LOCK, StoreErrors, _detail, store_failure
 from qa.index.manifest import Manifest
 from qa.index.readers import collect_paths, plan_line, read_document
 from qa.index.snapshot import Snapshot
-from qa.index.store import SCHEMA_VERSION, Store, WriteLock
+from qa.index.store import Store, WriteLock
 from qa.prompts import message
 
 
@@ -163,7 +163,7 @@ class Library:
         try:
             self.store.check_compatible()
         except IndexMismatch:
-            older = self.store.stored_build_info().get("qa_schema") != SCHEMA_VERSION
+            older = self.store.stored_build_info().get("qa_schema") != self.store.build_info()["qa_schema"]
             if not (older and self.settings.auto_build and self._only_bundled()):
                 raise
             self.notify("The index of the bundled documents was written by an older version of qa; rebuilding it ...")

@@ -114,6 +114,32 @@ def _open_cache(store, collections, generation: int, previous=None):
     return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity, previous)
 
 
+# The most document hashes one ``$in`` filter of a Chroma call holds: Chroma's SQLite refuses a statement with too
+# many variables ("too many SQL variables", seen at 30,000 documents: about 7,500 hashes in one language), so a
+# longer list is asked in parts.
+IN_LIMIT = 1000
+
+
+def _in_parts(hashes) -> list[list[str]]:
+    """``hashes`` cut into lists of at most ``IN_LIMIT``."""
+    hashes = list(hashes)
+    return [hashes[i : i + IN_LIMIT] for i in range(0, len(hashes), IN_LIMIT)] or [[]]
+
+
+def get_by_hash(part, hashes, include: list[str]) -> dict:
+    """``part.get`` of the records of the documents ``hashes``, asked ``IN_LIMIT`` hashes at a time, the answers
+    joined (ids, and each of ``include``)."""
+    out: dict = {"ids": [], **{key: [] for key in include}}
+    for chunk in _in_parts(hashes):
+        if not chunk:
+            continue
+        got = part.get(where={"doc_hash": {"$in": chunk}}, include=include)
+        out["ids"].extend(got["ids"])
+        for key in include:
+            out[key].extend(got[key] if got.get(key) is not None else [])
+    return out
+
+
 def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
@@ -130,7 +156,7 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
             part = collections.part("chunks", language)
             if part is None:
                 continue
-            got = reading(lambda: part.get(where={"doc_hash": {"$in": hashes}}, include=["documents", "metadatas"]))
+            got = reading(lambda: get_by_hash(part, hashes, ["documents", "metadatas"]))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
                 body = f"{m.get('title', '')} {t}"
                 body = reading_form(body, m["language"])  # Uzbek Cyrillic read in Latin
@@ -393,7 +419,7 @@ class Snapshot:
             active = self.active_hashes(language)
             part = self.collections.part("sentences", language)
             if active and part is not None:
-                out.extend(part.get(where={"doc_hash": {"$in": active}}, include=["documents"])["documents"])
+                out.extend(get_by_hash(part, active, ["documents"])["documents"])
         return out
 
     def vectors(self, kind: str, ids: list[str]) -> np.ndarray:
@@ -433,8 +459,18 @@ class Snapshot:
             found = self._dense_query(part, vector, n + slack, None)
             # A hit whose metadata is gone was deleted meanwhile by another process (a sweep): not listed.
             kept = [h for h in found if h[2] and h[2].get("doc_hash") in allowed]
-            if len(kept) < min(n, len(found)):
-                kept = self._dense_query(part, vector, n, {"doc_hash": {"$in": list(allowed)}})
+            if len(kept) < min(n, len(found)):  # asked again, of this language's listed documents only
+                here = self._listed(kind, lang, allowed)[0]
+                kept = sorted(
+                    (
+                        h
+                        for chunk in _in_parts(here)
+                        if chunk
+                        for h in self._dense_query(part, vector, n, {"doc_hash": {"$in": chunk}})
+                    ),
+                    key=lambda h: h[1],
+                    reverse=True,
+                )[:n]
             if len(found) < n + slack:  # Chroma gave all it found: a small collection, so check it gave them all
                 listed, count = self._listed(kind, lang, allowed)
                 if len(kept) < min(n, count):
@@ -462,7 +498,7 @@ class Snapshot:
         """The ``n`` nearest of a small collection's records of the ``listed`` documents, compared one by one. Chroma's vector index
         has been seen to leave out a record in some processes (one of 17, for every query of that process), so a
         search that returns fewer than the collection lists is done again this way."""
-        got = collection.get(where={"doc_hash": {"$in": sorted(listed)}}, include=["embeddings", "metadatas"])
+        got = get_by_hash(collection, sorted(listed), ["embeddings", "metadatas"])
         if not got["ids"]:
             return []
         vectors = np.asarray(got["embeddings"], dtype=np.float32)

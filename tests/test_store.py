@@ -319,3 +319,36 @@ def test_a_vector_search_that_leaves_out_a_record_is_done_again_exactly(fake_eng
         got = snapshot.dense("chunks", vector, 100, hashes, language=lang)
         assert got.ids == expected.ids and np.allclose(got.similarities, expected.similarities, atol=1e-5), lang
         assert len(got.ids) == sum(1 for chunk in snapshot.chunks if chunk.language == lang)  # every chunk
+
+
+def test_long_document_lists_are_asked_of_chroma_in_parts(home, tmp_path, monkeypatch):
+    """Chroma's SQLite refuses a filter with too many variables ("too many SQL variables" at 30,000 documents):
+    lists of document hashes go to Chroma ``IN_LIMIT`` at a time, and the answers are the same."""
+    from qa.index import snapshot as snapshot_module
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(7):
+        (folder / f"note_{i}.txt").write_text(
+            f"Meeting {i} of the council was held in Tashkent in May.", encoding="utf-8"
+        )
+    engine = make_engine(home)
+    engine.library.add([folder])
+    before = [(p.source, p.text) for p in engine.retrieve("Where was meeting 5 of the council held?", k=5)]
+    sentences = sorted(engine.library.snapshot().sentence_texts())
+
+    calls = []
+    real_get = snapshot_module.get_by_hash
+
+    def counted(part, hashes, include):
+        calls.append(len(list(hashes)))
+        return real_get(part, hashes, include)
+
+    monkeypatch.setattr(snapshot_module, "IN_LIMIT", 2)
+    monkeypatch.setattr(snapshot_module, "get_by_hash", counted)
+    (home / "cache").exists() and __import__("shutil").rmtree(home / "cache")  # the next process reads Chroma again
+    fresh = make_engine(home)
+    assert [(p.source, p.text) for p in fresh.retrieve("Where was meeting 5 of the council held?", k=5)] == before
+    assert sorted(fresh.library.snapshot().sentence_texts()) == sentences
+    assert calls and max(calls) >= 3  # lists longer than the limit were asked for, in parts
+    assert snapshot_module._in_parts(["a", "b", "c", "d", "e"]) == [["a", "b"], ["c", "d"], ["e"]]

@@ -138,6 +138,11 @@ def store_failure(exc: BaseException, folder=None) -> QAError | None:
     errnos = {e.errno for e in chain if isinstance(e, OSError) and e.errno}
     where = f" at {folder}" if folder else ""
     detail = _detail(exc)
+    if "too many sql variables" in words:  # a statement too long for SQLite: qa asked too much at once, no damage
+        return QAError(
+            f"The index's database{where} refused a query naming too many documents ({detail}); the index is "
+            "intact. This is a limit qa should have stayed under: please report it."
+        )
     if _database_locked(exc):
         return IndexLocked(
             f"Another process holds the lock of the index's database{where} ({detail}). Try again when it has finished."

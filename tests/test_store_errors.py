@@ -405,6 +405,11 @@ def test_the_causes_are_told_apart(tmp_path, monkeypatch):
     assert isinstance(failure, DiskFull) and "MB free" in str(failure)
     assert issubclass(DiskFull, IndexUnwritable) and issubclass(IndexReadOnly, IndexUnwritable)
     assert issubclass(IndexUnwritable, QAError)
+    # A statement with too many variables (a long $in list, seen at 30,000 documents) is no damage: no rebuild.
+    failure = store.store_failure(
+        InternalError("Error executing plan: error returned from database: (code: 1) too many SQL variables"), folder
+    )
+    assert type(failure) is QAError and "intact" in str(failure) and "rebuild" not in str(failure)
 
 
 def test_a_rebuild_on_a_full_disk_moves_nothing_aside(built, monkeypatch):

@@ -54,6 +54,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.answering.results import Status
 from qa.config import offline_defaults
 
 offline_defaults()
@@ -61,24 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QA = [sys.executable, "-m", "qa.cli"]
 QUESTIONS = ROOT / "eval" / "test.jsonl"
 CHANNELS = ("openai", "api_answer", "gradio_ask", "gradio_chat")
-WRITTEN_STATUSES = {
-    "kept",
-    "model_declined",
-    "malformed",
-    "unavailable",
-    "timeout",
-    "error",
-    "busy",
-    "skipped",
-    "empty",
-    "unmarked_sentence",
-    "unknown_marker",
-    "unsupported_number",
-    "unsupported_date",
-    "unsupported_name",
-    "wrong_language",
-    "drops_the_answer",
-}
+WRITTEN_STATUSES = {s.value for s in Status} - {Status.WRITING}  # a final answer's: never "writing"
 FLOOD_EXPECTED = (400, 401, 429)  # Gradio's wrong-password answer, the API's, the throttle's
 FREE_FAILURES = 3  # qa.ui.guard.Throttle's default: a client is refused after this many failures
 LOCKED = "Another qa process is writing"

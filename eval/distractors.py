@@ -348,7 +348,6 @@ def default_home(spec) -> Path:
     """Where ``qa eval --distractors SPEC`` keeps its index, next to the user's data directory: one per count of
     template documents; one for all real-text specs (documents a spec does not ask for are removed, those it
     adds are kept, so moving between sizes embeds only what is new)."""
-
     name = f"qa-eval-distractors-{int(spec)}" if is_template_spec(spec) else "qa-eval-realtext"
     return Path(data_dir()).parent / name
 
@@ -358,7 +357,6 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
     documents already there are left alone, so a second run costs nothing, and distractors of another spec
     are removed. The folder is a cache: an index built with another configuration is rebuilt from its
     library."""
-
     try:
         engine.ensure_index(progress)
         engine.documents()  # opens the index: refused if built with another configuration

@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from qa import language as languages
 from qa.answering.results import KEPT
 from qa.eval.dataset import EvalItem
 from qa.language.analysis import analyse
@@ -122,7 +123,7 @@ def quoted_sentences(answer: str) -> list[str]:
 def _terms(text: str) -> set[str]:
     """Stems, cross-script keys and numbers of a text, in its language (Uzbek Cyrillic read in Latin)."""
     language = detect_language(text)
-    language = language if language in ("en", "ru", "uz") else "en"
+    language = language if language in languages.codes() else "en"
     a = analyse(reading_form(text, language), language)
     return set(a.stems) | set(a.keys) | {w for w in a.words if w.isdigit()}
 

@@ -83,7 +83,6 @@ class Library:
 
     def _store_errors(self):
         """A failure of the store, on any path, as the ``QAError`` that names its cause (``store_failure``)."""
-
         return StoreErrors(self.folder)
 
     def snapshot(self) -> Snapshot:
@@ -159,7 +158,6 @@ class Library:
         on first use (about 15 s; nothing of the user's is at stake). Any other library, or another configuration
         (``QA_EMBEDDER``), keeps ``IndexMismatch``, which says how to rebuild: a large library takes long, and the
         user chooses when."""
-
         try:
             self.store.check_compatible()
         except IndexMismatch:
@@ -179,7 +177,6 @@ class Library:
         """An index written by an older version searches with Chroma's default breadth, which misses part of
         the nearest vectors, differently in every process: give it ours before the first question. Skipped,
         not waited for, while a write is under way in this process or another (a write settles what it writes)."""
-
         collections = self.store.open()
         if not collections.unsettled() or not self._write_lock_local.acquire(blocking=False):
             return  # settled, or this process is writing (a long ingest must not hold up the first question)
@@ -197,7 +194,6 @@ class Library:
     def check(self):
         """Read everything a snapshot reads, from the store itself (``Store.check``), and the library's manifest
         with every copy it keeps; a ``CheckReport`` whose ``problems`` each say the way out."""
-
         started = time.perf_counter()
         with self._store_errors():
             report = self.store.check()
@@ -265,7 +261,6 @@ class Library:
     def readable(self) -> Exception | None:
         """None when the store itself can be read (the document records and every collection's count), else the
         ``QAError`` saying why: a listing answered from the local cache checks the store below it with this."""
-
         try:
             with self._store_errors():
                 self.store.readable(self.store.open())
@@ -297,7 +292,6 @@ class Library:
         ``failed``; the rest are indexed. Two files with one name from different folders, or a file named
         like a document indexed from another folder, are refused (not silently replaced) unless
         ``replace_from_other_folders`` (uploads, whose temporary folder differs every time)."""
-
         passed_over: list = []
         files = collect_paths(list(paths), passed_over)
         seen: dict[str, str]
@@ -441,7 +435,6 @@ class Library:
 
 def _bundled_sources() -> list:
     """The bundled documents, read as an index reads them."""
-
     return [read_document(p) for p in collect_paths([bundled_corpus()])]
 
 

@@ -91,7 +91,6 @@ class Manifest:
 
     def sources(self):
         """Every listed document as a ``SourceDocument``, its text read back from the library as it is taken."""
-
         for name, entry in self.entries().items():
             text_path = self.texts / f"{entry['hash']}.txt"
             try:

@@ -199,7 +199,6 @@ def _limits() -> tuple[float, int, float]:
 
 def _stop(proc) -> None:
     """Kill the worker and whatever it started (Tesseract): they run in a session of their own."""
-
     try:
         os.killpg(proc.pid, signal.SIGKILL) if os.name == "posix" else proc.kill()
     except OSError:
@@ -212,7 +211,6 @@ def _run_worker(path: Path, kind: str, progress) -> dict:
     or a pathological file is stopped and reported, and cannot take the indexer (or the chat) down with it. The
     time limit grows by ``QA_OCR_PAGE_TIMEOUT`` for every page the worker says it must recognise;
     ``progress(done, total)`` is called after each such page."""
-
     timeout, memory_mb, per_page = _limits()
 
     def limit_memory():  # in the worker, before it starts

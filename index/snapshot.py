@@ -102,7 +102,6 @@ class DenseHits:
 
 def _open_cache(store, collections, generation: int, previous=None):
     """The local cache of this store's generation (see ``chunk_cache``)."""
-
     settings = store.settings
     where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
     identity = {
@@ -123,7 +122,7 @@ IN_LIMIT = 1000
 def _in_parts(hashes) -> list[list[str]]:
     """``hashes`` cut into lists of at most ``IN_LIMIT``."""
     hashes = list(hashes)
-    return [hashes[i : i + IN_LIMIT] for i in range(0, len(hashes), IN_LIMIT)] or [[]]
+    return [hashes[i : i + IN_LIMIT] for i in range(0, len(hashes), IN_LIMIT)]
 
 
 def get_by_hash(part, hashes, include: list[str]) -> dict:
@@ -131,8 +130,6 @@ def get_by_hash(part, hashes, include: list[str]) -> dict:
     joined (ids, and each of ``include``)."""
     out: dict = {"ids": [], **{key: [] for key in include}}
     for chunk in _in_parts(hashes):
-        if not chunk:
-            continue
         got = part.get(where={"doc_hash": {"$in": chunk}}, include=include)
         out["ids"].extend(got["ids"])
         for key in include:
@@ -144,7 +141,6 @@ def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
     """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
     document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
     yet."""
-
     active = list(languages)
     missing = cache.missing(active)
     if missing:
@@ -319,7 +315,6 @@ class Snapshot:
         keys) or a word with its ``qa.language.lexical.name_key``: True where one of those is there, or a word of the
         other script whose key stemming cut short (``валлетт`` for ``Valletta``); False where only a word of
         the name's own script with a cut key is (it may be another word)."""
-
         same, shorter = self.lexical.terms_with_name_key(name_key(name))
         other_script = [t for t in shorter if script(t) != script(name)]
         exact = self.lexical.rows_with(set(terms) | set(same) | set(other_script)) | self.skeleton.rows_with(terms)
@@ -465,7 +460,6 @@ class Snapshot:
                     (
                         h
                         for chunk in _in_parts(here)
-                        if chunk
                         for h in self._dense_query(part, vector, n, {"doc_hash": {"$in": chunk}})
                     ),
                     key=lambda h: h[1],

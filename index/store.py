@@ -678,7 +678,6 @@ class Store:
 
     def _integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` of the embedded store's file, read-only: "ok", else ``IndexCorrupted``."""
-
         assert self.folder is not None  # called only for an embedded store (see check)
         database = self.folder / "chroma.sqlite3"
         if not database.exists():
@@ -734,7 +733,6 @@ class Store:
     def _embed_nodes(self, nodes, batch: int = 32, embedded: Callable[[int], None] | None = None) -> None:
         """Embed ``nodes`` (their ``embed_text`` if set) in their reading form (Uzbek Cyrillic in Latin, as
         questions are read: ``qa.language.detect.reading_form``), ``batch`` at a time; ``embedded(n)`` after each."""
-
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
             texts = [reading_form(n.metadata.get("embed_text") or n.text, n.metadata["language"]) for n in part]
@@ -818,7 +816,6 @@ class Store:
         names list the same chunks. ``before_switch(batch)`` runs before a batch becomes visible (the
         library records its copies there). ``generation``: fill that (not yet active) generation instead.
         Caller holds the write lock."""
-
         started = time.perf_counter()
         live = generation is None
         gen = generation or self.generation()
@@ -891,7 +888,6 @@ class Store:
         progress: Progress | None = None,
     ) -> None:
         """Chunk, embed and write one batch, then make its documents visible in one call."""
-
         fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
         for src in batch:
             if src.content_hash in embedded or src.content_hash in fresh:
@@ -962,7 +958,6 @@ class Store:
 
     def sources(self) -> list:
         """The listed documents with their texts, as ``SourceDocument`` (for a rebuild)."""
-
         old = self.generation()
         if not old:
             return []

@@ -108,7 +108,6 @@ def quoted(
 ) -> Answer:
     """The chosen sentences verbatim, each followed by the number of the passage it is cited from; ``disagree``:
     they are documents that give different answers (``qa.answering.disagreement``), and the answer says so first."""
-
     citations: list[Citation] = []
     number_of: dict[str, int] = {}
     parts = [f"{s.text} [{_cite(snapshot, citations, number_of, s)}]" for s in chosen]
@@ -138,7 +137,6 @@ def written(
     """The answer with the language-model reader: the written text when it passed the checks (its markers
     renumbered to citations that follow the quote's), else the quote with the reason it was not kept. A model
     that says the documents do not answer is obeyed only when ``trusted``."""
-
     out = copy.copy(quote)
     out.written = WrittenAnswer(Status(w.status), quote=quote.text, detail=w.detail, seconds=round(w.seconds, 2))
     if w.status == Status.MODEL_DECLINED and trusted:
@@ -172,7 +170,6 @@ def written(
 
 def written_note(answer: Answer) -> str:
     """Why the written answer was not used, in the question's language ("" when it was, or there was none)."""
-
     if answer.written is None or answer.written.status in (KEPT, WRITING):
         return ""
     status = answer.written.status
@@ -186,7 +183,6 @@ def written_note(answer: Answer) -> str:
 def labelled(answer: Answer) -> str:
     """The answer as people read it in the chat and on the command line: with the language-model reader, the
     written answer under a label that says how it was made, and the quote beside it; else just the text."""
-
     if answer.written is None or not answer.written.quote:
         return answer.text
     lang = answer.language

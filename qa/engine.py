@@ -175,7 +175,6 @@ class Engine:
 
     def _retrieve(self, snapshot, query: Query, language: str | None) -> hybrid.Retrieval:
         """The fused ranking; with a reranker configured, its order for the leading passages."""
-
         retrieval = hybrid.retrieve(snapshot, query, self.tuning, language)
         retrieval.order = rerank(
             self.reranker,

@@ -53,17 +53,13 @@ class Retrieval:
     order: list[str] = field(default_factory=list)  # chunk ids, best first
     fused: dict[str, float] = field(default_factory=dict)  # chunk id -> fused score
     dense_chunk: dict[str, float] = field(default_factory=dict)  # chunk id -> centred similarity
-    dense_sentence: dict[str, float] = field(
-        default_factory=dict
-    )  # chunk id -> best centred similarity of its sentences
+    # chunk id -> best centred similarity of its sentences
+    dense_sentence: dict[str, float] = field(default_factory=dict)
     lexical: dict[str, float] = field(default_factory=dict)  # chunk id -> BM25 score
     coverage: dict[str, float] = field(default_factory=dict)  # "lexical" / "skeleton" -> coverage of the best hit
-    language_offsets: dict[str, float] = field(
-        default_factory=dict
-    )  # document language -> similarity removed in ranking
-    background_offsets: dict[str, float] = field(
-        default_factory=dict
-    )  # the same, measured on this question's best hits
+    # document language -> similarity removed in ranking
+    language_offsets: dict[str, float] = field(default_factory=dict)
+    background_offsets: dict[str, float] = field(default_factory=dict)  # the same, on this question's best hits
 
 
 def centred_dense(

@@ -152,11 +152,6 @@ class Query:
         """The question's cross-script keys."""
         return self.analysis.keys
 
-    @property
-    def content_words(self) -> list[str]:
-        """The words that carry the question's content."""
-        return self.analysis.content_words
-
 
 def _read_history(history: list) -> list:
     """Earlier questions in their reading form (the answers stay as they were given)."""

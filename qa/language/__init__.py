@@ -65,12 +65,12 @@ def transliteration() -> dict[str, str]:
     return table
 
 
-CYRILLIC = "\u0400-\u04ff"  # the Cyrillic block: the one test of "is this Cyrillic" (``is_cyrillic``)
-_CYRILLIC_WORD = re.compile(f"[{CYRILLIC}]+")
+_CYRILLIC_FIRST, _CYRILLIC_LAST = "\u0400", "\u04ff"  # the Cyrillic block: the one test of "is this Cyrillic"
+_CYRILLIC_WORD = re.compile(f"[{_CYRILLIC_FIRST}-{_CYRILLIC_LAST}]+")
 
 
 def is_cyrillic(char: str) -> bool:
-    return "\u0400" <= char <= "\u04ff"
+    return _CYRILLIC_FIRST <= char <= _CYRILLIC_LAST
 
 
 def cyrillic_share(text: str) -> tuple[int, int]:

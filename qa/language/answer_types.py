@@ -109,7 +109,6 @@ def counted_noun(question: str, language: str) -> str | None:
     """The word a count question counts ("players" in "How many players ...", "стран" in "Сколько стран ...",
     "xodim" in "nechta xodim"): the word after one of the language's ``counted_noun`` cues. None when there is
     none, or when it is a function word or an attribute the focus rule checks already ("сколько стоит")."""
-
     for cue in languages.get(language).get("counted_noun", []):
         m = re.search(rf"(?<!\w){cue}([^\W\d_][\w'‘’ʻʼ`-]*)", question, re.I)
         if m:
@@ -138,7 +137,6 @@ def counted_things(word: str) -> set[str]:
 
 def names_counted(text: str, things: set[str]) -> bool:
     """Whether ``text`` has a word naming one of ``things``, in any language ("150 спортсменов" names athletes)."""
-
     forms = tuple(f for thing in things for f in _counted_things().get(thing, ()))
     return any(w.startswith(forms) for w in words(text))
 
@@ -205,10 +203,6 @@ def attribute_types() -> dict[str, str]:
     return out
 
 
-def _folded_words(text: str) -> list[str]:
-    return words(text)
-
-
 def _matches(form: str, words: list[str], folded: str) -> bool:
     """A form matches a word it begins (``основа`` ~ ``основан``); ``form$`` matches the whole word only."""
     if form.endswith("$"):
@@ -250,13 +244,12 @@ def _attributes_named(folded: str) -> frozenset[str]:
 
 def attributes(text: str) -> set[str]:
     """The attributes ``text`` speaks of, in any language (``{"mayor", "birth"}``)."""
-
     folded = " " + " ".join(fold_apostrophes(text).casefold().split()) + " "
-    words = _folded_words(text)
+    text_words = words(text)
     found = set()
     for concept, forms in attribute_forms().items():
         kept = _unexcepted(concept, folded)
-        if any(_matches(f, _naming(concept, words if kept == folded else _folded_words(kept)), kept) for f in forms):
+        if any(_matches(f, _naming(concept, text_words if kept == folded else words(kept)), kept) for f in forms):
             found.add(concept)
     return found
 

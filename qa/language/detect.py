@@ -42,7 +42,7 @@ def detect_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return "und"
-    cyrillic, _ = languages.cyrillic_share(text)
+    cyrillic = sum(1 for c in letters if languages.is_cyrillic(c))
     latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
     if cyrillic >= latin:
         if cyrillic == 0:

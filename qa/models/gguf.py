@@ -78,7 +78,6 @@ def models_dir() -> Path:
 def model_folders() -> list[Path]:
     """Every folder a packaged model is looked for in, in order: the model cache, then where versions before
     the cache kept them (``$QA_HOME/models`` and the default data directory's ``models``)."""
-
     default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "qa" / "models"
     return list(dict.fromkeys([models_dir(), data_dir() / "models", default]))
 

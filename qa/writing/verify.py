@@ -207,7 +207,6 @@ class _Evidence:
 @lru_cache(maxsize=None)
 def _language_words() -> frozenset[str]:
     """Month and language names, which are not names to look for in the evidence."""
-
     out = set()
     for table in messages()["language_names"].values():
         out |= {fold_apostrophes(v).casefold() for v in table.values()}

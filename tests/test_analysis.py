@@ -73,4 +73,8 @@ def test_the_reader_is_chosen_in_one_place(home):
 def test_written_answer_statuses_are_one_enum_and_read_as_strings():
     written = WrittenAnswer(Status.KEPT, quote="q")
     assert written.status == "kept" and str(Status.TIMEOUT) == "timeout"
-    assert len({s.value for s in Status}) == len(Status)
+    # Every reason a written answer was not kept is said to the user in each language (written_note).
+    from qa.prompts import messages
+
+    reasons = messages()["written_reasons"]
+    assert all(set(reasons[s]) >= {"en", "ru", "uz"} for s in Status if s not in (Status.WRITING, Status.KEPT))

@@ -315,10 +315,10 @@ def make_distractors(n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def write_distractors(folder: str | Path, n: int, seed: int = 0) -> list[Path]:
-    return _write(folder, make_distractors(n, seed))
+    return write_files(folder, make_distractors(n, seed))
 
 
-def _write(folder: str | Path, documents: list[tuple[str, str]]) -> list[Path]:
+def write_files(folder: str | Path, documents: list[tuple[str, str]]) -> list[Path]:
     """Write (file name, text) pairs into ``folder``; a file already holding its text is left as it is."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -379,7 +379,7 @@ def add_distractors(engine, spec, seed: int = 0, progress=None, notify=None) -> 
         for name in stale:
             engine.library.remove(name)
             (folder / name).unlink(missing_ok=True)
-    paths = _write(folder, wanted)
+    paths = write_files(folder, wanted)
     missing = [p for p in paths if p.name not in known]
     if missing:
         if notify:

@@ -9,25 +9,21 @@ together, so that a question reads one version of the library; split, the parts 
 
 from __future__ import annotations
 
-import hashlib
-import sys
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, AbstractSet
 
 import numpy as np
 
 from qa.index.chroma import reading
-from qa.index.chunk_cache import ChunkCache
+from qa.index.lexicon import INDEXES, SEP, Lexicon, ListedIndex, chunk_row
 from qa.index.store import warming
 from qa.language.detect import reading_form
 from qa.language.lexical import (
-    SKELETON_VERSION,
-    TOKENIZER_VERSION,
-    LexicalIndex,
     name_key,
     script,
-    skeleton_tokens,
-    tokenize,
 )
 from qa.language.text import written_words
 
@@ -100,19 +96,6 @@ class DenseHits:
     metas: list[dict | None]
 
 
-def _open_cache(store, collections, generation: int, previous=None):
-    """The local cache of this store's generation (see ``chunk_cache``)."""
-    settings = store.settings
-    where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
-    identity = {
-        "collection": collections.id,
-        "generation": generation,
-        "build": collections.metadata,
-        "terms": [TOKENIZER_VERSION, SKELETON_VERSION],
-    }
-    return ChunkCache.open(settings.home, {**where, "prefix": store.prefix}, identity, previous)
-
-
 # The most document hashes one ``$in`` filter of a Chroma call holds: Chroma's SQLite refuses a statement with too
 # many variables ("too many SQL variables", seen at 30,000 documents: about 7,500 hashes in one language), so a
 # longer list is asked in parts.
@@ -137,44 +120,26 @@ def get_by_hash(part, hashes, include: list[str]) -> dict:
     return out
 
 
-def _chunk_rows(collections, cache, languages: dict[str, str]) -> list:
-    """(id, text, metadata, stems, keys) of every chunk of the listed versions (``languages``: content hash ->
-    document language), from the local chunk cache, fetching and tokenising only the versions it does not hold
-    yet."""
-    active = list(languages)
-    missing = cache.missing(active)
-    if missing:
-        fresh: dict = {h: [] for h in missing}
-        by_language: dict = {}
-        for h in missing:
-            by_language.setdefault(languages[h], []).append(h)
-        for language, hashes in sorted(by_language.items()):
-            part = collections.part("chunks", language)
-            if part is None:
-                continue
-            got = reading(lambda: get_by_hash(part, hashes, ["documents", "metadatas"]))
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
-                body = f"{m.get('title', '')} {t}"
-                body = reading_form(body, m["language"])  # Uzbek Cyrillic read in Latin
-                fresh[m["doc_hash"]].append(
-                    (i, t, _shared_strings(m), _shared(tokenize(body, m["language"])), _shared(skeleton_tokens(body)))
-                )
-        for h, rows in fresh.items():
-            if rows:  # a listed version always has chunks; none means a write in flight: ask again next time
-                cache.add(h, rows)
-        cache.fetched = len(missing)
-    return [row for h in active for row in cache.entries.get(h, [])]
-
-
-def _shared_strings(meta: dict) -> dict:
-    """The metadata with its keys and short values interned: the chunks of a document then share one copy of
-    each (the cache file pickles a shared string once, and loads in half the time)."""
-    return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 200 else v for k, v in meta.items()}
-
-
-def _shared(terms: list[str]) -> list[str]:
-    """Terms interned: one copy of each term for every chunk (see ``_shared_strings``)."""
-    return [sys.intern(t) for t in terms]
+def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str]) -> int:
+    """Fetch and tokenise the listed versions (``languages``: content hash -> document language) the lexicon does
+    not hold yet, and append them to it; returns how many were fetched."""
+    missing = [h for h in languages if h not in lexicon.versions(list(languages))]
+    if not missing:
+        return 0
+    fresh: dict = {h: [] for h in missing}
+    by_language: dict = {}
+    for h in missing:
+        by_language.setdefault(languages[h], []).append(h)
+    for language, hashes in sorted(by_language.items()):
+        part = collections.part("chunks", language)
+        if part is None:
+            continue
+        got = reading(lambda: get_by_hash(part, hashes, ["documents", "metadatas"]))
+        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
+            fresh[m["doc_hash"]].append(chunk_row(i, t, m))
+    # A listed version always has chunks; none means a write in flight: asked again next time.
+    lexicon.add({h: rows for h, rows in fresh.items() if rows})
+    return len(missing)
 
 
 def _names_by_hash(records: dict) -> dict[str, list[str]]:
@@ -190,79 +155,127 @@ def _cited_name(names: dict, meta: dict) -> str:
     return (names.get(meta["doc_hash"]) or [meta["source"]])[0]
 
 
-@dataclass
+class ChunkList(Sequence):
+    """The listed chunks in the snapshot's order (by cited document name, then position), read from the lexicon
+    as they are asked for: ``len`` and iteration without holding them all."""
+
+    def __init__(self, snapshot: "Snapshot"):
+        self._snapshot = snapshot
+
+    def __len__(self) -> int:
+        return self._snapshot.lexical.size
+
+    def __iter__(self):
+        snap = self._snapshot
+        for v in snap._in_order:
+            for row in range(v.first, v.first + v.count):
+                yield snap.chunk_at(row)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        snap = self._snapshot
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        starts = snap._order_starts
+        k = int(np.searchsorted(starts, i, side="right")) - 1
+        v = snap._in_order[k]
+        return snap.chunk_at(v.first + i - int(starts[k]))
+
+
+class _HeldIn:
+    """The terms held by the listed chunks of one language, asked term by term: ``terms & held`` is the terms
+    of ``terms`` that some chunk in that language holds (as a stem or a cross-script key)."""
+
+    def __init__(self, snapshot: "Snapshot", language: str):
+        self._snapshot = snapshot
+        self._language = language
+        self._known: dict[str, bool] = {}
+
+    def _holds(self, term: str) -> bool:
+        if term not in self._known:
+            snap = self._snapshot
+            self._known[term] = any(
+                self._language in snap.row_languages(index.postings(term).rows)
+                for index in (snap.lexical, snap.skeleton)
+            )
+        return self._known[term]
+
+    def __and__(self, other) -> set:
+        return {t for t in other if self._holds(t)}
+
+    __rand__ = __and__
+
+
+@dataclass(eq=False)
 class Snapshot:
     collections: Collections  # of the loaded generation
     documents: dict  # name -> DocumentRecord
-    chunks: list[Chunk]
-    lexical: LexicalIndex  # question stems
-    skeleton: LexicalIndex  # cross-script keys: names and international words across ru / en / uz
-    _row: dict = field(default_factory=dict)
-    _terms: dict = field(default_factory=dict)  # "lexical" / "skeleton" -> per chunk row, its list of terms
-    _holders: dict = field(default_factory=dict)  # (doc_hash, sentence position) -> chunk ids
-    _sentence_counts: dict = field(default_factory=dict)
-    _texts: dict = field(default_factory=dict)
-    _rows_by: dict = field(default_factory=dict)  # "language" / "doc_hash" -> value -> chunk rows
-    _term_unions: dict = field(default_factory=dict)  # (field, value) -> union of those chunks' terms
+    lexical: ListedIndex  # question stems
+    skeleton: ListedIndex  # cross-script keys: names and international words across ru / en / uz
+    _lexicon: Lexicon
+    _versions: dict  # content hash -> Version, of the listed versions
+    _firsts: np.ndarray  # the listed versions' first rows, ascending
+    _by_first: list  # the listed versions in that order
     _store: Store | None = None
     version: tuple = (0, 0)  # the store's (generation, writes) when loaded
     _names: dict = field(default_factory=dict)  # content hash -> the listed names with that content, sorted
-    _prefix_language: dict = field(default_factory=dict)  # sentence id prefix -> language, filled when first needed
-    _cache: object = None  # the chunk cache it was loaded with (the next load of this process reuses it)
-    fetched: int = 0  # document versions this load fetched from the index (the others came from the chunk cache)
+    fetched: int = 0  # document versions this load fetched from the index (the others came from the lexicon)
+    _texts: dict = field(default_factory=dict)
+    _chunks: dict = field(default_factory=dict)  # row -> Chunk, of the rows read so far
+    _rows: dict = field(default_factory=dict)  # chunk id -> row
+    _holders: dict = field(default_factory=dict)  # content hash -> sentence position -> chunk ids
+    _term_unions: dict = field(default_factory=dict)  # content hash -> union of its chunks' terms
+    _held_in: dict = field(default_factory=dict)  # language -> _HeldIn
+    _prefixes: dict = field(default_factory=dict)  # chunk and sentence id prefix -> content hash
 
     @classmethod
     def load(cls, store, warm: bool = False, previous: "Snapshot | None" = None) -> "Snapshot":
         """The index as it is now. ``warm``: have Chroma load its vector indexes meanwhile (a process's first
-        load); ``previous``: this process's last snapshot, whose in-memory chunk cache is reused."""
+        load); ``previous``: this process's last snapshot, whose lexicon connection is reused."""
         version = store.version()
         collections = store.open()
-        if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the cache
+        if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the lexicon
             warming(collections, int(store.embedder.dimension))  # the process's exit waits for it (a crash otherwise)
-        cache = _open_cache(store, collections, version[0], previous._cache if previous is not None else None)
-        records = cache.records(version[1])
+        lexicon = Lexicon.for_store(store, collections, version[0], previous._lexicon if previous is not None else None)
+        records = lexicon.records(version[1])
         if records is None:
             records = {r.name: r for r in store.documents(collections)}
-            cache.keep_records(version[1], records)
+            lexicon.keep_records(version[1], records)
         names = _names_by_hash(records)
-        active = list(names)
         languages = {records[copies[0]].content_hash: records[copies[0]].language for copies in names.values()}
-        rows = _chunk_rows(collections, cache, languages)
-        chunks = [Chunk(i, t, {**m, "source": _cited_name(names, m)}) for i, t, m, _, _ in rows]
-        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].meta["position"]))
-        chunks = [chunks[i] for i in order]
-
-        stems = [rows[i][3] for i in order]
-        keys = [rows[i][4] for i in order]
-
-        def build() -> dict:  # the BM25 indexes: rebuilt only when the chunks change
-            return {"lexical": LexicalIndex(stems), "skeleton": LexicalIndex(keys)}
-
-        digest = hashlib.sha1("\n".join(c.id for c in chunks).encode()).hexdigest()
-        derived = cache.derive(digest, build)
-        cache.save(active)
-        holders: dict = {}
-        counts: dict = {}
-        for c in chunks:
-            counts[c.doc_hash] = max(counts.get(c.doc_hash, 0), c.sentence_range.stop)
-            for pos in c.sentence_range:
-                holders.setdefault((c.doc_hash, pos), []).append(c.id)
-        return cls(
+        fetched = _fetch_missing(collections, lexicon, languages)
+        versions = lexicon.versions(list(languages))
+        by_first = sorted(versions.values(), key=lambda v: v.first)
+        firsts = np.array([v.first for v in by_first], dtype=np.int64)
+        counts = np.array([v.count for v in by_first], dtype=np.int64)
+        end = int((firsts + counts).max()) if len(by_first) else 0
+        edges = np.zeros(end + 1, dtype=np.int64)
+        np.add.at(edges, firsts, 1)
+        np.add.at(edges, firsts + counts, -1)
+        listed = np.cumsum(edges[:end]) > 0
+        size = int(counts.sum())
+        snapshot = cls(
             collections=collections,
             documents=records,
-            chunks=chunks,
-            lexical=derived["lexical"],
-            skeleton=derived["skeleton"],
-            _row={c.id: i for i, c in enumerate(chunks)},
-            _terms={"lexical": stems, "skeleton": keys},
-            _holders=holders,
-            _sentence_counts=counts,
+            lexical=None,  # type: ignore[arg-type]  # set below: the indexes read the snapshot's order
+            skeleton=None,  # type: ignore[arg-type]
+            _lexicon=lexicon,
+            _versions=versions,
+            _firsts=firsts,
+            _by_first=by_first,
             _store=store,
             version=version,
             _names=names,
-            fetched=cache.fetched,
-            _cache=cache,
+            fetched=fetched,
+            _prefixes={h[:20]: h for h in versions},
         )
+        for i, name in enumerate(INDEXES):
+            length = sum(v.lengths[i] for v in by_first)
+            setattr(snapshot, name, ListedIndex(lexicon, name, listed, size, length, snapshot._rank))
+        return snapshot
 
     # -- documents -------------------------------------------------------------------------------
 
@@ -292,23 +305,95 @@ class Snapshot:
 
     # -- chunks ----------------------------------------------------------------------------------
 
+    @property
+    def chunks(self) -> ChunkList:
+        """The listed chunks, by cited document name and position (read as they are asked for)."""
+        return ChunkList(self)
+
+    @cached_property
+    def _in_order(self) -> list:
+        """The listed versions by cited name (the chunk order)."""
+        return sorted(self._by_first, key=lambda v: self._names[v.hash][0])
+
+    @cached_property
+    def _order_starts(self) -> np.ndarray:
+        """Where each version of ``_in_order`` starts in the chunk order."""
+        return np.concatenate([[0], np.cumsum([v.count for v in self._in_order])[:-1]]).astype(np.int64)
+
+    @cached_property
+    def _version_rank(self) -> np.ndarray:
+        """Per version of ``_by_first``, its place in ``_in_order``."""
+        place = {v.hash: i for i, v in enumerate(self._in_order)}
+        return np.array([place[v.hash] for v in self._by_first], dtype=np.int64)
+
+    def _version_index(self, rows) -> np.ndarray:
+        """For listed ``rows``, the index of their version in ``_by_first``."""
+        return np.searchsorted(self._firsts, np.asarray(rows, dtype=np.int64), side="right") - 1
+
+    def _rank(self, rows: np.ndarray) -> np.ndarray:
+        """Each listed row's place in the chunk order."""
+        k = self._version_index(rows)
+        return self._order_starts[self._version_rank[k]] + (rows - self._firsts[k])
+
+    def row_languages(self, rows) -> set[str]:
+        """The document languages of listed ``rows``."""
+        return {self._by_first[k].language for k in set(self._version_index(rows).tolist())}
+
+    def row_hashes(self, rows) -> list[str]:
+        """The content hash of each listed row."""
+        return [self._by_first[k].hash for k in self._version_index(rows).tolist()]
+
+    def chunk_at(self, row: int) -> Chunk:
+        """The chunk stored at a listed ``row`` (of a lexical index)."""
+        found = self._chunks.get(row)
+        if found is None:
+            if len(self._chunks) > 50000:
+                self._chunks.clear()
+            self._read_rows([row])
+            found = self._chunks[row]
+        return found
+
+    def _read_rows(self, rows: list[int]) -> None:
+        for row, cid, text, meta in self._lexicon.rows(rows):
+            m = json.loads(meta)
+            self._chunks[row] = Chunk(cid, text, {**m, "source": _cited_name(self._names, m)})
+            self._rows[cid] = row
+
     def chunk(self, chunk_id: str) -> Chunk:
-        return self.chunks[self._row[chunk_id]]
+        return self.chunk_at(self.row(chunk_id))
 
     def row(self, chunk_id: str) -> int:
-        return self._row[chunk_id]
+        found = self._rows.get(chunk_id)
+        if found is None:
+            version = self._versions.get(self._prefixes.get(chunk_id.rsplit(":c", 1)[0], ""))
+            rows = self._lexicon.rows_of_ids([chunk_id]).get(chunk_id, [])
+            listed = [r for r in rows if version and version.first <= r < version.first + version.count]
+            if not listed:
+                raise KeyError(chunk_id)
+            found = self._rows[chunk_id] = listed[0]
+        return found
 
     def chunk_terms(self, index: str, chunk_id: str) -> frozenset[str]:
         """The terms of a chunk in the ``lexical`` (stems) or ``skeleton`` (cross-script keys) index."""
-        return frozenset(self._terms[index][self._row[chunk_id]])
+        (terms,) = self._lexicon.rows([self.row(chunk_id)], index)[0]
+        return frozenset(terms.split(SEP)) if terms else frozenset()
 
-    def language_terms(self, language: str) -> set:
-        """Every stem and cross-script key of the chunks in ``language``."""
-        return self._terms_of("language", language)
+    def language_terms(self, language: str) -> _HeldIn:
+        """The stems and cross-script keys the chunks in ``language`` hold, to intersect with: ``terms & held``."""
+        if language not in self._held_in:
+            self._held_in[language] = _HeldIn(self, language)
+        return self._held_in[language]
 
     def document_terms(self, doc_hash: str) -> set:
         """Every stem and cross-script key of one document version."""
-        return self._terms_of("doc_hash", doc_hash)
+        if doc_hash not in self._term_unions:
+            terms: set = set()
+            v = self._versions.get(doc_hash)
+            for lexical, skeleton in self._lexicon.row_range(v.first, v.count, "lexical, skeleton") if v else []:
+                terms.update(t for t in lexical.split(SEP) if t)
+                terms.update(t for t in skeleton.split(SEP) if t)
+            self._term_unions[doc_hash] = terms
+        return self._term_unions[doc_hash]
 
     def documents_naming(self, terms: AbstractSet[str], name: str) -> dict[str, bool]:
         """The document versions (content hashes) that hold one of a name's ``terms`` (stems or cross-script
@@ -318,53 +403,45 @@ class Snapshot:
         same, shorter = self.lexical.terms_with_name_key(name_key(name))
         other_script = [t for t in shorter if script(t) != script(name)]
         exact = self.lexical.rows_with(set(terms) | set(same) | set(other_script)) | self.skeleton.rows_with(terms)
-        found = {self.chunks[row].doc_hash: False for row in self.lexical.rows_with(set(shorter) - set(other_script))}
-        found.update({self.chunks[row].doc_hash: True for row in exact})
+        cut = self.lexical.rows_with(set(shorter) - set(other_script))
+        found = {h: False for h in self.row_hashes(sorted(cut))}
+        found.update({h: True for h in self.row_hashes(sorted(exact))})
         return found
 
     def written_lowercase(self, stems: set, limit: int = 200) -> bool:
         """Whether a word with one of ``stems`` is written in lower case somewhere in the documents (a common
         word, "council", "kengash"), not only capitalised (a personal name: "Imnadze"). Looks at the first
-        ``limit`` chunks that hold the stems."""
+        ``limit`` chunks (in the chunk order) that hold the stems."""
         stems = {s for s in stems if s}
         if not stems:
             return False
-
-        for row in sorted(self.lexical.rows_with(stems))[:limit]:
-            chunk = self.chunks[row]
+        rows = np.array(sorted(self.lexical.rows_with(stems)), dtype=np.int64)
+        first = rows[np.argsort(self._rank(rows), kind="stable")[:limit]].tolist() if len(rows) else []
+        self._read_rows([r for r in first if r not in self._chunks])
+        for row in first:
+            chunk = self.chunk_at(row)
             for w in written_words(reading_form(chunk.text, chunk.language)):
                 if w[:1].islower() and any(w.casefold().startswith(s) for s in stems):
                     return True
         return False
 
-    def _terms_of(self, field_name: str, value: str) -> set:
-        """The union of the terms of the chunks whose ``field_name`` is ``value``, computed once."""
-        key = (field_name, value)
-        if key not in self._term_unions:
-            terms: set = set()
-            for row in self._rows_where(field_name, value):
-                terms.update(self._terms["lexical"][row])
-                terms.update(self._terms["skeleton"][row])
-            self._term_unions[key] = terms
-        return self._term_unions[key]
-
-    def _rows_where(self, field_name: str, value: str) -> list[int]:
-        """The rows of the chunks whose ``field_name`` is ``value`` (the grouping is built once per field)."""
-        if field_name not in self._rows_by:
-            rows: dict = {}
-            for row, chunk in enumerate(self.chunks):
-                rows.setdefault(chunk.meta[field_name], []).append(row)
-            self._rows_by[field_name] = rows
-        return self._rows_by[field_name].get(value, [])
-
-    def lexical_index(self, name: str) -> LexicalIndex:
+    def lexical_index(self, name: str) -> ListedIndex:
         return {"lexical": self.lexical, "skeleton": self.skeleton}[name]
 
     def chunks_holding(self, doc_hash: str, position: int) -> list[str]:
-        return self._holders.get((doc_hash, position), [])
+        if doc_hash not in self._holders:
+            held: dict = {}
+            v = self._versions.get(doc_hash)
+            for cid, meta in self._lexicon.row_range(v.first, v.count, "id, meta") if v else []:
+                m = json.loads(meta)
+                for pos in range(int(m["sent_from"]), int(m["sent_to"])):
+                    held.setdefault(pos, []).append(cid)
+            self._holders[doc_hash] = held
+        return self._holders[doc_hash].get(position, [])
 
     def sentence_count(self, doc_hash: str, default: int = 0) -> int:
-        return self._sentence_counts.get(doc_hash, default)
+        v = self._versions.get(doc_hash)
+        return v.sentences if v else default
 
     # -- sentences -------------------------------------------------------------------------------
 
@@ -394,14 +471,10 @@ class Snapshot:
     def _parts_holding(self, kind: str, ids: list[str]) -> list:
         """``[(collection, ids in it)]``: the ids of loaded chunks or their sentences, grouped by the language
         collection that holds them."""
-        if kind == "sentences" and not self._prefix_language:
-            self._prefix_language = {c.sentence_prefix: c.language for c in self.chunks}
         by_language: dict = {}
         for i in ids:
-            if kind == "chunks":
-                language = self.chunk(i).language if i in self._row else None
-            else:
-                language = self._prefix_language.get(i.rsplit(":s", 1)[0])
+            version = self._versions.get(self._prefixes.get(i.rsplit(":c" if kind == "chunks" else ":s", 1)[0], ""))
+            language = version.language if version else None
             if language is not None:
                 by_language.setdefault(language, []).append(i)
         parts = [(self.collections.part(kind, language), wanted) for language, wanted in sorted(by_language.items())]
@@ -484,8 +557,8 @@ class Snapshot:
         records they hold."""
         hashes = [h for h in self.active_hashes(language) if h in allowed]
         if kind == "sentences":
-            return hashes, sum(self._sentence_counts.get(h, 0) for h in hashes)
-        return hashes, sum(len(self._rows_where("doc_hash", h)) for h in hashes)
+            return hashes, sum(self.sentence_count(h) for h in hashes)
+        return hashes, sum(self._versions[h].count for h in hashes if h in self._versions)
 
     @staticmethod
     def _exact(collection, vector: np.ndarray, n: int, listed: list[str]) -> list:

@@ -64,6 +64,7 @@ from qa.index.chroma import (
     reading,
     store_failure,
 )
+from qa.index.lexicon import Lexicon, chunk_row
 from qa.index.readers import SourceDocument
 from qa.language.detect import reading_form
 
@@ -201,6 +202,11 @@ def _opened(get, folder=None):
         if not _chroma_failure(exc):
             raise
         raise (store_failure(exc, folder) or _unreadable(exc, folder)) from None
+
+
+def _stored_metadata(node) -> dict:
+    """A node's metadata as the store keeps it."""
+    return {k: v for k, v in node.metadata.items() if k != "embed_text"}
 
 
 def _language_part(language: str) -> str:
@@ -791,7 +797,7 @@ class Store:
     def _write_nodes(collection, nodes, batch: int = 512) -> None:
         for i in range(0, len(nodes), batch):
             part = nodes[i : i + batch]
-            metadatas = [{k: v for k, v in n.metadata.items() if k != "embed_text"} for n in part]
+            metadatas = [_stored_metadata(n) for n in part]
             collection.upsert(
                 ids=[n.node_id for n in part],
                 embeddings=np.array([n.embedding for n in part], dtype=np.float32),
@@ -846,7 +852,7 @@ class Store:
                 collections = self._collections(1, create=True)
                 writes = self.version()[1]
                 self._meta(create=True).modify(metadata={"generation": 1, "writes": writes + 1 + writes % 2})
-            self._commit(batch, collections, chunker, embedded, report, before_switch, live, progress)
+            self._commit(batch, collections, chunker, embedded, report, before_switch, live, progress, gen or 1)
             if live:
                 self._bump()
             done += len(batch)
@@ -886,8 +892,10 @@ class Store:
         before_switch: Callable | None,
         live: bool,
         progress: Progress | None = None,
+        generation: int = 1,
     ) -> None:
-        """Chunk, embed and write one batch, then make its documents visible in one call."""
+        """Chunk, embed and write one batch, add its chunks to the lexicon (so no reader has to fetch and
+        tokenise them), then make its documents visible in one call."""
         fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
         for src in batch:
             if src.content_hash in embedded or src.content_hash in fresh:
@@ -906,9 +914,15 @@ class Store:
         for (kind, language), nodes in sorted(by_part.items()):
             self._write_nodes(collections.part(kind, language, create=True), nodes)
             setattr(report, kind, getattr(report, kind) + len(nodes))
+        rows: dict = {}
         for h, (_, nodes) in fresh.items():
             chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
             embedded[h] = (chunks[0].metadata["language"] if chunks else "", len(chunks))
+            rows[h] = [chunk_row(n.node_id, n.text, _stored_metadata(n)) for n in chunks]
+        try:
+            Lexicon.for_store(self, collections, generation).add(rows)
+        except (OSError, sqlite3.Error):  # a full or busy disk: the first reader fetches them instead
+            pass
         if before_switch:
             before_switch(batch)
         # The switch: one call makes every document of the batch visible at once.
@@ -985,4 +999,5 @@ class Store:
         report = self.ingest(sources, chunker, progress, generation=new, total=total)
         self._bump(new)
         self._drop_other_generations(keep=new)
+        Lexicon.drop_others(self, self._collections(new), new)
         return report

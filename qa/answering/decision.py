@@ -280,7 +280,7 @@ class _Focus:
         if word not in self._alike:
             stems = word_stems(word, language)
             rows = self.snapshot.lexical.rows_with(stems) if stems else set()
-            self._alike[word] = len({self.snapshot.chunks[r].language for r in rows}) >= 2
+            self._alike[word] = len(self.snapshot.row_languages(sorted(rows))) >= 2
         return self._alike[word]
 
     def _names_in_document(self, c: Candidate) -> int:

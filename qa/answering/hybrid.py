@@ -132,7 +132,7 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
         index = snapshot.lexical_index(name)
         found = {}
         for row, score in index.search(tokens, tuning.candidates * 2):
-            chunk = snapshot.chunks[row]
+            chunk = snapshot.chunk_at(row)
             if chunk.doc_hash in allowed:
                 found[chunk.id] = score
         cov = (

@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
 
 from qa import language as languages
 from qa.language.text import SEARCH_WORD, fold_apostrophes
@@ -68,69 +71,39 @@ def tokenize(text: str, lang: str, drop_stopwords: bool = True) -> list[str]:
     return out
 
 
-class LexicalIndex:
-    """BM25 (bm25s) over pre-tokenised texts, plus per-term idf for overlap scores."""
+# BM25 as bm25s scores it (method "lucene", k1 1.5, b 0.75, float32 scores): the stored index computes it at
+# question time from the listed rows, and a test holds the two equal.
+K1 = 1.5
+B = 0.75
 
-    def __init__(self, token_lists: list[list[str]]):
-        import bm25s
 
-        self.size = len(token_lists)
-        self._df: dict[str, int] = {}
-        for tokens in token_lists:
-            for t in set(tokens):
-                self._df[t] = self._df.get(t, 0) + 1
-        self._vocab = {t: i for i, t in enumerate(sorted(self._df))}
-        self._bm25 = bm25s.BM25()
-        if self.size:
-            ids = [[self._vocab[t] for t in tokens] for tokens in token_lists]
-            self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+def idf_of(df: int, size: int) -> float:
+    """BM25's (Lucene's) inverse document frequency of a term held by ``df`` of ``size`` rows."""
+    return math.log(1 + (size - df + 0.5) / (df + 0.5))
 
-    def knows(self, term: str) -> bool:
-        return term in self._df
 
-    def idf(self, term: str) -> float:
-        df = self._df.get(term, 0)
-        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+def bm25_scores(tf: np.ndarray, lengths: np.ndarray, df: int, size: int, average: float) -> np.ndarray:
+    """Each posting's BM25 score for one term (float32, as bm25s stores them): the term's idf (float32) times
+    ``tf / (tf + k1 (1 - b + b length / average))``, in the same order of operations."""
+    idf = np.float32(idf_of(df, size))
+    norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / np.float64(average))
+    return (idf * (tf / (norm + tf))).astype(np.float32)
 
-    def rows_with(self, terms) -> set[int]:
-        """The rows holding any of ``terms``."""
-        known = [self._vocab[t] for t in set(terms) if t in self._vocab]
-        if not known or not self.size:
-            return set()
-        import numpy as np
 
-        found: set[int] = set()
-        for term in known:  # one term at a time: a row's BM25 score for a term it holds is above 0
-            found.update(int(i) for i in np.flatnonzero(self._bm25.get_scores([term])))
-        return found
+class LexicalIndex(Protocol):
+    """A BM25 index over the chunks' terms, as the answering stages read it (``qa.index.lexicon.ListedIndex``)."""
 
-    def terms_with_name_key(self, key: str) -> tuple[list[str], list[str]]:
-        """The terms whose ``name_key`` is ``key``, and those whose shorter key begins it (stemming cut them
-        short: ``валлетт`` for ``Valletta``); the vocabulary is keyed once, when first asked."""
-        by_key = getattr(self, "_by_name_key", None)
-        if by_key is None:
-            by_key = {}
-            for term in self._df:
-                k = name_key(term)
-                if k:
-                    by_key.setdefault(k, []).append(term)
-            self._by_name_key = by_key
-        if not key:
-            return [], []
-        shorter = [t for n in range(NAME_KEY_LENGTH - 1, len(key)) for t in by_key.get(key[:n], [])]
-        return list(by_key.get(key, [])), shorter
+    size: int
 
-    def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(row, score) best first; rows with score 0 are left out."""
-        known = [self._vocab[t] for t in query_tokens if t in self._vocab]
-        if not known or not self.size:
-            return []
-        import numpy as np
+    def knows(self, term: str) -> bool: ...
 
-        scores = self._bm25.get_scores(known)
-        k = min(k, self.size)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+    def idf(self, term: str) -> float: ...
+
+    def rows_with(self, terms) -> set[int]: ...
+
+    def terms_with_name_key(self, key: str) -> tuple[list[str], list[str]]: ...
+
+    def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]: ...
 
 
 # -- cross-script keys --------------------------------------------------------------------------

@@ -1,18 +1,21 @@
-"""The local chunk cache: a process loads the index without fetching or tokenising versions it has seen, and
-what it loads is exactly what a load without the cache gives."""
+"""The lexicon file: the writer fills it, so a process loads the index without fetching or tokenising what is
+already there; a machine without it fetches once; what it loads is exactly what a load without it gives; and
+adding documents appends to it, never rewrites it."""
 
-import pickle
 import shutil
+import sqlite3
 
 from qa.index.snapshot import Snapshot
 from tests.conftest import CORPUS, make_engine
 
 
 def _state(snapshot):
+    chunks = list(snapshot.chunks)
+    terms = {name: set().union(*(snapshot.chunk_terms(name, c.id) for c in chunks)) for name in ("lexical", "skeleton")}
     return (
-        [(c.id, c.text, c.source, c.meta) for c in snapshot.chunks],
-        [(t, snapshot.lexical.idf(t)) for t in sorted(snapshot.lexical._df)],
-        [(t, snapshot.skeleton.idf(t)) for t in sorted(snapshot.skeleton._df)],
+        [(c.id, c.text, c.source, c.meta) for c in chunks],
+        {name: [(t, snapshot.lexical_index(name).idf(t)) for t in sorted(terms[name])] for name in terms},
+        {name: snapshot.lexical_index(name).size for name in terms},
     )
 
 
@@ -30,67 +33,73 @@ def _uncached(engine, tmp_path):
 
 
 def _files(home):
-    return sorted((home / "cache").glob("chunks-*.pickle"))
+    return sorted((home / "cache").glob("lexicon-*.sqlite"))
 
 
-def test_a_new_process_loads_from_the_cache_and_gets_the_same_index(home, tmp_path, monkeypatch):
+def _segments(path) -> list:
+    """Every stored postings row, as (index, term, segment, data)."""
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT * FROM postings ORDER BY idx, term, segment").fetchall()
+
+
+def test_the_writer_fills_the_lexicon_and_every_process_loads_the_same_index(home, tmp_path):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     first = engine.library.snapshot()
-    assert first.fetched == 5 and len(_files(home)) == 1
-
-    def no_rebuild(*_):
-        raise AssertionError("the BM25 indexes were rebuilt, not loaded")
-
-    with monkeypatch.context() as patched:
-        patched.setattr("qa.index.snapshot.LexicalIndex", no_rebuild)
-        again = make_engine(home).library.snapshot()  # another process: the BM25 indexes come from the file too
-        assert again.fetched == 0
-        assert _state(again) == _state(first)
-        assert make_engine(home).answer("Who founded the IIJ?").text == engine.answer("Who founded the IIJ?").text
-    assert _state(_uncached(engine, tmp_path)) == _state(again)
+    assert first.fetched == 0 and len(_files(home)) == 1  # the write left every version's rows in the file
+    again = make_engine(home).library.snapshot()  # another process
+    assert again.fetched == 0 and _state(again) == _state(first)
+    assert make_engine(home).answer("Who founded the IIJ?").text == engine.answer("Who founded the IIJ?").text
+    elsewhere = _uncached(engine, tmp_path)  # a machine without the file fetches every version once
+    assert elsewhere.fetched == 5 and _state(elsewhere) == _state(again)
 
 
-def test_only_new_versions_are_fetched_and_removed_ones_leave_the_cache(home, tmp_path):
+def test_adding_appends_a_segment_and_removing_only_unlists(home, tmp_path):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     engine.library.snapshot()
+    before = _segments(_files(home)[0])
     extra = tmp_path / "new.txt"
     extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")
     engine.library.add([extra])
     after_add = make_engine(home).library.snapshot()
-    assert after_add.fetched == 1 and "new.txt" in {c.source for c in after_add.chunks}
+    assert after_add.fetched == 0 and "new.txt" in {c.source for c in after_add.chunks}
+    grown = _segments(_files(home)[0])
+    assert set(before) < set(grown)  # nothing written before was rewritten
+    assert len({row[2] for row in grown}) == len({row[2] for row in before}) + 1  # one segment more
 
     extra.write_text("The Regional Expert Council met in Bukhara on 4 April 2025.", encoding="utf-8")
     engine.library.add([extra])  # an update is a new version
     updated = make_engine(home).library.snapshot()
     texts = " ".join(c.text for c in updated.chunks)
-    assert updated.fetched == 1 and "Bukhara" in texts and "Samarkand" not in texts
+    assert updated.fetched == 0 and "Bukhara" in texts and "Samarkand" not in texts
     assert _state(updated) == _state(_uncached(engine, tmp_path))
 
     engine.library.remove("new.txt")
     removed = make_engine(home).library.snapshot()
     assert removed.fetched == 0 and "new.txt" not in {c.source for c in removed.chunks}
-    with open(_files(home)[0], "rb") as f:
-        assert len(pickle.load(f)["entries"]) == 5  # the removed version is dropped from the file
+    assert _state(removed) == _state(_uncached(engine, tmp_path))  # the removed version's rows count no more
 
 
-def test_a_rebuild_starts_a_new_cache_file(home):
+def test_a_rebuild_starts_a_new_file_and_drops_the_old(home):
     engine = make_engine(home)
     engine.library.add([CORPUS])
-    engine.library.snapshot()
+    first = engine.library.snapshot()
     before = _files(home)
     engine.library.rebuild()
     rebuilt = make_engine(home).library.snapshot()
-    assert rebuilt.fetched == 5 and len(_files(home)) == 1 and _files(home) != before
+    assert rebuilt.fetched == 0 and len(_files(home)) == 1 and _files(home) != before
+    assert _state(rebuilt) == _state(first)
 
 
-def test_a_damaged_or_unwritable_cache_costs_a_fetch_not_an_answer(home):
+def test_a_damaged_or_unwritable_lexicon_costs_a_fetch_not_an_answer(home):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     expected = engine.answer("Who founded the IIJ?").text
     path = _files(home)[0]
-    path.write_bytes(b"\x80\x04garbage")
+    for part in path.parent.glob(path.name + "-*"):  # its write-ahead log: the damage is the whole file's
+        part.unlink()
+    path.write_bytes(b"\x80\x04garbage" * 1000)
     damaged = make_engine(home)
     assert damaged.library.snapshot().fetched == 5 and damaged.answer("Who founded the IIJ?").text == expected
     assert make_engine(home).library.snapshot().fetched == 0  # rewritten whole
@@ -102,7 +111,7 @@ def test_a_damaged_or_unwritable_cache_costs_a_fetch_not_an_answer(home):
         assert blocked.library.snapshot().fetched == 5 and blocked.answer("Who founded the IIJ?").text == expected
 
 
-def test_identical_files_share_one_cached_version(home, tmp_path):
+def test_identical_files_share_one_stored_version(home, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     text = "Совет создан в мае 2024 года в Ташкенте."
@@ -110,19 +119,20 @@ def test_identical_files_share_one_cached_version(home, tmp_path):
     (folder / "a (1).txt").write_text(text, encoding="utf-8")
     engine = make_engine(home)
     engine.library.add([folder])
-    assert engine.library.snapshot().fetched == 1
+    assert engine.library.snapshot().fetched == 0
+    assert _uncached(engine, tmp_path).fetched == 1
     again = make_engine(home).library.snapshot()
     assert again.fetched == 0 and {c.source for c in again.chunks} == {"a (1).txt"}
 
 
-def test_a_settled_index_lists_its_documents_from_the_cache(home, monkeypatch):
+def test_a_settled_index_lists_its_documents_from_the_lexicon(home, monkeypatch):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     first = engine.library.snapshot()
     assert first.version[1] % 2 == 0  # no change in flight
 
     def no_fetch(*_, **__):
-        raise AssertionError("the document records were fetched, not read from the cache")
+        raise AssertionError("the document records were fetched, not read from the lexicon")
 
     with monkeypatch.context() as patched:
         patched.setattr("qa.index.store.Store.documents", no_fetch)
@@ -158,7 +168,7 @@ def test_a_write_cut_short_after_its_switch_is_never_hidden_by_the_cached_list(h
     assert make_engine(home).library.snapshot().version[1] % 2 == 0
 
 
-def test_a_reload_in_the_same_process_reuses_the_cache_in_memory(home, tmp_path, monkeypatch):
+def test_a_reload_in_the_same_process_reuses_its_connection(home, tmp_path, monkeypatch):
     engine = make_engine(home)
     engine.library.add([CORPUS])
     reader = make_engine(home)
@@ -167,11 +177,11 @@ def test_a_reload_in_the_same_process_reuses_the_cache_in_memory(home, tmp_path,
     extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")
     engine.library.add([extra])  # another process writes
 
-    def no_read(*_, **__):
-        raise AssertionError("the cache file was read again")
+    def no_open(*_, **__):
+        raise AssertionError("the lexicon file was opened again")
 
     with monkeypatch.context() as patched:
-        patched.setattr("qa.index.chunk_cache.pickle.load", no_read)
+        patched.setattr("qa.index.lexicon.sqlite3.connect", no_open)
         again = reader.library.snapshot()
-    assert again is not first and again.fetched == 1 and "new.txt" in again.documents
+    assert again is not first and again.fetched == 0 and "new.txt" in again.documents
     assert _state(again) == _state(_uncached(engine, tmp_path))

@@ -123,7 +123,8 @@ def get_by_hash(part, hashes, include: list[str]) -> dict:
 def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str]) -> int:
     """Fetch and tokenise the listed versions (``languages``: content hash -> document language) the lexicon does
     not hold yet, and append them to it; returns how many were fetched."""
-    missing = [h for h in languages if h not in lexicon.versions(list(languages))]
+    held = lexicon.versions(list(languages))
+    missing = [h for h in languages if h not in held]
     if not missing:
         return 0
     fresh: dict = {h: [] for h in missing}

@@ -28,7 +28,7 @@ import os
 import pickle
 import sqlite3
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +142,6 @@ class Lexicon:
         self.identity = identity
         self._db = connection
         self._lock = threading.RLock()
-        self._postings: OrderedDict = OrderedDict()  # (index, term) -> [(segment, packed)], most recent last
 
     @classmethod
     def open(cls, home: Path, store: dict, identity: dict, previous: "Lexicon | None" = None) -> "Lexicon":
@@ -276,28 +275,17 @@ class Lexicon:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            self._postings.clear()  # new segments: what was kept of a term may be short of them
 
     # -- rows --------------------------------------------------------------------------------------
 
     def postings(self, index: str, term: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Every segment's postings of ``term`` in ``index`` ("lexical" or "skeleton"), oldest first (a few
-        thousand recent terms are kept in memory)."""
-        key = (index, term)
+        """Every segment's postings of ``term`` in ``index`` ("lexical" or "skeleton"), oldest first. Read afresh each
+        time (another process may have appended a segment; a snapshot keeps what it read, see ``ListedIndex``)."""
         with self._lock:
-            found = self._postings.get(key)
-            if found is None:
-                got = self._db.execute(
-                    "SELECT data FROM postings WHERE idx = ? AND term = ? ORDER BY segment",
-                    (INDEXES.index(index), term),
-                ).fetchall()
-                found = [_unpack(data) for (data,) in got]
-                self._postings[key] = found
-                if len(self._postings) > 4096:
-                    self._postings.popitem(last=False)
-            else:
-                self._postings.move_to_end(key)
-            return found
+            got = self._db.execute(
+                "SELECT data FROM postings WHERE idx = ? AND term = ? ORDER BY segment", (INDEXES.index(index), term)
+            ).fetchall()
+        return [_unpack(data) for (data,) in got]
 
     def terms_keyed(self, keys: list[str]) -> dict[str, list[str]]:
         """The stems of every held version whose ``name_key`` is one of ``keys``."""

@@ -305,14 +305,21 @@ class Library:
         if announce:  # at once: a log shows the work ahead before the first batch
             self.notify(plan_line(files, self.settings))
 
+        # The folder each listed name came from, asked of the store for the next files' names as they are read (a
+        # write's cost is its own, not the library's).
+        known: dict[str, str] = {}
+        asked: set[str] = set()
+        check = not replace_from_other_folders and self.store.exists()
+
+        def listed_path(i: int, name: str) -> str | None:
+            if check and name not in asked:
+                ahead = list(dict.fromkeys([name] + [p.name for p in files[i : i + 256] if p.name not in asked]))
+                asked.update(ahead)
+                known.update((n, r.path) for n, r in self.store.listed(ahead).items())
+            return known.get(name)
+
         def readable():
-            # The document records only (not a whole snapshot with its lexical indexes): names and folders.
-            known = (
-                {}
-                if replace_from_other_folders or not self.store.exists()
-                else {d.name: d.path for d in self.store.documents()}
-            )
-            for path in files:
+            for i, path in enumerate(files):
                 try:
                     source = read_document(path, progress=pages_read(path))
                 except EmptyDocument as exc:
@@ -327,7 +334,7 @@ class Library:
                     failed.append((str(path), f"{path.name}: cannot be read ({exc.strerror or exc})."))
                     errors.append(UnsupportedDocument(failed[-1][1]))
                     continue
-                other = seen.get(source.name) or known.get(source.name)
+                other = seen.get(source.name) or listed_path(i, source.name)
                 if other and other != source.path:
                     failed.append(
                         (

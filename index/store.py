@@ -204,6 +204,36 @@ def _opened(get, folder=None):
         raise (store_failure(exc, folder) or _unreadable(exc, folder)) from None
 
 
+# The most ids or hashes one Chroma call is asked for (its SQLite refuses a statement with too many variables).
+_ASK = 1000
+
+
+def _groups(items: Iterable, n: int):
+    """``items`` in lists of ``n`` (the last may be shorter), read as they are needed."""
+    group: list = []
+    for item in items:
+        group.append(item)
+        if len(group) == n:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _record(name: str, m: dict) -> DocumentRecord:
+    return DocumentRecord(
+        name=name,
+        content_hash=m["hash"],
+        language=m.get("language", ""),
+        title=m.get("title", ""),
+        chunks=int(m.get("chunks", 0)),
+        added=m.get("added", ""),
+        path=m.get("path", ""),
+        chars=int(m.get("chars", 0)),
+        ocr=_ocr_spans(m.get("ocr")),
+    )
+
+
 def _stored_metadata(node) -> dict:
     """A node's metadata as the store keeps it."""
     return {k: v for k, v in node.metadata.items() if k != "embed_text"}
@@ -523,21 +553,29 @@ class Store:
     def documents(self, collections: Collections | None = None) -> list[DocumentRecord]:
         collections = collections or self.open()
         got = reading(lambda: collections.documents.get(include=["metadatas"]))
-        records = [
-            DocumentRecord(
-                name=i,
-                content_hash=m["hash"],
-                language=m.get("language", ""),
-                title=m.get("title", ""),
-                chunks=int(m.get("chunks", 0)),
-                added=m.get("added", ""),
-                path=m.get("path", ""),
-                chars=int(m.get("chars", 0)),
-                ocr=_ocr_spans(m.get("ocr")),
-            )
-            for i, m in zip(got["ids"], got["metadatas"])
-        ]
-        return sorted(records, key=lambda r: r.name)
+        return sorted((_record(i, m) for i, m in zip(got["ids"], got["metadatas"])), key=lambda r: r.name)
+
+    def listed(self, names: list[str], collections: Collections | None = None) -> dict[str, DocumentRecord]:
+        """The records of the listed documents among ``names`` (a write asks only of the names it meets: its cost
+        is its own, not the library's)."""
+        collections = collections or self.open()
+        out: dict[str, DocumentRecord] = {}
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), _ASK):
+            part = names[start : start + _ASK]
+            got = reading(lambda: collections.documents.get(ids=part, include=["metadatas"]))
+            out.update((i, _record(i, m)) for i, m in zip(got["ids"], got["metadatas"]))
+        return out
+
+    def _holding(self, collections: Collections, hashes) -> dict[str, tuple[str, int]]:
+        """Among content ``hashes``, those a listed document has: hash -> (language, chunk count)."""
+        hashes = sorted(set(hashes))
+        out: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(hashes), _ASK):
+            part = hashes[start : start + _ASK]
+            got = reading(lambda: collections.documents.get(where={"hash": {"$in": part}}, include=["metadatas"]))
+            out.update((m["hash"], (m.get("language", ""), int(m.get("chunks", 0)))) for m in got["metadatas"])
+        return out
 
     def document_text(self, name: str, collections: Collections | None = None, content_hash: str | None = None) -> str:
         """A document's text; with ``content_hash``, only that version (``StaleIndex`` if it was replaced)."""
@@ -716,15 +754,44 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _sweep(self, collections: Collections) -> None:
-        """Delete chunks and sentences that no active document version owns (leftovers of a crash)."""
-        active = [r.content_hash for r in self.documents(collections)]
-        for kind in KINDS:
-            for col in collections.parts(kind):
-                where = {"doc_hash": {"$nin": active}} if active else None
-                got = col.get(where=where, include=[]) if where else col.get(include=[])
-                if got["ids"]:
-                    col.delete(ids=got["ids"])
+    def _sweep(self, collections: Collections, hashes) -> None:
+        """Delete the chunks and sentences of the versions ``hashes`` that no listed document owns: a write's
+        replaced versions, or what a write cut short left (its marked versions, see ``_mark``). Its cost is the
+        write's, not the library's."""
+        gone = sorted(set(hashes) - set(self._holding(collections, hashes)))
+        for start in range(0, len(gone), _ASK):
+            part = gone[start : start + _ASK]
+            for kind in KINDS:
+                for col in collections.parts(kind):
+                    got = col.get(where={"doc_hash": {"$in": part}}, include=[])
+                    if got["ids"]:
+                        col.delete(ids=got["ids"])
+
+    def _marker(self, collections: Collections) -> str:
+        return f"in-flight-{collections.id}"
+
+    def _marked(self, collections: Collections) -> list[str]:
+        """The versions a write of this generation marked as in flight and did not clear (it was cut short)."""
+        meta = self._meta()
+        got = meta.get(ids=[self._marker(collections)], include=["metadatas"]) if meta is not None else {"ids": []}
+        return json.loads(got["metadatas"][0]["hashes"]) if got["ids"] else []
+
+    def _mark(self, collections: Collections, hashes) -> None:
+        """Record ``hashes`` (versions a write is about to write, or to unlist) as in flight before it does, so the
+        next write sweeps what a crash leaves of them; an empty list clears the mark."""
+        meta = self._meta(create=True)
+        marker = self._marker(collections)
+        if hashes:
+            meta.upsert(ids=[marker], embeddings=[[0.0]], metadatas=[{"hashes": json.dumps(sorted(set(hashes)))}])
+        else:
+            meta.delete(ids=[marker])
+
+    def _settle_marked(self, collections: Collections) -> None:
+        """Sweep what a write cut short left (its marked versions, unless listed), then clear the mark."""
+        marked = self._marked(collections)
+        self._sweep(collections, marked)
+        if marked:
+            self._mark(collections, [])
 
     def _drop_other_generations(self, keep: int) -> None:
         prefix = f"{self.prefix}-g"
@@ -829,13 +896,14 @@ class Store:
         if gen:
             collections = self._collections(gen, create=True)
             self.check_compatible_collections(collections)
-            self._sweep(collections)
+            self._settle_marked(collections)
             if live and self.version()[1] % 2:
                 self._bump()  # a write cut short by a crash: what it left listed is the state now; settle it
-        records = self.documents(collections) if collections else []
-        known = {r.name: r.content_hash for r in records}  # name -> listed version, updated as batches go
-        # content hash -> (language, chunk count) of the versions already in this generation
-        embedded = {r.content_hash: (r.language, r.chunks) for r in records}
+        # name -> listed version (None: not listed), asked of the store for the names met, updated as batches go
+        known: dict[str, str | None] = {}
+        # content hash -> (language, chunk count) of the versions already in this generation (asked per batch)
+        embedded: dict[str, tuple[str, int]] = {}
+        replaced: set[str] = set()  # versions the batch in hand unlists (swept once it is switched)
         report = IngestReport(added=[], updated=[], unchanged=[])
         if total is None and isinstance(sources, (list, tuple)):
             total = len(sources)
@@ -846,38 +914,60 @@ class Store:
             progress("indexing", 0, total or 0)  # a log shows the stage before the first batch is embedded
 
         def commit():
-            nonlocal collections, batch, size, done
+            nonlocal collections, batch, size, done, replaced
             if collections is None:  # the very first documents: generation 1, filled batch by batch
                 self._drop_other_generations(keep=0)  # leftovers of an interrupted first build
                 collections = self._collections(1, create=True)
                 writes = self.version()[1]
                 self._meta(create=True).modify(metadata={"generation": 1, "writes": writes + 1 + writes % 2})
+            embedded.update(self._holding(collections, {src.content_hash for src in batch} - set(embedded)))
+            marked = replaced | {src.content_hash for src in batch}
+            self._mark(collections, marked)
             self._commit(batch, collections, chunker, embedded, report, before_switch, live, progress, gen or 1)
             if live:
                 self._bump()
+            self._sweep(collections, marked)  # the replaced versions, unless another name still lists them
+            self._mark(collections, [])
             done += len(batch)
-            batch, size = [], 0
+            batch, size, replaced = [], 0, set()
             if progress:
                 progress("indexing", done, max(total or 0, done))
 
-        for src in sources:
+        def ask(names: list[str]) -> None:
+            """Learn which of ``names`` are listed, and as which version."""
+            names = [n for n in dict.fromkeys(names) if n not in known]
+            if names and collections is not None:
+                listed = self.listed(names, collections)
+                known.update({n: listed[n].content_hash if n in listed else None for n in names})
+            else:
+                known.update(dict.fromkeys(names))
+
+        def handle(src) -> None:
+            nonlocal done, size
             old = known.get(src.name)
             if old == src.content_hash:
                 report.unchanged.append(src.name)
                 done += 1
                 if progress and (done % 100 == 0 or done == total):
                     progress("indexing", done, max(total or 0, done + len(batch)))
-            else:
-                (report.updated if old else report.added).append(src.name)
-                known[src.name] = src.content_hash
-                batch.append(src)
-                size += len(src.text)
-                if size >= self.settings.batch_chars or len(batch) >= self.settings.batch_documents:
-                    commit()
+                return
+            (report.updated if old else report.added).append(src.name)
+            if old:
+                replaced.add(old)
+            known[src.name] = src.content_hash
+            batch.append(src)
+            size += len(src.text)
+            if size >= self.settings.batch_chars or len(batch) >= self.settings.batch_documents:
+                commit()
+
+        # Names are asked of the store a few at a time, as the files are read (the read stays streamed).
+        for group in _groups(sources, 32):
+            ask([src.name for src in group])
+            for src in group:
+                handle(src)
         if batch:
             commit()
         if collections is not None and (report.added or report.updated):
-            self._sweep(collections)  # chunks of the replaced versions
             collections.flush()
         report.seconds = time.perf_counter() - started
         return report
@@ -961,13 +1051,17 @@ class Store:
 
     def remove(self, name: str) -> None:
         collections = self.open()
-        got = collections.documents.get(ids=[name], include=[])
-        if not got["ids"]:
+        record = self.listed([name], collections).get(name)
+        if record is None:
             raise DocumentNotFound(f"No document named {name!r} in the index. See `qa index list`.")
+        self._settle_marked(collections)
+        version = record.content_hash
+        self._mark(collections, [version])
         self._begin_write()
         collections.documents.delete(ids=[name])
         self._bump()
-        self._sweep(collections)
+        self._sweep(collections, [version])  # unless another name lists the same content
+        self._mark(collections, [])
         collections.flush()
 
     def sources(self) -> list:

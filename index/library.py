@@ -238,7 +238,8 @@ class Library:
                 listed = {d.name for d in self.store.documents()}
             except Exception:
                 listed = None
-        if listed is not None and entries and set(entries) != listed:
+        # With a Chroma server other machines add and remove too: this machine's copies are not the index's list.
+        if listed is not None and entries and set(entries) != listed and not self.settings.chroma_url:
             missing, extra = sorted(set(entries) - listed), sorted(listed - set(entries))
             apart = (
                 [f"the library lists {len(missing)} document(s) the index does not ({', '.join(missing[:3])})"]
@@ -386,7 +387,9 @@ class Library:
         in a new generation; an index that cannot be opened at all is moved aside first."""
 
         def rebuild():
-            count = len(self.manifest)
+            # With a Chroma server the store is shared by every machine that answers from it, and it keeps each
+            # document's text: a rebuild reads them from there (this machine's copies hold only what it added).
+            count = 0 if self.settings.chroma_url else len(self.manifest)
             sources = self.manifest.sources if count else None  # read back one by one as the rebuild goes
             try:
                 report = self.store.rebuild(self.chunker, progress, sources=sources and sources(), total=count or None)

@@ -9,17 +9,21 @@ Layout, per *generation* (a full build with one configuration):
   hash of the document version they belong to. One collection per language,
   so a language-scoped dense query needs no metadata filter (a filtered query
   costs time in proportion to the library).
-- ``{prefix}-meta``: which generation is active.
+- ``{prefix}-meta``: which generation is active, its count of writes, and the
+  versions a write in flight marked (one record per generation).
 
 The documents collection's metadata records how the generation was built
 (layout version, embedder id, dimension, metric, chunker); opening it with
 another configuration raises ``IndexMismatch``.
 
-Nothing is lost on a crash: an ingest first writes the new chunks and
-sentences (under new ids, invisible to queries, which only see the content
-hashes of the documents collection), then switches the document records in
-one call, then deletes what the old versions left. A kill at any point leaves
-the index answering exactly as before; leftovers are swept by the next write.
+Nothing is lost on a crash: an ingest first marks the versions a batch
+writes or unlists as in flight (a record in the meta collection), writes the
+new chunks and sentences (under new ids, invisible to queries, which only see
+the content hashes of the documents collection), then switches the document
+records in one call, then deletes what the replaced versions left and clears
+the mark. A kill at any point leaves the index answering exactly as before;
+the next write sweeps what the marked versions left. A write asks the store
+only about its own names and contents: its cost is its size, not the library's.
 A rebuild writes a new generation and switches the meta pointer last.
 
 The Chroma client, its failures by cause and its lock retry are in ``qa.index.chroma``. This module stays long

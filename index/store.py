@@ -917,8 +917,10 @@ class Store:
         if progress:
             progress("indexing", 0, total or 0)  # a log shows the stage before the first batch is embedded
 
+        first = collections is None or not collections.documents.count()  # this generation's first write
+
         def commit():
-            nonlocal collections, batch, size, done, replaced
+            nonlocal collections, batch, size, done, replaced, first
             if collections is None:  # the very first documents: generation 1, filled batch by batch
                 self._drop_other_generations(keep=0)  # leftovers of an interrupted first build
                 collections = self._collections(1, create=True)
@@ -927,11 +929,19 @@ class Store:
             embedded.update(self._holding(collections, {src.content_hash for src in batch} - set(embedded)))
             marked = replaced | {src.content_hash for src in batch}
             self._mark(collections, marked)
-            self._commit(batch, collections, chunker, embedded, report, before_switch, live, progress, gen or 1)
+            before = self.version()[1]
+            if first:  # a generation's first batch: the document list the lexicon keeps starts empty
+                self._lexicon(collections, gen or 1, lambda lexicon: lexicon.start_records(before))
+            listed = self._commit(
+                batch, collections, chunker, embedded, report, before_switch, live, progress, gen or 1
+            )
             if live:
                 self._bump()
+                after = self.version()[1]
+                self._lexicon(collections, gen or 1, lambda lexicon: lexicon.advance_records(before, after, listed, []))
             self._sweep(collections, marked)  # the replaced versions, unless another name still lists them
             self._mark(collections, [])
+            first = False
             done += len(batch)
             batch, size, replaced = [], 0, set()
             if progress:
@@ -987,7 +997,7 @@ class Store:
         live: bool,
         progress: Progress | None = None,
         generation: int = 1,
-    ) -> None:
+    ) -> list[DocumentRecord]:
         """Chunk, embed and write one batch, add its chunks to the lexicon (so no reader has to fetch and
         tokenise them), then make its documents visible in one call."""
         fresh: dict = {}  # content hash -> (title, nodes) of content not yet in the index
@@ -1013,10 +1023,7 @@ class Store:
             chunks = [n for n in nodes if n.metadata["kind"] == "chunk"]
             embedded[h] = (chunks[0].metadata["language"] if chunks else "", len(chunks))
             rows[h] = [chunk_row(n.node_id, n.text, _stored_metadata(n)) for n in chunks]
-        try:
-            Lexicon.for_store(self, collections, generation).add(rows)
-        except (OSError, sqlite3.Error):  # a full or busy disk: the first reader fetches them instead
-            pass
+        self._lexicon(collections, generation, lambda lexicon: lexicon.add(rows))
         if before_switch:
             before_switch(batch)
         # The switch: one call makes every document of the batch visible at once.
@@ -1024,29 +1031,43 @@ class Store:
             self._begin_write()
         latest = {src.name: src for src in batch}  # one name twice in a batch: the later file
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        metadatas = [
+            {
+                "hash": src.content_hash,
+                "language": embedded[src.content_hash][0],
+                "title": src.title,
+                "chunks": embedded[src.content_hash][1],
+                "added": now,
+                "path": src.path,
+                "chars": len(src.text),
+                # Chroma keeps scalars only: the OCR ranges as JSON, and only on documents that have some
+                **(
+                    {"ocr": json.dumps([list(span) for span in src.ocr_spans])}
+                    if getattr(src, "ocr_spans", None)
+                    else {}
+                ),
+            }
+            for src in latest.values()
+        ]
         collections.documents.upsert(
             ids=list(latest),
             embeddings=np.ones((len(latest), 1), dtype=np.float32),
             documents=[src.text for src in latest.values()],
-            metadatas=[
-                {
-                    "hash": src.content_hash,
-                    "language": embedded[src.content_hash][0],
-                    "title": src.title,
-                    "chunks": embedded[src.content_hash][1],
-                    "added": now,
-                    "path": src.path,
-                    "chars": len(src.text),
-                    # Chroma keeps scalars only: the OCR ranges as JSON, and only on documents that have some
-                    **(
-                        {"ocr": json.dumps([list(span) for span in src.ocr_spans])}
-                        if getattr(src, "ocr_spans", None)
-                        else {}
-                    ),
-                }
-                for src in latest.values()
-            ],
+            metadatas=metadatas,
         )
+        return [_record(name, m) for name, m in zip(latest, metadatas)]
+
+    def _lexicon(self, collections: Collections, generation: int, change) -> None:
+        """Apply ``change`` to this generation's lexicon (see ``lexicon``); a full or busy disk leaves it for the first
+        reader to do (it is a cache of the store)."""
+        try:
+            lexicon = Lexicon.for_store(self, collections, generation)
+            try:
+                change(lexicon)
+            finally:
+                lexicon.close()
+        except (OSError, sqlite3.Error):
+            pass
 
     def check_compatible_collections(self, collections: Collections) -> None:
         stored = _build_info(collections.metadata)
@@ -1061,9 +1082,14 @@ class Store:
         self._settle_marked(collections)
         version = record.content_hash
         self._mark(collections, [version])
+        before = self.version()[1]
         self._begin_write()
         collections.documents.delete(ids=[name])
         self._bump()
+        after = self.version()[1]
+        self._lexicon(
+            collections, self.generation(), lambda lexicon: lexicon.advance_records(before, after, [], [name])
+        )
         self._sweep(collections, [version])  # unless another name lists the same content
         self._mark(collections, [])
         collections.flush()

@@ -185,3 +185,26 @@ def test_a_reload_in_the_same_process_reuses_its_connection(home, tmp_path, monk
         again = reader.library.snapshot()
     assert again is not first and again.fetched == 0 and "new.txt" in again.documents
     assert _state(again) == _state(_uncached(engine, tmp_path))
+
+
+def test_the_writer_keeps_the_document_list_so_no_reader_fetches_it(home, tmp_path, monkeypatch):
+    """After an add, an update and a remove, a new process reads the document list from the lexicon (the writer
+    applied its own changes to it), and it is the list the store gives."""
+    engine = make_engine(home)
+    engine.library.add([CORPUS])
+    extra = tmp_path / "new.txt"
+    extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")
+    engine.library.add([extra])
+    extra.write_text("The Regional Expert Council met in Bukhara on 4 April 2025.", encoding="utf-8")
+    engine.library.add([extra])
+    engine.library.remove(sorted(d.name for d in engine.documents())[0])
+
+    def no_fetch(*_, **__):
+        raise AssertionError("the document records were fetched, not read from the lexicon")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("qa.index.store.Store.documents", no_fetch)
+        kept = make_engine(home).library.snapshot()
+    fetched = _uncached(engine, tmp_path)
+    assert kept.documents == fetched.documents and len(kept.documents) == 5
+    assert kept.documents["new.txt"].content_hash == fetched.documents["new.txt"].content_hash

@@ -364,7 +364,7 @@ class Lexicon:
         self._change_records(before, after, rows, removed=removed)
 
     def _change_records(
-        self, before: int | None, after: int, rows: list, removed: list[str] = (), clear: bool = False
+        self, before: int | None, after: int, rows: list, removed: tuple | list = (), clear: bool = False
     ) -> None:
         with self._lock:
             db = self._db

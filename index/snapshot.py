@@ -388,6 +388,8 @@ class Snapshot:
     def document_terms(self, doc_hash: str) -> set:
         """Every stem and cross-script key of one document version."""
         if doc_hash not in self._term_unions:
+            if len(self._term_unions) > 5000:  # a long-lived snapshot keeps a bounded number of documents' terms
+                self._term_unions.clear()
             terms: set = set()
             v = self._versions.get(doc_hash)
             for lexical, skeleton in self._lexicon.row_range(v.first, v.count, "lexical, skeleton") if v else []:
@@ -431,6 +433,8 @@ class Snapshot:
 
     def chunks_holding(self, doc_hash: str, position: int) -> list[str]:
         if doc_hash not in self._holders:
+            if len(self._holders) > 5000:
+                self._holders.clear()
             held: dict = {}
             v = self._versions.get(doc_hash)
             for cid, meta in self._lexicon.row_range(v.first, v.count, "id, meta") if v else []:

@@ -13,7 +13,9 @@ memory), indexed with ``qa index add`` in a fresh process, then:
   a machine without that file (it fetches and tokenises every chunk once), then a new process per question,
   median of 3;
 - warm ``answer()`` p50 / p95 over the test part's questions, and the RSS of that answering process;
-- adding 100 more documents to it (and, for comparison, to an empty library), and removing one.
+- adding 100 more documents to it (and, for comparison, to an empty library), and removing one;
+- ``--server``: the answering figures again with the same vectors served by ``chroma run`` to a second ``QA_HOME``
+  (a second machine: its first question fetches every chunk once), and the server's peak RSS.
 
 ``--simulate``: the hashing embedder (``QA_EMBEDDER=hashing:384``), which costs nothing, and documents of news
 length (three generated items of one language joined, about 1,500 characters): a library of 100,000 builds in
@@ -169,6 +171,57 @@ def measure(
     return out
 
 
+def measure_server(n: int, work: Path, env: dict) -> dict:
+    """The answering figures with the vectors on a Chroma server (``chroma run`` over the same folder): the answering
+    process no longer holds the vector indexes, the server does. A separate ``QA_HOME``: a second machine."""
+    import socket
+
+    home = work / f"home-{n}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chroma = str(Path(sys.executable).parent / "chroma")
+    log = open(work / f"chroma-server-{n}.log", "w")
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(home / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("chroma run did not start")
+                time.sleep(0.5)
+        replica = work / f"replica-{n}"
+        shutil.rmtree(replica, ignore_errors=True)
+        env = dict(env, QA_HOME=str(replica), QA_CHROMA_URL=f"http://127.0.0.1:{port}")
+        out: dict = {}
+        out["server_first_ask_s"] = run(QA + ["ask", "Who founded the IIJ?"], env)[0]  # fetches every version once
+        out["server_cold_ask_s"] = statistics.median(
+            run(QA + ["ask", "Who founded the IIJ?"], env)[0] for _ in range(3)
+        )
+        _, rss, warm_out = run([sys.executable, "-c", WARM, str(replica)], env)
+        warm = json.loads(warm_out)
+        out.update(
+            server_warm_p50_ms=1000 * warm["p50"],
+            server_warm_p95_ms=1000 * warm["p95"],
+            server_answering_rss_mb=warm["rss_mb"],
+        )
+        with open(f"/proc/{server.pid}/status") as f:
+            peak = next(line for line in f if line.startswith("VmHWM"))
+        out["chroma_server_peak_rss_mb"] = int(peak.split()[1]) / 1024
+        return out
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, action="append", help="library sizes (default 1000)")
@@ -191,6 +244,11 @@ def main(argv=None) -> int:
         type=int,
         default=2,
         help="seed (and name prefix) of the 100 documents added: another one for each run on a reused library",
+    )
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="also measure answering with the same vectors served by `chroma run` (a second machine's figures)",
     )
     args = parser.parse_args(argv)
     sizes = args.documents or [1000]
@@ -236,6 +294,15 @@ def main(argv=None) -> int:
                 f"removing one: {r['remove_1_s']:.1f} s; the next qa ask: {r['ask_after_writes_s']:.2f} s",
                 flush=True,
             )
+            if args.server:
+                r.update(measure_server(n, work, env))
+                print(
+                    f"  vectors on a Chroma server (a second machine): its first qa ask {r['server_first_ask_s']:.2f} s, "
+                    f"later {r['server_cold_ask_s']:.2f} s; warm p50 {r['server_warm_p50_ms']:.0f} ms, p95 "
+                    f"{r['server_warm_p95_ms']:.0f} ms; answering RSS {r['server_answering_rss_mb']:.0f} MB; the "
+                    f"server's peak RSS {r['chroma_server_peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

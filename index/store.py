@@ -212,6 +212,20 @@ def _opened(get, folder=None):
 _ASK = 1000
 
 
+def _paged(collection, include: list[str], page: int = 5000) -> dict:
+    """Every record of ``collection`` (ids and ``include``), read ``page`` at a time: Chroma reads a whole
+    collection's records in one SQL statement naming each of them, which SQLite refuses past 32,766 (seen at 100,000
+    documents: "too many SQL variables")."""
+    out: dict = {"ids": [], **{key: [] for key in include}}
+    while True:
+        got = reading(lambda: collection.get(include=include, limit=page, offset=len(out["ids"])))
+        out["ids"].extend(got["ids"])
+        for key in include:
+            out[key].extend(got[key] or [])
+        if len(got["ids"]) < page:
+            return out
+
+
 def _groups(items: Iterable, n: int):
     """``items`` in lists of ``n`` (the last may be shorter), read as they are needed."""
     group: list = []
@@ -556,7 +570,7 @@ class Store:
 
     def documents(self, collections: Collections | None = None) -> list[DocumentRecord]:
         collections = collections or self.open()
-        got = reading(lambda: collections.documents.get(include=["metadatas"]))
+        got = _paged(collections.documents, ["metadatas"])
         return sorted((_record(i, m) for i, m in zip(got["ids"], got["metadatas"])), key=lambda r: r.name)
 
     def listed(self, names: list[str], collections: Collections | None = None) -> dict[str, DocumentRecord]:
@@ -633,7 +647,7 @@ class Store:
             return report
         got = step(
             "the document records",
-            lambda: reading(lambda: collections.documents.get(include=["documents", "metadatas"]), self.folder),
+            lambda: _paged(collections.documents, ["documents", "metadatas"]),
         )
         records = dict(zip(got["ids"], got["metadatas"])) if got else {}
         report.documents = len(records)
@@ -1099,7 +1113,7 @@ class Store:
         old = self.generation()
         if not old:
             return []
-        got = self._collections(old).documents.get(include=["documents", "metadatas"])
+        got = _paged(self._collections(old).documents, ["documents", "metadatas"])
         return [
             SourceDocument(
                 name=i,

@@ -352,3 +352,18 @@ def test_long_document_lists_are_asked_of_chroma_in_parts(home, tmp_path, monkey
     assert sorted(fresh.library.snapshot().sentence_texts()) == sentences
     assert calls and max(calls) >= 3  # lists longer than the limit were asked for, in parts
     assert snapshot_module._in_parts(["a", "b", "c", "d", "e"]) == [["a", "b"], ["c", "d"], ["e"]]
+
+
+def test_whole_collections_are_read_in_pages(fake_engine):
+    """Chroma reads a whole collection in one SQL statement naming every record, refused past 32,766 records: the
+    document list and a rebuild's sources are read a page at a time, and a page boundary loses nothing."""
+    from qa.index.store import _paged
+
+    fake_engine.library.add([CORPUS])
+    documents = fake_engine.library.store.open().documents
+    whole = documents.get(include=["metadatas"])
+    for page in (1, 2, 5, 6):
+        got = _paged(documents, ["metadatas"], page=page)
+        assert sorted(zip(got["ids"], map(str, got["metadatas"]))) == sorted(
+            zip(whole["ids"], map(str, whole["metadatas"]))
+        )

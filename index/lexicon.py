@@ -161,6 +161,8 @@ class Lexicon:
                     # The chunks' text is the library's: readable by its owner only, as the index is.
                     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
                     return cls(path, identity, cls._connect(str(path), identity))
+                except sqlite3.OperationalError:  # locked, busy, or a disk error: never a reason to delete it
+                    raise
                 except sqlite3.DatabaseError:  # damaged, or of another format: start afresh
                     if attempt:
                         raise

@@ -208,3 +208,24 @@ def test_the_writer_keeps_the_document_list_so_no_reader_fetches_it(home, tmp_pa
     fetched = _uncached(engine, tmp_path)
     assert kept.documents == fetched.documents and len(kept.documents) == 5
     assert kept.documents["new.txt"].content_hash == fetched.documents["new.txt"].content_hash
+
+
+def test_a_locked_lexicon_is_read_from_memory_and_never_deleted(home, tmp_path):
+    """Another process holding the file's write lock (or a disk error) is not damage: the process answers with the
+    lexicon in memory, and the file, with everything the writer put in it, stays."""
+    engine = make_engine(home)
+    engine.library.add([CORPUS])
+    path = _files(home)[0]
+    size = path.stat().st_size
+    holder = sqlite3.connect(path, timeout=0)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = make_engine(home)
+        snapshot = locked.library.snapshot()
+        assert snapshot.fetched == 5 and snapshot._lexicon.path is None  # in memory
+    finally:
+        holder.rollback()
+        holder.close()
+    assert _files(home) == [path] and path.stat().st_size >= size
+    assert make_engine(home).library.snapshot().fetched == 0  # the writer's rows are all there

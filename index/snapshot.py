@@ -120,14 +120,12 @@ def get_by_hash(part, hashes, include: list[str]) -> dict:
     return out
 
 
-def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str]) -> int:
+def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str], part_size: int = 1000) -> int:
     """Fetch and tokenise the listed versions (``languages``: content hash -> document language) the lexicon does
-    not hold yet, and append them to it; returns how many were fetched."""
+    not hold yet, and append them to it, ``part_size`` versions at a time (a machine without the file holds one part
+    in memory, not the library); returns how many were fetched."""
     held = lexicon.versions(list(languages))
     missing = [h for h in languages if h not in held]
-    if not missing:
-        return 0
-    fresh: dict = {h: [] for h in missing}
     by_language: dict = {}
     for h in missing:
         by_language.setdefault(languages[h], []).append(h)
@@ -135,11 +133,14 @@ def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str]) -> 
         part = collections.part("chunks", language)
         if part is None:
             continue
-        got = reading(lambda: get_by_hash(part, hashes, ["documents", "metadatas"]))
-        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
-            fresh[m["doc_hash"]].append(chunk_row(i, t, m))
-    # A listed version always has chunks; none means a write in flight: asked again next time.
-    lexicon.add({h: rows for h, rows in fresh.items() if rows})
+        for start in range(0, len(hashes), part_size):
+            wanted = hashes[start : start + part_size]
+            got = reading(lambda: get_by_hash(part, wanted, ["documents", "metadatas"]))
+            fresh: dict = {h: [] for h in wanted}
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]):
+                fresh[m["doc_hash"]].append(chunk_row(i, t, m))
+            # A listed version always has chunks; none means a write in flight: asked again next time.
+            lexicon.add({h: rows for h, rows in fresh.items() if rows})
     return len(missing)
 
 

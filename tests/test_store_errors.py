@@ -233,12 +233,15 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
         monkeypatch.setenv("QA_HOME", str(home))
         _build(home, folder)
         filler = _fill(disk)
-        for call in (
-            lambda e: e.answer(QUESTION),
-            lambda e: e.documents(),
-            lambda e: e.library.add([folder]),
-            lambda e: e.library.rebuild(),
-        ):
+        # Reading may need no write at all (the lexicon holds the document list and the chunks): it either answers
+        # or names the full disk; a write always names it.
+        for call in (lambda e: e.answer(QUESTION), lambda e: e.documents()):
+            try:
+                call(make_engine(home))
+            except DiskFull as exc:
+                _disk_advice(_one_line(exc))
+            _forget_clients()
+        for call in (lambda e: e.library.add([folder]), lambda e: e.library.rebuild()):
             with pytest.raises(DiskFull) as caught:
                 call(make_engine(home))
             _disk_advice(_one_line(caught.value))
@@ -252,6 +255,8 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
             ["index", "check"],
         ):
             code, out, err = _cli(capsys, *args)
+            if code == 0 and args[:2] in (["ask", QUESTION], ["index", "list"]):  # a read that needed no write
+                continue
             assert code == 1 and "Traceback" not in err, (args, err)
             line = _error_line(err)
             assert "is full" in line, (args, line)

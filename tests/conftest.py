@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,22 @@ def real_engine(tmp_path_factory):
     engine = Engine(Settings(home=home))
     engine.ensure_index()
     return engine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, what: str, seconds: float = 60) -> None:
+    """Wait until a server started as ``proc`` listens on ``port``; kill it and fail the test if it does not."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"{what} did not start")

@@ -2,13 +2,13 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
@@ -20,34 +20,19 @@ QUESTIONS = [
 ]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     if not os.path.exists(chroma):
         pytest.skip("the chroma command is not installed")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
+    wait_for_port(proc, port, "chroma server")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)

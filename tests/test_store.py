@@ -321,6 +321,24 @@ def test_a_vector_search_that_leaves_out_a_record_is_done_again_exactly(fake_eng
         assert len(got.ids) == sum(1 for chunk in snapshot.chunks if chunk.language == lang)  # every chunk
 
 
+def test_the_listed_versions_by_language_are_made_once_per_snapshot(fake_engine):
+    """A question asks for the listed versions of each language several times; at 100,000 documents making them
+    each time cost more than the vector search. They are made once, and say the same as the document list."""
+    fake_engine.ensure_index()
+    snapshot = fake_engine.explain("Who founded the IIJ?").snapshot
+    records = list(snapshot.documents.values())
+    assert snapshot.languages == sorted({r.language for r in records}) and len(snapshot.languages) == 3
+    for language in [None, *snapshot.languages]:
+        expected = list(dict.fromkeys(r.content_hash for r in records if not language or r.language == language))
+        assert snapshot.active_hashes(language) == expected
+        assert snapshot.active_set(language) == set(expected)
+        assert snapshot.active_set(language) is snapshot.active_set(language)  # kept, not made again
+    assert snapshot.hash_languages == {r.content_hash: r.language for r in records}
+    assert snapshot.active_hashes("xx") == [] and snapshot.active_set("xx") == frozenset()
+    snapshot.active_hashes().clear()  # a caller's copy: the snapshot's own list is untouched
+    assert snapshot.active_hashes()
+
+
 def test_long_document_lists_are_asked_of_chroma_in_parts(home, tmp_path, monkeypatch):
     """Chroma's SQLite refuses a filter with too many variables ("too many SQL variables" at 30,000 documents):
     lists of document hashes go to Chroma ``IN_LIMIT`` at a time, and the answers are the same."""

@@ -182,13 +182,13 @@ class _Focus:
         an empty list; ``language``: the question's."""
         if len(self.names) < 2:
             return []
-        language_of = {r.content_hash: r.language for r in self.snapshot.documents.values()}
+        language_of = self.snapshot.hash_languages
         together, known = None, []
         for name, terms in self.names.items():
             if months(name):  # "in September": a date, not a name
                 continue
             naming = self.snapshot.documents_naming(terms, name)
-            holding = set(naming) & set(language_of)
+            holding = {d for d in naming if d in language_of}
             if not holding:
                 continue  # a name the documents do not know: not this rule's business
             known.append(name)
@@ -197,7 +197,9 @@ class _Focus:
             # Perhaps translated in the other languages ("Council" / «Совет»), unless it is a person's name: one of
             # two names side by side, neither ever written in lower case ("Kaxa Imnadze" is spelt, not translated).
             if in_own_language and not alike_elsewhere and self._translatable(name, language):
-                holding |= {d for d, lang in language_of.items() if lang != language}
+                for other in self.snapshot.languages:
+                    if other != language:
+                        holding |= self.snapshot.active_set(other)
             together = holding if together is None else together & holding
         return known if together is not None and not together else []
 

@@ -66,7 +66,7 @@ def centred_dense(
     snapshot: Snapshot,
     kind: str,
     vector: np.ndarray,
-    hashes: list[str],
+    hashes: AbstractSet[str],
     n: int,
     centring: float,
     with_metadata: bool = False,
@@ -106,7 +106,7 @@ def offset_table(query: Query, tuning: Tuning) -> dict | None:
 
 
 def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | None = None) -> Retrieval:
-    hashes = snapshot.active_hashes(language)
+    hashes = snapshot.active_set(language)
     if not hashes or not snapshot.chunks:
         return Retrieval()
     n = min(tuning.candidates, len(snapshot.chunks))
@@ -124,7 +124,7 @@ def retrieve(snapshot: Snapshot, query: Query, tuning: Tuning, language: str | N
             dense_sentence[cid] = max(dense_sentence.get(cid, -1.0), s)
 
     weights = tuning.fusion_weights
-    allowed = set(hashes)
+    allowed = hashes
     rankings = [(weights["dense_chunk"], dense_chunk), (weights["dense_sentence"], dense_sentence)]
     lexical_rankings = {}
     coverages = {}

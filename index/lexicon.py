@@ -116,9 +116,16 @@ def chunk_row(chunk_id: str, text: str, meta: dict) -> tuple:
 
 
 def _where(store) -> dict:
+    """Which store a lexicon file belongs to: the Chroma folder, or on a server the store's own meta collection
+    (the same store whatever address a machine reaches it by: ``127.0.0.1`` here, a host name there, another port
+    after a restart), so a shared ``QA_HOME`` or a restarted server never fetches the library again."""
     settings = store.settings
-    where = {"server": settings.chroma_url} if settings.chroma_url else {"folder": str(settings.home / "chroma")}
-    return {**where, "prefix": store.prefix}
+    if not settings.chroma_url:
+        return {"folder": str(settings.home / "chroma"), "prefix": store.prefix}
+    meta = store.meta_id()
+    if meta is None:  # no store there yet: nothing to keep for it
+        return {"server": settings.chroma_url, "prefix": store.prefix}
+    return {"server_store": meta, "prefix": store.prefix}
 
 
 def _identity(collections, generation: int) -> dict:

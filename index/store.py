@@ -469,6 +469,11 @@ class Store:
             )
         return _opened(lambda: self.client.get_collection(name, embedding_function=None))
 
+    def meta_id(self) -> str | None:
+        """The id of this store's meta collection (kept across generations), or None before the first write."""
+        meta = self._meta()
+        return str(meta.id) if meta is not None else None
+
     def generation(self) -> int:
         return self.version()[0]
 

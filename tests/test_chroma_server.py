@@ -71,6 +71,9 @@ def test_two_replicas_on_one_server_see_each_others_writes_and_either_rebuilds_e
     assert second.library.snapshot().fetched == 5  # the other machine fetches each version once
     assert _replica(tmp_path / "b", chroma_url, "replicas").library.snapshot().fetched == 0  # then never again
     assert _replica(tmp_path / "a", chroma_url, "replicas").library.snapshot().fetched == 0  # the writer's own
+    # The same server by another address (a host name, a load balancer, a restart on another port): the same store.
+    elsewhere = chroma_url.replace("127.0.0.1", "localhost")
+    assert _replica(tmp_path / "b", elsewhere, "replicas").library.snapshot().fetched == 0
 
     extra = tmp_path / "samarkand.txt"
     extra.write_text("The Regional Expert Council met in Samarkand on 3 March 2025.", encoding="utf-8")

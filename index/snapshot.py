@@ -120,11 +120,12 @@ def get_by_hash(part, hashes, include: list[str]) -> dict:
     return out
 
 
-def _fetch_missing(collections, lexicon: Lexicon, languages: dict[str, str], part_size: int = 1000) -> int:
+def _fetch_missing(
+    collections, lexicon: Lexicon, languages: dict[str, str], held: AbstractSet[str], part_size: int = 1000
+) -> int:
     """Fetch and tokenise the listed versions (``languages``: content hash -> document language) the lexicon does
-    not hold yet, and append them to it, ``part_size`` versions at a time (a machine without the file holds one part
-    in memory, not the library); returns how many were fetched."""
-    held = lexicon.versions(list(languages))
+    not hold yet (``held``: those it holds), and append them to it, ``part_size`` versions at a time (a machine
+    without the file holds one part in memory, not the library); returns how many were fetched."""
     missing = [h for h in languages if h not in held]
     by_language: dict = {}
     for h in missing:
@@ -249,8 +250,10 @@ class Snapshot:
             lexicon.keep_records(version[1], records)
         names = _names_by_hash(records)
         languages = {records[copies[0]].content_hash: records[copies[0]].language for copies in names.values()}
-        fetched = _fetch_missing(collections, lexicon, languages)
         versions = lexicon.versions(list(languages))
+        fetched = _fetch_missing(collections, lexicon, languages, versions.keys())
+        if fetched:
+            versions = lexicon.versions(list(languages))
         by_first = sorted(versions.values(), key=lambda v: v.first)
         firsts = np.array([v.first for v in by_first], dtype=np.int64)
         counts = np.array([v.count for v in by_first], dtype=np.int64)

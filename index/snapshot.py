@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.index.chroma import reading
 from qa.index.lexicon import INDEXES, SEP, Lexicon, ListedIndex, chunk_row
-from qa.index.store import warming
+from qa.index.store import DocumentRecord, warming
 from qa.language.detect import reading_form
 from qa.language.lexical import (
     name_key,
@@ -244,7 +244,7 @@ class Snapshot:
         if warm:  # Chroma loads the vector indexes (it does not hold the GIL) while this thread reads the lexicon
             warming(collections, int(store.embedder.dimension))  # the process's exit waits for it (a crash otherwise)
         lexicon = Lexicon.for_store(store, collections, version[0], previous._lexicon if previous is not None else None)
-        records = lexicon.records(version[1])
+        records = lexicon.records(version[1], DocumentRecord)
         if records is None:
             records = {r.name: r for r in store.documents(collections)}
             lexicon.keep_records(version[1], records)

@@ -229,3 +229,26 @@ def test_a_locked_lexicon_is_read_from_memory_and_never_deleted(home, tmp_path):
         holder.close()
     assert _files(home) == [path] and path.stat().st_size >= size
     assert make_engine(home).library.snapshot().fetched == 0  # the writer's rows are all there
+
+
+def test_document_records_kept_as_fields_or_by_an_earlier_release_load_the_same(tmp_path):
+    """The document list is kept as each record's fields (a tuple loads in half the time of the object); the objects
+    an earlier release kept still load."""
+    import pickle
+
+    from qa.index.lexicon import Lexicon
+    from qa.index.store import DocumentRecord
+
+    records = {
+        name: DocumentRecord(name, f"h{i}", "uz", "Title", 3, "2026-12-07T00:00:00", f"/d/{name}", 1300, ((0, 5),))
+        for i, name in enumerate(["a.txt", "b.txt", "ü.txt"])
+    }
+    lexicon = Lexicon.open(tmp_path, {"folder": "x"}, {"generation": 1})
+    lexicon.keep_records(4, records)
+    assert lexicon.records(4, DocumentRecord) == records and lexicon.records(6, DocumentRecord) is None
+    old = DocumentRecord("c.txt", "h9", "ru", "T", 1, "2026-01-01T00:00:00", "/d/c.txt", 10)
+    with lexicon._lock:  # as an earlier release kept it: the pickled object
+        lexicon._db.execute("INSERT INTO documents VALUES (?, ?)", ("c.txt", pickle.dumps(old)))
+    assert lexicon.records(4, DocumentRecord) == {**records, "c.txt": old}
+    lexicon.advance_records(4, 6, [old], ["a.txt"])
+    assert lexicon.records(6, DocumentRecord) == {"b.txt": records["b.txt"], "ü.txt": records["ü.txt"], "c.txt": old}

@@ -372,7 +372,7 @@ class Library:
 
     def remove(self, name: str) -> None:
         def remove():
-            listed = name in self.manifest.entries()
+            listed = name in self.manifest
             self.manifest.forget(name)
             try:
                 self.store.remove(name)

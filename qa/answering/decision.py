@@ -11,10 +11,9 @@ The rules, in order (the first that applies declines):
    before it: "... a seminar in Tashkent. The event was organised by ..."). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
-   language cannot show (translated ones) are not held against it, unless its translation is among the
-   candidates in a language that shows them all: then it takes that translation's verdict ("Head of
-   Department ... of Uzbekistan" is judged by «Руководитель отдела ...» for a question on the Верховный суд);
-   and they are, when the attribute stands beside a Latin name that documents of two languages write alike and
+   language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
+   translation's verdict was removed on 2026-12-07: on no held-out part or library did it earn an answer or a
+   decline, and it cost three); they are, when the attribute stands beside a Latin name that documents of two languages write alike and
    the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
    earlier names need only be in the sentence's document. Where some sentences show the attribute and the
    names together, only those may be quoted. A question that asks no attribute still
@@ -296,12 +295,6 @@ class _Focus:
             return 2 if any(self.names[n] & terms for n in self.known_names) else 1
         return 2 if all(self.names[n] & terms for n in checkable) else 0
 
-    def checkable(self, language: str) -> bool:
-        """Whether a sentence in ``language`` can show every name and role holder the question gives: its
-        documents hold them all (none is translated there)."""
-        shown = self.snapshot.language_terms(language)
-        return all(self.names[n] & shown for n in self.known_names) and all(h & shown for h in self.role_holders)
-
     @staticmethod
     def _bound_elsewhere(words_: Sequence[str], holder_of: list[list[bool]], i: int, side: str, need_all: bool) -> bool:
         """The role at word ``i`` is followed (or in Uzbek preceded) by another name, and the name asked
@@ -311,29 +304,6 @@ class _Focus:
         near = content[:HOLDER_REACH]
         found = [any(holder_of[j][h] for j in near) for h in range(len(holder_of[i]))]
         return bool(capitalised) and not (all(found) if need_all else any(found))
-
-
-def _judge_translations_by_originals(
-    focus: _Focus, candidates: list[Candidate], strength: dict, tuning: Tuning
-) -> None:
-    """A sentence whose language cannot show all the question's names ("Верховный" in English) takes the
-    verdict of its translation among the candidates where they can all be checked: "Head of Department ...
-    of Uzbekistan" is judged by «Руководитель отдела ...», which shows that the head is not the Supreme
-    Court's. A translation: embeddings at least ``equivalent_similarity`` apart, in another language."""
-    if not (focus.known_names or focus.role_holders):
-        return
-    checkable = {lang: focus.checkable(lang) for lang in {c.language for c in candidates}}
-    originals = [c for c in candidates if checkable[c.language]]
-    for c in candidates:
-        if checkable[c.language]:
-            continue
-        same = [
-            o
-            for o in originals
-            if o.language != c.language and float(c.embedding @ o.embedding) >= tuning.equivalent_similarity
-        ]
-        if same:
-            strength[c.id] = strength[max(same, key=lambda o: float(c.embedding @ o.embedding)).id]
 
 
 def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candidate], strength: dict) -> None:
@@ -370,7 +340,6 @@ RULES = {
     "missing_focus": "4: decline when the thing an attribute is asked of is named nowhere in the documents",
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
-    "translations": "4: a translated sentence takes its original's verdict on the names",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "counted_word": "6: a count must be of the counted word",
@@ -421,8 +390,6 @@ def decide(
         strength = {c.id: 2 for c in candidates}
     else:
         strength = {c.id: focus.strength(c, analysis_at.get((c.doc_hash, c.position - 1))) for c in candidates}
-    if "translations" not in off:
-        _judge_translations_by_originals(focus, candidates, strength, tuning)
     if "ordinals" not in off:
         _hold_to_ordinals(snapshot, query, candidates, strength)
     if not typed or not any(strength[c.id] for c in typed):

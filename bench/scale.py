@@ -113,6 +113,13 @@ def write_documents(folder: Path, n: int, seed: int, simulate: bool, prefix: str
     return write_files(folder, news_length(n, seed, prefix) if simulate else make_distractors(n, seed))
 
 
+def _more_documents(folder: Path, seed: int, simulate: bool, prefix: str, rename: str) -> list[Path]:
+    """100 documents to add to a built library; templates (not ``simulate``) are renamed with ``rename`` in front,
+    as their names would clash with the library's."""
+    added = write_documents(folder, 100, seed, simulate, prefix=prefix)
+    return added if simulate else [p.rename(p.with_name(rename + p.name)) for p in added]
+
+
 def measure(
     n: int, work: Path, env: dict, sample: int, reuse: bool = False, simulate: bool = False, write_seed: int = 2
 ) -> dict:
@@ -157,10 +164,7 @@ def measure(
 
     # Writes: 100 more documents (new names, other text) into this library and into an empty one; one removed.
     more = work / f"more-{n}-{write_seed}"
-    added = write_documents(more, 100, write_seed, simulate, prefix=f"more{write_seed}")
-    if not simulate:  # the templates' names would clash with the library's: rename
-        for i, p in enumerate(added):
-            added[i] = p.rename(p.with_name(f"more_{p.name}"))
+    added = _more_documents(more, write_seed, simulate, f"more{write_seed}", "more_")
     out["add_100_s"] = run(QA + ["index", "add", str(more)], env)[0]
     empty = work / f"empty-{n}"
     shutil.rmtree(empty, ignore_errors=True)
@@ -214,10 +218,7 @@ def measure_server(n: int, work: Path, env: dict, simulate: bool = False, write_
         )
         # Writes through the server: 100 documents more, one removed, the next question (which reloads).
         more = work / f"more-{n}-server-{write_seed}"
-        added = write_documents(more, 100, 1000 + write_seed, simulate, prefix=f"srv{write_seed}")
-        if not simulate:
-            for i, p in enumerate(added):
-                added[i] = p.rename(p.with_name(f"srv_{p.name}"))
+        added = _more_documents(more, 1000 + write_seed, simulate, f"srv{write_seed}", "srv_")
         out["server_add_100_s"] = run(QA + ["index", "add", str(more)], env)[0]
         out["server_remove_1_s"] = run(QA + ["index", "remove", added[0].name], env)[0]
         out["server_ask_after_writes_s"] = run(QA + ["ask", "Who founded the IIJ?"], env)[0]

@@ -39,6 +39,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _unlisted(db: sqlite3.Connection, hashes: set) -> set:
+    """Those of ``hashes`` that no entry lists (in the caller's transaction)."""
+    return {h for h in hashes if not db.execute("SELECT 1 FROM documents WHERE hash = ?", (h,)).fetchone()}
+
+
 class Manifest:
     def __init__(self, home: Path):
         self.folder = Path(home) / "library"
@@ -144,7 +149,8 @@ class Manifest:
                     entry["ocr"] = [list(span) for span in src.ocr_spans]
                 rows.append((src.name, src.content_hash, json.dumps(entry, ensure_ascii=False)))
             db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", rows)
-        self._drop_texts(replaced)  # a replaced version's text, if no name lists it any more
+            orphans = _unlisted(db, replaced)  # a replaced version's text, if no name lists it any more
+        self._drop_texts(orphans)
 
     def forget(self, name: str) -> None:
         with self._db(write=True) as db:
@@ -153,19 +159,12 @@ class Manifest:
             if found is None:
                 return
             db.execute("DELETE FROM documents WHERE name = ?", (name,))
-        self._drop_texts({found[0]})
+            orphans = _unlisted(db, {found[0]})
+        self._drop_texts(orphans)
 
     def _drop_texts(self, hashes: set) -> None:
-        """Delete the texts of ``hashes`` that no entry refers to any more."""
-        if not hashes:
-            return
-        with self._db() as db:
-            held = {
-                h
-                for h in hashes
-                if db is not None and db.execute("SELECT 1 FROM documents WHERE hash = ?", (h,)).fetchone()
-            }
-        for h in hashes - held:
+        """Delete the texts of ``hashes`` (once the change that unlisted them is committed)."""
+        for h in hashes:
             (self.texts / f"{h}.txt").unlink(missing_ok=True)
 
     def sources(self):

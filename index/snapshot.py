@@ -233,7 +233,6 @@ class Snapshot:
     _term_unions: dict = field(default_factory=dict)  # content hash -> union of its chunks' terms
     _held_in: dict = field(default_factory=dict)  # language -> _HeldIn
     _prefixes: dict = field(default_factory=dict)  # chunk and sentence id prefix -> content hash
-    _active: dict = field(default_factory=dict)  # language ("" for all) -> (listed content hashes, the same as a set)
 
     @classmethod
     def load(cls, store, warm: bool = False, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -287,20 +286,17 @@ class Snapshot:
 
     @property
     def languages(self) -> list[str]:
-        return [language for language in self._listed_by_language() if language]
+        return [language for language in self._listed_by_language if language]
 
-    def _listed_by_language(self) -> dict:
+    @cached_property
+    def _listed_by_language(self) -> dict[str, tuple[list[str], frozenset[str]]]:
         """Language ("" for every language) -> (the listed content hashes, each once, and the same as a set);
         made once per snapshot, since a question asks for them several times and they grow with the library."""
-        if not self._active:
-            by_language: dict[str, dict] = {"": {}}
-            for r in self.documents.values():
-                by_language[""][r.content_hash] = None
-                by_language.setdefault(r.language, {})[r.content_hash] = None
-            self._active = {
-                language: (list(hashes), frozenset(hashes)) for language, hashes in sorted(by_language.items())
-            }
-        return self._active
+        by_language: dict[str, dict] = {"": {}}
+        for r in self.documents.values():
+            by_language[""][r.content_hash] = None
+            by_language.setdefault(r.language, {})[r.content_hash] = None
+        return {language: (list(hashes), frozenset(hashes)) for language, hashes in sorted(by_language.items())}
 
     @cached_property
     def hash_languages(self) -> dict[str, str]:
@@ -309,12 +305,12 @@ class Snapshot:
 
     def active_hashes(self, language: str | None = None) -> list[str]:
         """Content hashes of the listed document versions (in ``language`` only, if given), each once."""
-        listed = self._listed_by_language().get(language or "")
+        listed = self._listed_by_language.get(language or "")
         return list(listed[0]) if listed else []
 
     def active_set(self, language: str | None = None) -> frozenset:
         """The same as a set (kept: not copied for each question)."""
-        listed = self._listed_by_language().get(language or "")
+        listed = self._listed_by_language.get(language or "")
         return listed[1] if listed else frozenset()
 
     def copies(self, doc_hash: str) -> list[str]:
@@ -587,7 +583,7 @@ class Snapshot:
     def _listed(self, kind: str, language: str, allowed: AbstractSet[str]) -> tuple[list[str], int]:
         """The content hashes, among ``allowed``, of the listed documents in ``language``, and how many ``kind``
         records they hold."""
-        hashes = [h for h in self._listed_by_language().get(language, ([], None))[0] if h in allowed]
+        hashes = [h for h in self._listed_by_language.get(language, ([], frozenset()))[0] if h in allowed]
         if kind == "sentences":
             return hashes, sum(self.sentence_count(h) for h in hashes)
         return hashes, sum(self._versions[h].count for h in hashes if h in self._versions)

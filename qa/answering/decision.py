@@ -13,8 +13,8 @@ The rules, in order (the first that applies declines):
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
    translation's verdict was removed on 2026-12-07: on no held-out part or library did it earn an answer or a
-   decline, and it cost three); they are, when the attribute stands beside a Latin name that documents of two languages write alike and
-   the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
+   decline, and it cost three); they are, when the attribute stands beside a Latin name that documents of two
+   languages write alike and the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
    earlier names need only be in the sentence's document. Where some sentences show the attribute and the
    names together, only those may be quoted. A question that asks no attribute still
    needs every name it gives that the document's language can show in the sentence's document ("... in

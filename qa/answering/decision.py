@@ -8,7 +8,9 @@ The rules, in order (the first that applies declines):
 4. ``missing_focus``: the question asks for an attribute (a mayor, an area, a birth date, a price ...) of
    something, and no candidate sentence speaks of that attribute in any language, or the thing it is asked
    of is named nowhere in the documents, or in no sentence that speaks of the attribute (nor in the sentence
-   before it: "... a seminar in Tashkent. The event was organised by ..."). A role bound to
+   before it: "... a seminar in Tashkent. The event was organised by ..."). A place's name is looked for as each
+   language writes it (``qa.language.places``: Kazakhstan, Казахстан, Qozogʻiston), so a sentence of another
+   language is held to it like one of the question's own (rule ``places``). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
@@ -65,6 +67,7 @@ from qa.language.answer_types import (
 )
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
+from qa.language import places
 from qa.language.lexical import ALL_STOPWORDS, script
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
@@ -136,10 +139,12 @@ def novelty(snapshot: Snapshot, query: Query) -> float:
 class _Focus:
     """The attribute a question asks for and the names it asks it of, checked against candidate evidence."""
 
-    def __init__(self, snapshot: Snapshot, query: Query):
+    def __init__(self, snapshot: Snapshot, query: Query, with_places: bool = True):
         self.snapshot = snapshot
         self.attributes = query.focus
-        self.names = {name: query.analysis.terms_of(name) for name in query.names}
+        # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan).
+        spelt = places.equivalents(query.analysis.written, query.language) if with_places else {}
+        self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in query.names}
         words_ = self._question_words = list(query.analysis.written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
@@ -341,6 +346,7 @@ RULES = {
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
+    "places": "4, 5: a place's name is looked for as each language writes it (qa.language.places)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "counted_word": "6: a count must be of the counted word",
     "dateline": "6: a dateline holds no answer",
@@ -370,7 +376,7 @@ def decide(
     share_unknown = novelty(snapshot, query)
     if share_unknown >= tuning.max_novelty and "unknown_words" not in off:
         return Decision(False, UNKNOWN_WORDS, candidates[0].score, share_unknown)
-    focus = _Focus(snapshot, query)
+    focus = _Focus(snapshot, query, with_places="places" not in off)
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
     apart = focus.names_apart(query.language)

@@ -1,0 +1,165 @@
+"""Place names across languages: Kazakhstan = Казахстан = Qozogʻiston, Vienna = Вена = Vena.
+
+A name the question gives is looked for in a sentence of another language by its stems and cross-script keys
+(``qa.language.analysis.word_terms``); that finds a name spelt alike (Воронков / Voronkov, Ташкент / Tashkent)
+but not one each language writes its own way (Qozogʻiston, Вена, Yevropa Ittifoqi). The decision then cannot
+check such a name in a document of another language, and lets any sentence of that language through
+(``qa.answering.decision``, rule 4). This table gives the other languages' spellings of countries, regions and
+cities, so that the name can be checked there too.
+
+The table is Unicode CLDR's, as the Babel package ships it: territory names and time-zone exemplar cities in
+English, Russian and Uzbek (Latin; Uzbek Cyrillic is read in Latin). ``python -m qa.language.places --write``
+makes ``data/places.json`` from an installed Babel (``pip install -e ".[places]"``); answering reads only the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from qa.language.analysis import word_stems, word_terms
+from qa.language.lexical import name_key
+from qa.language.text import written_words
+
+PLACES_FILE = Path(__file__).resolve().parent / "data" / "places.json"
+LANGUAGES = ("en", "ru", "uz")
+
+
+@lru_cache(maxsize=1)
+def places() -> list[dict[str, str]]:
+    """Every place: language code -> its name there (each entry has every language of ``LANGUAGES``)."""
+    return json.loads(PLACES_FILE.read_text(encoding="utf-8"))["places"]
+
+
+def _words(form: str) -> list[str]:
+    return written_words(form)
+
+
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict, list[dict[str, frozenset[str]]]]:
+    """(language -> a first word's stem -> [(place, the name's words)]; per place, language -> the terms a
+    sentence of that language shows the place by).
+
+    A one-word name is shown by its word. Of a longer name only its capitalised words that no other place's name
+    in that language has (of "Markaziy Osiyo", neither: "Markaziy Amerika",
+    "Sharqiy Osiyo") are its terms: "Организация" of the United Nations' Russian name would hold
+    every document on any organisation to it."""
+    table = places()
+    first: dict[str, dict[str, list]] = {lang: defaultdict(list) for lang in LANGUAGES}
+    counts: dict[str, Counter] = {lang: Counter() for lang in LANGUAGES}
+    for entry in table:
+        for lang in LANGUAGES:
+            ws = _words(entry[lang])
+            counts[lang].update({w.casefold() for w in ws})
+    shown: list[dict[str, frozenset[str]]] = []
+    for i, entry in enumerate(table):
+        per: dict[str, frozenset[str]] = {}
+        for lang in LANGUAGES:
+            ws = _words(entry[lang])
+            if ws:
+                for key in _keys(ws[0], lang):
+                    first[lang][key].append((i, ws))
+            keep = ws if len(ws) == 1 else [w for w in ws if w[:1].isupper() and counts[lang][w.casefold()] == 1]
+            terms: frozenset[str] = frozenset()
+            for w in keep:
+                terms |= word_terms(w, lang)
+            per[lang] = terms
+        shown.append(per)
+    return first, shown
+
+
+def _keys(word: str, language: str) -> set[str]:
+    """What a word of a place's name is matched by: its stems, and its ``name_key``, which a name keeps in every case
+    form (Казахстан, Казахстане: stems ``казахста``, ``казахстан``; key ``kazast``)."""
+    key = name_key(word)
+    return set(word_stems(word, language)) | ({"#" + key} if key else set())
+
+
+def _same_word(a: str, b: str, language: str) -> bool:
+    return bool(_keys(a, language) & _keys(b, language))
+
+
+def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
+    """For each word of ``written`` (a question's words as written, in ``language``) that is part of a place's
+    name in that language, the terms by which the other languages' documents show the place."""
+    if language not in LANGUAGES:
+        return {}
+    first, shown = _index()
+    out: dict[str, frozenset[str]] = {}
+    for i, word in enumerate(written):
+        if not word[:1].isupper():
+            continue
+        for key in _keys(word, language):
+            for place, ws in first[language].get(key, ()):
+                span = written[i : i + len(ws)]
+                if len(span) < len(ws) or not all(_same_word(a, b, language) for a, b in zip(span, ws)):
+                    continue
+                terms = frozenset().union(*(shown[place][lang] for lang in LANGUAGES if lang != language))
+                for w in span:
+                    out[w] = out.get(w, frozenset()) | terms
+    return out
+
+
+# -- making the file from Babel ----------------------------------------------------------------------------------
+
+
+def _clean(name: str) -> str:
+    """ "Congo (DRC)" -> "Congo"; "Конго - Киншаса" -> "Конго"."""
+    return name.split(" (")[0].split(" - ")[0].split(" – ")[0].strip()
+
+
+def build() -> list[dict[str, str]]:
+    """The places from an installed Babel: territories (countries and regions) and time-zone exemplar cities
+    that CLDR names in Russian and Uzbek (the English name of a city is its zone's, "Asia/Tashkent")."""
+    from babel import Locale  # only for writing the file
+
+    locales = {lang: Locale.parse(lang) for lang in LANGUAGES}
+    out: list[dict[str, str]] = []
+    seen: set[tuple[str, ...]] = set()
+
+    def add(entry: dict[str, str]) -> None:
+        entry = {lang: _clean(entry[lang]) for lang in LANGUAGES}
+        key = tuple(entry[lang].casefold() for lang in LANGUAGES)
+        if all(entry.values()) and key not in seen:
+            seen.add(key)
+            out.append(entry)
+
+    en = locales["en"].territories
+    for code in sorted(en):
+        names = {lang: locales[lang].territories.get(code, "") for lang in LANGUAGES}
+        if code.isdigit() and code == "001":  # "world"
+            continue
+        add(names)
+    for zone in sorted(locales["ru"].time_zones):
+        parts = zone.split("/")
+        if len(parts) != 2 or parts[0] in ("Etc", "Antarctica"):
+            continue  # "America/North_Dakota/Center": a county seat, and its name is a common word
+        names = {lang: locales[lang].time_zones.get(zone, {}).get("city", "") for lang in ("ru", "uz")}
+        names["en"] = locales["en"].time_zones.get(zone, {}).get("city", "") or parts[1].replace("_", " ")
+        add(names)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    table = build()
+    text = json.dumps(
+        {"source": "Unicode CLDR via Babel: territories and time-zone exemplar cities", "places": table},
+        ensure_ascii=False,
+        indent=0,
+    )
+    if "--write" in argv:
+        PLACES_FILE.parent.mkdir(exist_ok=True)
+        PLACES_FILE.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {len(table)} places to {PLACES_FILE}")
+    else:
+        print(f"{len(table)} places (add --write to write {PLACES_FILE})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -395,6 +395,25 @@ def test_a_word_an_attribute_form_begins_is_not_always_the_attribute():
     assert attributes("IIJ ekspertlari qaysi kengashning ishchi guruhlari tadbirlarida qatnashdi?") == set()
     assert question_type("IIJ ekspertlari qaysi kengashning ishchi guruhlari tadbirlarida qatnashdi?") != "count"
     assert attributes("Kengashning ishchi guruhida nechta ishchi bor?") == {"staff"}
+    # A word that begins like a form and means something else: "bo‘yicha" (on, about) is not "bo‘yi" (height);
+    # "почти" (almost) is no post office, "Мэри" (Mary) no mayor, "дороге" (road) no price, "areas" of
+    # cooperation no size.
+    for question, not_asked in [
+        ("Terrorizmga qarshi kurash bo‘yicha strategiya qachon qabul qilingan?", "height"),
+        ("Когда почти все делегации прибыли?", "email"),
+        ("Кто такая Мэри Смит?", "mayor"),
+        ("Что обсуждали по дороге в Ташкент?", "price"),
+        ("Which areas of cooperation were discussed?", "area"),
+    ]:
+        assert not_asked not in attributes(question), question
+        assert question_type(question) != "count", question
+    for question, asked in [
+        ("Uning bo‘yi qancha?", "height"),
+        ("Кто мэр Ташкента?", "mayor"),
+        ("Сколько стоит дорогой билет?", "price"),
+        ("What is the area of Malta?", "area"),
+    ]:
+        assert asked in attributes(question), question
 
 
 PEOPLE_EN = {  # a person named only in the English documents, a city only in the Russian ones

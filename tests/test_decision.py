@@ -688,6 +688,7 @@ PLACES = {  # Kazakhstan in Uzbek is "Qozogʻiston": neither its stem nor its cr
         "Сколько человек живёт в Казахстане?",
         "How many people live in Kazakhstan?",
         "Necha kishi Qozog'istonda yashaydi?",
+        "Qozog‘istonda necha kishi yashaydi?",  # a place is a name at the start of a question too
     ],
 )
 def test_a_place_is_looked_for_as_the_other_languages_write_it(home, tmp_path, question):

@@ -144,7 +144,11 @@ class _Focus:
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan).
         spelt = places.equivalents(query.analysis.written, query.language) if with_places else {}
-        self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in query.names}
+        asked = list(query.names)
+        first = query.analysis.written[:1]
+        if first and spelt.get(first[0]) and first[0] not in asked and fold(first[0]) not in ALL_STOPWORDS:
+            asked.insert(0, first[0])  # a place is a name at the start of a question too ("Qozog'iston ... ?")
+        self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in asked}
         words_ = self._question_words = list(query.analysis.written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or

@@ -717,3 +717,11 @@ def test_place_names_in_every_language():
     # A longer name is matched whole, and shown only by its words that no other place's name has.
     eu = equivalents(["Европейский", "союз"], "ru")["Европейский"]
     assert "ittifoq" in eu and "yevrop" not in eu
+    assert "ittifoq" in equivalents(["Европейского", "союза"], "ru")["Европейского"]  # a case form of it
+    # A people's or an adjective's word is its place's (demonym_suffixes, name_endings); nothing else is.
+    assert "ирак" in equivalents(["Iraqi", "experts"], "en")["Iraqi"]
+    assert "иордан" in equivalents(["Jordanian"], "en")["Jordanian"]
+    assert "iraq" in equivalents(["Иракские"], "ru")["Иракские"]
+    assert "vena" in equivalents(["Вене"], "ru")["Вене"]
+    assert "узбекиста" in equivalents(["Ozbekistondagi"], "uz")["Ozbekistondagi"]  # the apostrophe left out
+    assert equivalents(["Resolution", "Center", "Malik"], "en") == {}  # not Resolute, Santarém, Mali

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from qa.language.analysis import word_stems, word_terms
-from qa.language.lexical import name_key
-from qa.language.text import written_words
+from qa import language as languages
+from qa.language.analysis import word_terms
+from qa.language.text import fold_apostrophes, written_words
 
 PLACES_FILE = Path(__file__).resolve().parent / "data" / "places.json"
 LANGUAGES = ("en", "ru", "uz")
@@ -40,47 +40,57 @@ def _words(form: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict, list[dict[str, frozenset[str]]]]:
-    """(language -> a first word's stem -> [(place, the name's words)]; per place, language -> the terms a
-    sentence of that language shows the place by).
+def _index() -> tuple[dict[str, dict[str, list[tuple[int, list[str]]]]], list[dict[str, frozenset[str]]]]:
+    """(language -> first letter -> [(place, its name's words)]; per place, language -> the terms a sentence of that language shows
+    the place by).
 
     A one-word name is shown by its word. Of a longer name only its capitalised words that no other place's name
-    in that language has (of "Markaziy Osiyo", neither: "Markaziy Amerika",
-    "Sharqiy Osiyo") are its terms: "Организация" of the United Nations' Russian name would hold
-    every document on any organisation to it."""
+    in that language has (of "Markaziy Osiyo", neither: "Markaziy Amerika", "Sharqiy Osiyo") are its terms:
+    "Организация" of the United Nations' Russian name would hold every document on any organisation to it."""
     table = places()
-    first: dict[str, dict[str, list]] = {lang: defaultdict(list) for lang in LANGUAGES}
+    named: dict[str, dict[str, list[tuple[int, list[str]]]]] = {lang: {} for lang in LANGUAGES}
     counts: dict[str, Counter] = {lang: Counter() for lang in LANGUAGES}
     for entry in table:
         for lang in LANGUAGES:
-            ws = _words(entry[lang])
-            counts[lang].update({w.casefold() for w in ws})
+            counts[lang].update({w.casefold() for w in _words(entry[lang])})
     shown: list[dict[str, frozenset[str]]] = []
     for i, entry in enumerate(table):
         per: dict[str, frozenset[str]] = {}
         for lang in LANGUAGES:
             ws = _words(entry[lang])
-            if ws:
-                for key in _keys(ws[0], lang):
-                    first[lang][key].append((i, ws))
+            if ws:  # by the first letter, which no ending changes
+                named[lang].setdefault(ws[0][:1].casefold(), []).append((i, ws))
             keep = ws if len(ws) == 1 else [w for w in ws if w[:1].isupper() and counts[lang][w.casefold()] == 1]
             terms: frozenset[str] = frozenset()
             for w in keep:
                 terms |= word_terms(w, lang)
             per[lang] = terms
         shown.append(per)
-    return first, shown
+    return named, shown
 
 
-def _keys(word: str, language: str) -> set[str]:
-    """What a word of a place's name is matched by: its stems, and its ``name_key``, which a name keeps in every case
-    form (Казахстан, Казахстане: stems ``казахста``, ``казахстан``; key ``kazast``)."""
-    key = name_key(word)
-    return set(word_stems(word, language)) | ({"#" + key} if key else set())
+@lru_cache(maxsize=None)
+def _endings(language: str) -> tuple[str, ...]:
+    """What may follow a place's name in a word of it: a case ending (``name_endings``: Qozogʻiston-da,
+    Казахстан-е) or a people's or adjective's (``demonym_suffixes``: Iraq-i, Jordan-ian)."""
+    data = languages.get(language)
+    return tuple(sorted({*data.get("name_endings", ()), *data.get("demonym_suffixes", ())}, key=len, reverse=True))
 
 
-def _same_word(a: str, b: str, language: str) -> bool:
-    return bool(_keys(a, language) & _keys(b, language))
+def _same_word(word: str, name: str, language: str) -> bool:
+    """``word`` (of a question) is ``name`` (a word of a place's name), in a case form or as its people's word: the
+    name, or the name and an ending (Iraqi, Казахстане, Qozogʻistonda), or the name without its final vowel or
+    adjective ending and with another (Вене for Вена, Европейского for Европейский). Not the same stem: Porter's
+    stems make "Resolution" the Canadian town Resolute."""
+    # Without apostrophes: "Ozbekistondagi" as typed for O‘zbekistondagi.
+    a, b = (fold_apostrophes(w).casefold().replace("'", "") for w in (word, name))
+    if a == b:
+        return True
+    bases = [b, b[:-1] if b[-1:] in "aeiouyаеёиоуыэюяь" else b, b[:-2] if b[-2:] in _ADJECTIVE else b]
+    return any(len(base) >= 3 and a.startswith(base) and a[len(base) :] in _endings(language) for base in bases)
+
+
+_ADJECTIVE = ("ий", "ый", "ой", "ая", "яя", "ое", "ее")  # Европейский союз: Европейского союза
 
 
 def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
@@ -88,19 +98,18 @@ def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[st
     name in that language, the terms by which the other languages' documents show the place."""
     if language not in LANGUAGES:
         return {}
-    first, shown = _index()
+    named, shown = _index()
     out: dict[str, frozenset[str]] = {}
     for i, word in enumerate(written):
         if not word[:1].isupper():
             continue
-        for key in _keys(word, language):
-            for place, ws in first[language].get(key, ()):
-                span = written[i : i + len(ws)]
-                if len(span) < len(ws) or not all(_same_word(a, b, language) for a, b in zip(span, ws)):
-                    continue
-                terms = frozenset().union(*(shown[place][lang] for lang in LANGUAGES if lang != language))
-                for w in span:
-                    out[w] = out.get(w, frozenset()) | terms
+        for place, ws in named[language].get(fold_apostrophes(word[:1]).casefold(), ()):
+            span = written[i : i + len(ws)]
+            if len(span) < len(ws) or not all(_same_word(a, b, language) for a, b in zip(span, ws)):
+                continue
+            terms = frozenset().union(*(shown[place][lang] for lang in LANGUAGES if lang != language))
+            for w in span:
+                out[w] = out.get(w, frozenset()) | terms
     return out
 
 

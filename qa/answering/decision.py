@@ -10,7 +10,8 @@ The rules, in order (the first that applies declines):
    of is named nowhere in the documents, or in no sentence that speaks of the attribute (nor in the sentence
    before it: "... a seminar in Tashkent. The event was organised by ..."). A place's name is looked for as each
    language writes it (``qa.language.places``: Kazakhstan, Казахстан, Qozogʻiston), so a sentence of another
-   language is held to it like one of the question's own (rule ``places``). A role bound to
+   language is held to it like one of the question's own, and a place is a name even as the question's first
+   word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its

@@ -150,6 +150,14 @@ def normalised_spelling(word: str) -> str:
     return "".join(c for c in w if c.isalpha())
 
 
+@lru_cache(maxsize=None)
+def name_endings(language: str) -> tuple[str, ...]:
+    """The endings a name takes in ``language`` (``name_endings`` in its file: Мальт-е, Toshkent-da, IIJ-ni),
+    apostrophes folded, longest first."""
+    found = {fold_apostrophes(e).casefold() for e in languages.get(language).get("name_endings", [])}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 NAME_KEY_LENGTH = 6
 
 

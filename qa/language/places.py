@@ -23,6 +23,7 @@ from pathlib import Path
 
 from qa import language as languages
 from qa.language.analysis import word_terms
+from qa.language.lexical import name_endings
 from qa.language.text import fold_apostrophes, written_words
 
 PLACES_FILE = Path(__file__).resolve().parent / "data" / "places.json"
@@ -35,62 +36,64 @@ def places() -> list[dict[str, str]]:
     return json.loads(PLACES_FILE.read_text(encoding="utf-8"))["places"]
 
 
-def _words(form: str) -> list[str]:
-    return written_words(form)
+def _folded(word: str) -> str:
+    """A word as place names are compared: case and apostrophes folded away ("Ozbekistondagi" as typed for
+    O‘zbekistondagi)."""
+    return fold_apostrophes(word).casefold().replace("'", "")
+
+
+_ADJECTIVE = ("ий", "ый", "ой", "ая", "яя", "ое", "ее")  # Европейский союз: Европейского союза
+
+
+def _bases(folded: str) -> tuple[str, ...]:
+    """What a word of a place's name may be cut to before an ending: itself, less a final vowel (Вен-е for Вена),
+    less an adjective's ending (Европейск-ого for Европейский); three letters at least."""
+    cut = [folded]
+    if folded[-1:] in "aeiouyаеёиоуыэюяь":
+        cut.append(folded[:-1])
+    if folded[-2:] in _ADJECTIVE:
+        cut.append(folded[:-2])
+    return tuple(dict.fromkeys(b for b in cut if len(b) >= 3))
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, dict[str, list[tuple[int, list[str]]]]], list[dict[str, frozenset[str]]]]:
-    """(language -> first letter -> [(place, its name's words)]; per place, language -> the terms a sentence of that language shows
-    the place by).
+def _index() -> tuple[dict[str, dict[str, list[tuple[int, list[tuple[str, tuple[str, ...]]]]]]], list[dict]]:
+    """(language -> first letter -> [(place, its name's words: each folded, with its bases)]; per place, language
+    -> the terms a sentence of that language shows the place by).
 
     A one-word name is shown by its word. Of a longer name only its capitalised words that no other place's name
     in that language has (of "Markaziy Osiyo", neither: "Markaziy Amerika", "Sharqiy Osiyo") are its terms:
     "Организация" of the United Nations' Russian name would hold every document on any organisation to it."""
-    table = places()
-    named: dict[str, dict[str, list[tuple[int, list[str]]]]] = {lang: {} for lang in LANGUAGES}
-    counts: dict[str, Counter] = {lang: Counter() for lang in LANGUAGES}
-    for entry in table:
-        for lang in LANGUAGES:
-            counts[lang].update({w.casefold() for w in _words(entry[lang])})
+    table = [{lang: written_words(entry[lang]) for lang in LANGUAGES} for entry in places()]
+    counts = {lang: Counter(f for entry in table for f in {w.casefold() for w in entry[lang]}) for lang in LANGUAGES}
+    named: dict[str, dict[str, list]] = {lang: {} for lang in LANGUAGES}
     shown: list[dict[str, frozenset[str]]] = []
     for i, entry in enumerate(table):
         per: dict[str, frozenset[str]] = {}
-        for lang in LANGUAGES:
-            ws = _words(entry[lang])
-            if ws:  # by the first letter, which no ending changes
-                named[lang].setdefault(ws[0][:1].casefold(), []).append((i, ws))
+        for lang, ws in entry.items():
+            folded = [(f, _bases(f)) for f in map(_folded, ws)]
+            if folded:  # by the first letter, which no ending changes
+                named[lang].setdefault(folded[0][0][:1], []).append((i, folded))
             keep = ws if len(ws) == 1 else [w for w in ws if w[:1].isupper() and counts[lang][w.casefold()] == 1]
-            terms: frozenset[str] = frozenset()
-            for w in keep:
-                terms |= word_terms(w, lang)
-            per[lang] = terms
+            per[lang] = frozenset().union(*(word_terms(w, lang) for w in keep))
         shown.append(per)
     return named, shown
 
 
 @lru_cache(maxsize=None)
-def _endings(language: str) -> tuple[str, ...]:
+def _endings(language: str) -> frozenset[str]:
     """What may follow a place's name in a word of it: a case ending (``name_endings``: Qozogʻiston-da,
     Казахстан-е) or a people's or adjective's (``demonym_suffixes``: Iraq-i, Jordan-ian)."""
-    data = languages.get(language)
-    return tuple(sorted({*data.get("name_endings", ()), *data.get("demonym_suffixes", ())}, key=len, reverse=True))
+    return frozenset(name_endings(language)) | frozenset(languages.get(language).get("demonym_suffixes", ()))
 
 
-def _same_word(word: str, name: str, language: str) -> bool:
-    """``word`` (of a question) is ``name`` (a word of a place's name), in a case form or as its people's word: the
-    name, or the name and an ending (Iraqi, Казахстане, Qozogʻistonda), or the name without its final vowel or
-    adjective ending and with another (Вене for Вена, Европейского for Европейский). Not the same stem: Porter's
-    stems make "Resolution" the Canadian town Resolute."""
-    # Without apostrophes: "Ozbekistondagi" as typed for O‘zbekistondagi.
-    a, b = (fold_apostrophes(w).casefold().replace("'", "") for w in (word, name))
-    if a == b:
-        return True
-    bases = [b, b[:-1] if b[-1:] in "aeiouyаеёиоуыэюяь" else b, b[:-2] if b[-2:] in _ADJECTIVE else b]
-    return any(len(base) >= 3 and a.startswith(base) and a[len(base) :] in _endings(language) for base in bases)
-
-
-_ADJECTIVE = ("ий", "ый", "ой", "ая", "яя", "ое", "ее")  # Европейский союз: Европейского союза
+def _same_word(word: str, name: tuple[str, tuple[str, ...]], language: str) -> bool:
+    """``word`` (of a question, folded) is ``name`` (a word of a place's name, folded, with its bases), in a case
+    form or as its people's word: the name, or one of its bases and an ending (Iraqi, Казахстане, Qozogʻistonda,
+    Вене for Вена, Европейского for Европейский). Not the same stem: Porter's stems make "Resolution" the
+    Canadian town Resolute."""
+    folded, bases = name
+    return word == folded or any(word.startswith(base) and word[len(base) :] in _endings(language) for base in bases)
 
 
 def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
@@ -99,16 +102,17 @@ def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[st
     if language not in LANGUAGES:
         return {}
     named, shown = _index()
+    folded = [_folded(w) for w in written]
     out: dict[str, frozenset[str]] = {}
     for i, word in enumerate(written):
         if not word[:1].isupper():
             continue
-        for place, ws in named[language].get(fold_apostrophes(word[:1]).casefold(), ()):
-            span = written[i : i + len(ws)]
+        for place, ws in named[language].get(folded[i][:1], ()):
+            span = folded[i : i + len(ws)]
             if len(span) < len(ws) or not all(_same_word(a, b, language) for a, b in zip(span, ws)):
                 continue
             terms = frozenset().union(*(shown[place][lang] for lang in LANGUAGES if lang != language))
-            for w in span:
+            for w in written[i : i + len(ws)]:
                 out[w] = out.get(w, frozenset()) | terms
     return out
 

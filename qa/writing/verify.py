@@ -34,7 +34,7 @@ from qa.answering.results import Status
 from qa.language.answer_types import months as _months
 from qa.language.answer_types import names
 from qa.language.detect import detect_language, reading_form
-from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton, words
+from qa.language.lexical import ALL_STOPWORDS, name_endings, normalised_spelling, script, skeleton, words
 from qa.language.text import fold_apostrophes
 from qa.prompts import messages
 
@@ -107,9 +107,8 @@ def _opening_name(sentence: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _endings(language: str) -> tuple[str, ...]:
-    """The endings a name takes in ``language`` (``name_endings`` in its file), longest first, then none."""
-    found = {fold_apostrophes(e).casefold() for e in languages.get(language).get("name_endings", [])}
-    return tuple(sorted(found, key=len, reverse=True)) + ("",)
+    """The endings a name takes in ``language`` (``qa.language.lexical.name_endings``), longest first, then none."""
+    return name_endings(language) + ("",)
 
 
 @lru_cache(maxsize=None)

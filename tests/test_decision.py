@@ -725,3 +725,61 @@ def test_place_names_in_every_language():
     assert "vena" in equivalents(["Вене"], "ru")["Вене"]
     assert "узбекиста" in equivalents(["Ozbekistondagi"], "uz")["Ozbekistondagi"]  # the apostrophe left out
     assert equivalents(["Resolution", "Center", "Malik"], "en") == {}  # not Resolute, Santarém, Mali
+
+
+# -- rule 7, shared: a document that shares nothing with the question is not quoted -----------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I cook a tasty soup?",
+        "Как сварить вкусный суп?",
+        "Mazali sho‘rva qanday pishiriladi?",
+        "Мазали шўрва қандай пиширилади?",
+    ],
+)
+def test_a_sentence_whose_document_shares_nothing_with_the_question_is_not_quoted(engine, question):
+    # With the unknown-words rule off, only rule 7 stands between the question and a sentence that is
+    # merely the nearest by similarity (as in a library large enough to know every word).
+    engine.ablate = frozenset({"unknown_words"})
+    answer = engine.answer(question)
+    assert not answer.found and answer.reason == "nothing_shared" and not answer.citations, answer.text
+    engine.ablate = frozenset({"unknown_words", "shared"})
+    assert engine.answer(question).found
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the regional body do?",  # regional / Региональный: the same first four consonants of the key
+        "What happened in Vienna?",  # a place as the other language writes it (Вена)
+    ],
+)
+def test_a_word_borrowed_across_languages_or_a_place_name_is_shared(home, tmp_path, question):
+    docs = {"council_ru.txt": "Региональный совет собрался в Вене. Совет собирается весной."}
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    engine.ablate = frozenset({"unknown_words"})
+    answer = engine.answer(question)
+    assert answer.found and answer.reason == "answered", (answer.reason, answer.text)
+
+
+def test_a_follow_up_shares_through_the_turns_it_follows(engine):
+    from qa.answering.decision import COGNATE, _cognates
+
+    assert _cognates({"rgnln", "rgnl", "svt", "региональн"}) == {"rgnl"} and COGNATE == 4
+    engine.ablate = frozenset({"unknown_words"})
+    history = [
+        {"role": "user", "content": "Where are the IIJ headquarters?"},
+        {"role": "assistant", "content": "In Valletta."},
+    ]
+    answer = engine.answer("And its founders?", history=history)  # only the earlier turn names the IIJ
+    assert answer.found and answer.reason == "answered", answer.text
+
+
+def test_an_acronym_too_short_for_a_key_is_shared_across_scripts(home, tmp_path):
+    docs = {"res_ru.txt": "РЭС собрался весной. Совет обсудил планы."}
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    engine.ablate = frozenset({"unknown_words"})
+    assert engine.answer("What is RES?").reason == "answered"
+    assert engine.answer("What is REF?").reason == "nothing_shared"

@@ -39,9 +39,15 @@ The rules, in order (the first that applies declines):
    (names and a date only: "Toshkent/Nyu-York/Vena, 2024-yil 10-may.") holds no answer of any kind: it dates
    the text it heads. Nor does a question ("Где вход на сцену?", a heading "How will the project be promoted?"):
    it asks.
-7. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
+7. ``nothing_shared``: no candidate left comes from a document that shares a word, name or number with the
+   question (or the turns it follows), in any language or script: a content word's stem or cross-script key,
+   a place's name as any language writes it, the first four consonants of a key (a word borrowed across
+   languages: Regional / Регионального, conferences / konferensiyalar), or an acronym read in Latin letters
+   (RES / РЭС). Similarity alone quotes "Va yetimlarga o‘z mollarini bering." for "Как приготовить плов?" once a
+   library holds enough text.
+8. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
-Only candidates that pass 4 and 6 may be quoted. The decision is taken on the first-stage candidate
+Only candidates that pass 4, 6 and 7 may be quoted. The decision is taken on the first-stage candidate
 scores, whose threshold is calibrated on the tuning part of the evaluation set; a reranker or a
 language-model reader only changes what is said, never whether.
 """
@@ -69,7 +75,7 @@ from qa.language.answer_types import (
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
 from qa.language import places
-from qa.language.lexical import ALL_STOPWORDS, script
+from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
 from qa.answering.tuning import Tuning
@@ -83,6 +89,7 @@ MISSING_FOCUS = "missing_focus"
 NAMES_APART = "names_apart"
 COUNT_MISSING = "count_missing"
 WRONG_ANSWER_TYPE = "wrong_answer_type"
+NOTHING_SHARED = "nothing_shared"
 LOW_EVIDENCE = "low_evidence"
 REASONS = (
     ANSWERED,
@@ -93,6 +100,7 @@ REASONS = (
     NAMES_APART,
     COUNT_MISSING,
     WRONG_ANSWER_TYPE,
+    NOTHING_SHARED,
     LOW_EVIDENCE,
 )
 
@@ -108,6 +116,9 @@ class Decision:
 
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
+ACRONYM = 5  # the longest word read as an acronym that a key may miss
+COGNATE = 4  # leading consonants of a cross-script key that tell a word borrowed across languages
+_CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
 
 
 def _institution_word(word: str) -> bool:
@@ -343,6 +354,39 @@ def _counts(query: Query, c: Candidate) -> bool:
     return bool(word_stems(query.counted, query.language) & c.analysis.all_stems)
 
 
+def _cognates(terms) -> set[str]:
+    """The first ``COGNATE`` consonants of each cross-script key among ``terms`` (keys are consonants only)."""
+    return {t[:COGNATE] for t in terms if len(t) >= COGNATE and _CONSONANTS.issuperset(t)}
+
+
+class _Shared:
+    """Whether a candidate's document shares anything with the question (rule 7)."""
+
+    def __init__(self, snapshot: Snapshot, query: Query, focus: _Focus):
+        self.snapshot = snapshot
+        asked: set[str] = set()
+        for a in (query.analysis, query.resolved):
+            asked |= set(a.stems) | set(a.keys)
+        for terms in (*focus.names.values(), *focus.context_names.values()):
+            asked |= terms
+        self.asked = asked
+        self.cognates = _cognates(asked)
+        # An acronym, read in Latin letters: too short for a key (RES / РЭС).
+        written = {*query.analysis.written, *query.resolved.written}
+        self.acronyms = {normalised_spelling(w) for w in written if 2 <= len(w) <= ACRONYM and w.isupper()}
+        self._of: dict[str, bool] = {}
+
+    def __call__(self, c: Candidate) -> bool:
+        if c.doc_hash not in self._of:
+            terms = self.snapshot.document_terms(c.doc_hash)
+            self._of[c.doc_hash] = (
+                bool(self.asked & terms)
+                or bool(self.cognates & _cognates(terms))
+                or bool(self.acronyms and self.acronyms & {normalised_spelling(t) for t in terms if len(t) <= ACRONYM})
+            )
+        return self._of[c.doc_hash]
+
+
 # The rules ``qa eval --ablate RULE`` can turn off, one at a time, to measure what each earns (README: "Every rule
 # earns its place"). ``no_content`` and ``no_passages`` are not rules but facts, and stay.
 RULES = {
@@ -356,7 +400,8 @@ RULES = {
     "counted_word": "6: a count must be of the counted word",
     "dateline": "6: a dateline holds no answer",
     "question": "6: a question holds no answer",
-    "low_evidence": "7: decline below the calibrated threshold",
+    "shared": "7: quote only sentences whose document shares a word, name or number with the question",
+    "low_evidence": "8: decline below the calibrated threshold",
     "disagreement": "show a disagreeing sentence of another document beside the answer (qa.answering.disagreement)",
 }
 
@@ -411,6 +456,11 @@ def decide(
     # Where some sentences show the attribute with the names it is asked of, only those may be quoted.
     best_strength = max(strength[c.id] for c in typed)
     eligible = [c for c in typed if strength[c.id] == best_strength]
+    if "shared" not in off:
+        shared = _Shared(snapshot, query, focus)
+        eligible = [c for c in eligible if shared(c)]
+        if not eligible:
+            return Decision(False, NOTHING_SHARED, candidates[0].score, share_unknown)
     confidence = eligible[0].score - tuning.novelty_weight * share_unknown
     if confidence < tuning.found_threshold and "low_evidence" not in off:
         return Decision(False, LOW_EVIDENCE, confidence, share_unknown)

@@ -730,6 +730,41 @@ def test_place_names_in_every_language():
     assert equivalents(["Resolution", "Center", "Malik"], "en") == {}  # not Resolute, Santarém, Mali
 
 
+# -- a body's short name is looked for as each language writes it (qa.language.bodies) -----------------------
+
+BODIES = {  # the UN's meeting in Tashkent is the BMT's in Uzbek; "UN" written in another Uzbek document
+    "un_en.txt": "The UN held a meeting in Geneva.",
+    "bmt_uz.txt": "BMT vakillari Toshkentda uchrashdi.",
+    "women_uz.txt": "UN Women loyihasi Samarqandda muhokama qilindi.",
+}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When did the UN meet in Tashkent?", "Когда ООН встречалась в Ташкенте?", "BMT Toshkentda qachon uchrashdi?"],
+)
+def test_a_body_is_looked_for_as_the_other_languages_write_it(home, tmp_path, question):
+    engine = _engine_over(home, tmp_path / "docs", BODIES)
+    answer = engine.answer(question)
+    assert answer.reason != "names_apart", answer.text
+    if question.startswith("When"):
+        engine.ablate = frozenset({"bodies"})  # "UN" is written in Uzbek too, so held to: never with Tashkent
+        assert engine.answer(question).reason == "names_apart"
+
+
+def test_body_short_names_in_every_language():
+    from qa.language.bodies import LANGUAGES, bodies, body, equivalents
+
+    assert all(set(b) <= set(LANGUAGES) and len(b) >= 2 for b in bodies())
+    assert {"оон", "bmt"} <= equivalents(["the", "UN's", "office"], "en")["UN's"]
+    assert {"un", "оон"} <= equivalents(["BMTning"], "uz")["BMTning"]  # a case ending
+    assert {"un", "bmt"} <= equivalents(["ООН"], "ru")["ООН"]
+    assert "yexht" in equivalents(["OSCE"], "en")["OSCE"]
+    assert body("who", "en") is None and body("Who", "en") is None and body("WHO", "en") is not None  # capitals
+    assert body("UNIT", "en") is None and body("Bmtx", "uz") is None  # not a name with an ending
+    assert equivalents(["UN"], "fr") == {}
+
+
 # -- rule 7, shared: a document that shares nothing with the question is not quoted -----------------------
 
 

@@ -11,7 +11,8 @@ The rules, in order (the first that applies declines):
    before it: "... a seminar in Tashkent. The event was organised by ..."). A place's name is looked for as each
    language writes it (``qa.language.places``: Kazakhstan, Казахстан, Qozogʻiston), so a sentence of another
    language is held to it like one of the question's own, and a place is a name even as the question's first
-   word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``). A role bound to
+   word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``), and so is an international body's short name
+   (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
@@ -74,7 +75,7 @@ from qa.language.answer_types import (
 )
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
-from qa.language import places
+from qa.language import bodies, places
 from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
@@ -151,11 +152,15 @@ def novelty(snapshot: Snapshot, query: Query) -> float:
 class _Focus:
     """The attribute a question asks for and the names it asks it of, checked against candidate evidence."""
 
-    def __init__(self, snapshot: Snapshot, query: Query, with_places: bool = True):
+    def __init__(self, snapshot: Snapshot, query: Query, with_places: bool = True, with_bodies: bool = True):
         self.snapshot = snapshot
         self.attributes = query.focus
-        # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan).
+        # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
+        # and so is a body's short name (UN / ООН / BMT).
         spelt = places.equivalents(query.analysis.written, query.language) if with_places else {}
+        if with_bodies:
+            for word, terms in bodies.equivalents(query.analysis.written, query.language).items():
+                spelt[word] = spelt.get(word, frozenset()) | terms
         asked = list(query.names)
         first = query.analysis.written[:1]
         if first and spelt.get(first[0]) and first[0] not in asked and fold(first[0]) not in ALL_STOPWORDS:
@@ -395,7 +400,8 @@ RULES = {
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
-    "places": "4, 5: a place's name is looked for as each language writes it (qa.language.places)",
+    "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
+    "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "counted_word": "6: a count must be of the counted word",
     "dateline": "6: a dateline holds no answer",
@@ -426,7 +432,7 @@ def decide(
     share_unknown = novelty(snapshot, query)
     if share_unknown >= tuning.max_novelty and "unknown_words" not in off:
         return Decision(False, UNKNOWN_WORDS, candidates[0].score, share_unknown)
-    focus = _Focus(snapshot, query, with_places="places" not in off)
+    focus = _Focus(snapshot, query, with_places="places" not in off, with_bodies="bodies" not in off)
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
     apart = focus.names_apart(query.language)

@@ -802,6 +802,14 @@ def test_a_word_borrowed_across_languages_or_a_place_name_is_shared(home, tmp_pa
     assert answer.found and answer.reason == "answered", (answer.reason, answer.text)
 
 
+def test_a_hard_c_is_read_as_k_in_a_borrowed_word(home, tmp_path):
+    # The keys read every c as s (competence: smptn); Uzbek writes k (kompetensiya: kmptn).
+    docs = {"hub_uz.txt": "Xalqaro kompetensiya markazi yangi loyihalarni boshladi."}
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    engine.ablate = frozenset({"unknown_words"})
+    assert engine.answer("What does the competence hub do?").reason == "answered"
+
+
 def test_a_follow_up_shares_through_the_turns_it_follows(engine):
     from qa.answering.decision import COGNATE, _cognates
 

@@ -55,6 +55,7 @@ language-model reader only changes what is said, never whether.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -76,7 +77,7 @@ from qa.language.answer_types import (
 from qa.answering.candidates import Candidate
 from qa.language.detect import reading_form
 from qa.language import bodies, places
-from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script
+from qa.language.lexical import ALL_STOPWORDS, normalised_spelling, script, skeleton
 from qa.answering.query import Query
 from qa.index.snapshot import Snapshot
 from qa.answering.tuning import Tuning
@@ -120,6 +121,7 @@ HOLDER_REACH = 12  # content words within which a long name's short form (an acr
 ACRONYM = 5  # the longest word read as an acronym that a key may miss
 COGNATE = 4  # leading consonants of a cross-script key that tell a word borrowed across languages
 _CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
+_HARD_C = re.compile(r"c(?![eiyh])")  # c before a, o, u or a consonant: k
 
 
 def _institution_word(word: str) -> bool:
@@ -360,8 +362,16 @@ def _counts(query: Query, c: Candidate) -> bool:
 
 
 def _cognates(terms) -> set[str]:
-    """The first ``COGNATE`` consonants of each cross-script key among ``terms`` (keys are consonants only)."""
-    return {t[:COGNATE] for t in terms if len(t) >= COGNATE and _CONSONANTS.issuperset(t)}
+    """The first ``COGNATE`` consonants of each cross-script key among ``terms`` (keys are consonants only), and of
+    each Latin stem read with a hard c as k: the keys read every c as s, so English "competence", "conference" and
+    Uzbek *kompetensiya*, *konferensiya* had no key in common."""
+    out = {t[:COGNATE] for t in terms if len(t) >= COGNATE and _CONSONANTS.issuperset(t)}
+    for t in terms:
+        if "c" in t and script(t) == "latin":
+            key = skeleton(_HARD_C.sub("k", t))
+            if len(key) >= COGNATE:
+                out.add(key[:COGNATE])
+    return out
 
 
 class _Shared:

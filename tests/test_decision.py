@@ -765,6 +765,20 @@ def test_body_short_names_in_every_language():
     assert equivalents(["UN"], "fr") == {}
 
 
+def test_body_short_names_are_counted_once_each_in_the_texts_of_their_language(tmp_path):
+    from qa.language.bodies import count
+
+    (tmp_path / "en.txt").write_text("The UN and UNESCO met. The UN's office and the WHO agreed.", encoding="utf-8")
+    (tmp_path / "ru.txt").write_text("Представители ООН встретились с ЮНЕСКО в Москве вчера.", encoding="utf-8")
+    assert count(tmp_path) == {
+        ("en", "un"): 2,
+        ("en", "unesco"): 1,
+        ("en", "who"): 1,
+        ("ru", "оон"): 1,
+        ("ru", "юнеско"): 1,
+    }
+
+
 # -- rule 7, shared: a document that shares nothing with the question is not quoted -----------------------
 
 

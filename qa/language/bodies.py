@@ -49,21 +49,31 @@ def _index() -> tuple[dict[str, dict[str, int]], list[dict[str, frozenset[str]]]
     return forms, shown
 
 
-def body(word: str, language: str) -> int | None:
-    """The body ``word`` names in ``language``: its short name in capitals, alone or with a case ending (BMTning,
-    UN's); None for any other word ("who" is not the WHO)."""
+@lru_cache(maxsize=None)
+def _endings(language: str) -> frozenset[str]:
+    return frozenset(name_endings(language))
+
+
+def _match(word: str, language: str) -> tuple[int, str] | None:
+    """(body, its short name as matched, case folded) for a word naming one in ``language``; else None."""
     if language not in LANGUAGES:
         return None
     forms, _ = _index()
     letters = fold_apostrophes(word)
-    endings = set(name_endings(language))
     for n in range(len(letters), 1, -1):
         head, rest = letters[:n], letters[n:]
         if head != head.upper() or head.casefold() not in forms[language]:
             continue
-        if not rest or rest.casefold() in endings:
-            return forms[language][head.casefold()]
+        if not rest or rest.casefold() in _endings(language):
+            return forms[language][head.casefold()], head.casefold()
     return None
+
+
+def body(word: str, language: str) -> int | None:
+    """The body ``word`` names in ``language``: its short name in capitals, alone or with a case ending (BMTning,
+    UN's); None for any other word ("who" is not the WHO)."""
+    found = _match(word, language)
+    return found[0] if found else None
 
 
 def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
@@ -89,16 +99,10 @@ def count(folder: Path) -> dict[tuple[str, str], int]:
         if language not in LANGUAGES:
             continue
         for word in written_words(reading_form(text, language)):
-            i = body(word, language)
-            if i is not None:
-                counts[(language, word)] += 1
-    out: dict[tuple[str, str], int] = {}
-    forms, _ = _index()
-    for (language, word), n in counts.items():
-        for form in forms[language]:
-            if fold_apostrophes(word).casefold().startswith(form):
-                out[(language, form)] = out.get((language, form), 0) + n
-    return out
+            found = _match(word, language)
+            if found is not None:
+                counts[(language, found[1])] += 1
+    return dict(counts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -233,6 +233,12 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
         monkeypatch.setenv("QA_HOME", str(home))
         _build(home, folder)
         fillers = [_fill(disk)]
+        # New text to add: re-adding the same unchanged files may need no write at all, and a small write may land in
+        # space SQLite already holds (its write-ahead log), so the write is one that cannot fit there.
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        line = "The council met in Samarkand on {n} June 2025 and agreed on a joint plan of {n} points.\n"
+        (extra / "minutes.txt").write_text("".join(line.format(n=n) for n in range(4000)), encoding="utf-8")
 
         def top_up():  # space freed since (SQLite deletes a write-ahead log when its last connection closes)
             fillers.append(_fill(disk, f"filler-{len(fillers)}"))
@@ -245,7 +251,7 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
             except DiskFull as exc:
                 _disk_advice(_one_line(exc))
             _forget_clients()
-        for call in (lambda e: e.library.add([folder]), lambda e: e.library.rebuild()):
+        for call in (lambda e: e.library.add([extra]), lambda e: e.library.rebuild()):
             top_up()
             with pytest.raises(DiskFull) as caught:
                 call(make_engine(home))
@@ -254,7 +260,7 @@ def test_a_full_disk_is_named_with_free_space_and_no_rebuild(tmp_path, monkeypat
         for args in (
             ["ask", QUESTION],
             ["index", "list"],
-            ["index", "add", str(folder)],
+            ["index", "add", str(extra)],
             ["index", "remove", "malta.txt"],
             ["index", "rebuild"],
             ["index", "check"],

@@ -246,7 +246,7 @@ class Engine:
 
     def _explain(self, question: str, history, k: int, language: str | None) -> Trace:
         snapshot = self.library.snapshot()
-        query = make_query(question, self.embedder, history)
+        query = make_query(question, self.embedder, history, asked_for="asked_for" not in self.ablate)
         retrieval = self._retrieve(snapshot, query, language)
         shown = compose.passages(snapshot, retrieval, retrieval.order[:k])
         found = candidates_stage.collect(snapshot, query, retrieval, self.tuning, self.embedder.embed_passages)

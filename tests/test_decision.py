@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from qa import language as languages
-from qa.language.answer_types import attributes, names, question_type
+from qa.language.answer_types import asked_for, attributes, names, question_type
 from qa.answering.tuning import Tuning
 from tests.conftest import make_engine
 
@@ -174,6 +174,30 @@ def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, a
     assert counted_noun("How many players are there?", "en") == "players"
     assert counted_noun("Сколько стоит билет?", "ru") is None  # a price: the focus rule's business
     assert counted_noun("IIJda nechta xodim ishlaydi?", "uz") is None  # staff: an attribute already
+
+
+SPANS = {  # how long something lasted, as a span of days and no number of days
+    "span_en.txt": "The consultations took place on October 1-2, 2025, in Valletta.",
+    "span_ru.txt": "Семинар проходил 23–25 сентября 2025 года в Ташкенте.",
+    "span_uz.txt": "Konferensiya 2022-yil 3-4 mart kunlari Toshkentda o‘tkazildi.",
+}
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("How many days did the consultations in Valletta last?", "October 1-2"),
+        ("Сколько дней проходил семинар в Ташкенте?", "23–25 сентября"),
+        ("Konferensiya necha kun davom etdi?", "3-4 mart"),
+    ],
+)
+def test_a_span_of_days_says_how_many_days(home, tmp_path, question, expected):
+    engine = _engine_over(home, tmp_path / "spans", SPANS)
+    language = engine.explain(question).query.language
+    answer = engine.answer(question, language=language)
+    assert answer.found and expected in answer.text, (answer.reason, answer.text)
+    engine.ablate = frozenset({"day_span"})  # without the rule no number counts the days
+    assert engine.answer(question, language=language).reason == "count_missing"
 
 
 NUMBERLESS = {  # the question's words in its own language, and no count
@@ -415,6 +439,27 @@ def test_a_word_an_attribute_form_begins_is_not_always_the_attribute():
         ("What is the area of Malta?", "area"),
     ]:
         assert asked in attributes(question), question
+
+
+@pytest.mark.parametrize(
+    "question, concept, asked",
+    [
+        ("What is the area of Uzbekistan?", "area", True),
+        ("What is Uzbekistan's population?", "population", True),
+        ("population of Tashkent", "population", True),  # no interrogative: it asks what it names
+        ("Какова площадь Ташкента?", "area", True),
+        ("Какова цена билета?", "price", True),
+        ("Hamkorlikning qaysi jihati bo‘yicha tajriba almashish maydoni bo‘ladi?", "area", False),  # maydon: a platform
+        ("Which Uzbek ministry dealing with employment was among the organisers?", "staff", False),
+        ("Площадкой для чего назвал семинар Бахтиёр Мустафаев?", "area", False),
+        ("IIJ rahbariyati qaysi kengash faoliyatini yuqori baholadi?", "price", False),  # baho: an appraisal
+    ],
+)
+def test_an_attribute_sets_the_kind_of_answer_only_when_asked_for(question, concept, asked):
+    assert concept in attributes(question), question
+    assert asked_for(concept, question) is asked
+    assert (question_type(question) == "count") is asked
+    assert question_type(question, asked=False) == "count"  # the switch: whenever named (--ablate asked_for)
 
 
 PEOPLE_EN = {  # a person named only in the English documents, a city only in the Russian ones

@@ -36,7 +36,8 @@ The rules, in order (the first that applies declines):
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
-   the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files). A dateline
+   the counted word ("players" in "How many players ..."; ``counted_noun`` in the language files); a span of days
+   within a month ("1-2 октября", "October 1-2") holds how many days (rule ``day_span``). A dateline
    (names and a date only: "Toshkent/Nyu-York/Vena, 2024-yil 10-may.") holds no answer of any kind: it dates
    the text it heads. Nor does a question ("Где вход на сцену?", a heading "How will the project be promoted?"):
    it asks.
@@ -67,6 +68,7 @@ from qa.language.answer_types import (
     can_hold,
     counted_things,
     dateline,
+    day_span,
     fold,
     months,
     names_attribute,
@@ -413,7 +415,9 @@ RULES = {
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
+    "asked_for": '6: an attribute sets the kind of answer only when asked for (not "Which ministry dealing with employment")',
     "counted_word": "6: a count must be of the counted word",
+    "day_span": "6: a span of days (1-2 октября) holds how many days",
     "dateline": "6: a dateline holds no answer",
     "question": "6: a question holds no answer",
     "shared": "7: quote only sentences whose document shares a word, name or number with the question",
@@ -449,11 +453,15 @@ def decide(
     if apart and "names_apart" not in off:
         return Decision(False, NAMES_APART, candidates[0].score, share_unknown, names=apart)
     question_keys = set(query.tokens) | set(query.keys) | set(query.resolved.words)
+    days = "day_span" not in off and query.counted is not None and "days" in counted_things(query.counted)
     typed = [
         c
         for c in candidates
-        if ("answer_type" in off or can_hold(query.answer_type, c.reading, question_keys))
-        and ("counted_word" in off or _counts(query, c))
+        if (
+            ("answer_type" in off or can_hold(query.answer_type, c.reading, question_keys))
+            and ("counted_word" in off or _counts(query, c))
+            or (days and day_span(c.reading))  # "how many days": "1-2 октября"
+        )
         and ("dateline" in off or not dateline(c.reading))
         and ("question" in off or not asks(c.reading))
     ]

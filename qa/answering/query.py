@@ -166,7 +166,9 @@ def _read_history(history: list) -> list:
     return out
 
 
-def make_query(question: str, embedder, history=None) -> Query:
+def make_query(question: str, embedder, history=None, asked_for: bool = True) -> Query:
+    """``asked_for`` False: an attribute the question names sets the kind of answer even where it is not what the
+    question asks for (``qa eval --ablate asked_for``)."""
     question = validate_question(question)
     lang = detect_language(question)
     reading = reading_form(question, lang)
@@ -178,7 +180,7 @@ def make_query(question: str, embedder, history=None) -> Query:
     texts = [reading] if not resolution.is_followup else [reading, resolution.retrieval_query]
     vectors = embedder.embed_queries(texts)
     retrieval = resolution.retrieval_query
-    kind = question_type(reading)
+    kind = question_type(reading, asked=asked_for)
     analysis = analyse(reading, lang)
     return Query(
         text=question,

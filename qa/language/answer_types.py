@@ -90,6 +90,18 @@ def dateline(text: str) -> bool:
     return True
 
 
+def day_span(text: str) -> bool:
+    """A span of days within a month ("1-2 октября", "23–25 сентября", "3-4 mart", "October 1-2"): it says how
+    many days something lasted, though no number counts them."""
+    months_ = f"(?:{_alternation('months')})"
+    dash = r"\s*[-–—]\s*"
+    return bool(
+        re.search(
+            rf"\b\d{{1,2}}{dash}\d{{1,2}}(?:-\w+)?\s*{months_}|\b{months_}\s+\d{{1,2}}{dash}\d{{1,2}}\b", text, re.I
+        )
+    )
+
+
 def has_count(text: str) -> bool:
     """A number in ``text`` that is not part of a date, a year or an ordinal."""
     return has_number(patterns()["date_number"].sub(" ", text))
@@ -254,13 +266,42 @@ def attributes(text: str) -> set[str]:
     return found
 
 
-def question_type(question: str) -> str | None:
-    """``count``, ``date``, ``organisation``, ``place``, ``person``, or None (anything goes)."""
+ASKED_REACH = 2  # content words after "which" / «какой» / "qaysi" that name what is asked for
+
+
+def asked_for(concept: str, question: str) -> bool:
+    """Whether an attribute the question names is what it asks for. Where the question has an interrogative that
+    takes a noun ("which", "what", «какой», «каков», "qaysi", "qanday": ``noun_interrogatives`` in the language
+    files), the attribute must be among the ``ASKED_REACH`` content words after one: "What is the area of ...?"
+    asks an area, "Which ministry dealing with employment ...?" a ministry, "qaysi kengash faoliyatini yuqori
+    baholadi?" a council (*baho*: a price, an appraisal). A question with no such word ("population of Tashkent")
+    asks what it names."""
+    written = [fold(w) for w in written_words(question)]
+    asking = _noun_interrogatives()
+    at = [i for i, w in enumerate(written) if w in asking]
+    if not at:
+        return True
+    for i in at:
+        after = [w for w in written[i + 1 :] if w not in ALL_STOPWORDS][:ASKED_REACH]
+        if any(concept in _attributes_named(w) for w in after):
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _noun_interrogatives() -> frozenset[str]:
+    return frozenset(fold(w) for w in languages.union("noun_interrogatives"))
+
+
+def question_type(question: str, asked: bool = True) -> str | None:
+    """``count``, ``date``, ``organisation``, ``place``, ``person``, or None (anything goes). An attribute's
+    kind of answer counts only when the attribute is what is asked for (``asked_for``; ``asked`` False: whenever
+    the question names it): "Which ministry dealing with employment ...?" does not ask for a number of staff."""
     for kind, pattern in _question_patterns():
         if pattern.search(question):
             return kind
     for concept in sorted(attributes(question)):
-        if concept in attribute_types():
+        if concept in attribute_types() and (not asked or asked_for(concept, question)):
             return "count" if attribute_types()[concept] == "amount" else attribute_types()[concept]
     return None
 

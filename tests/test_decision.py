@@ -693,6 +693,9 @@ def decision_rules():
         ("Konferensiya qayerda bo‘lib o‘tdi?)", True),
         ("The IIJ was founded in 2014.", False),
         ("He asked why? Nobody knew.", False),
+        ("Бас, қаён бурилиб кетмоқдасиз?!", True),  # a question, exclaimed
+        ("Nima uchun?..", True),
+        ("Great news!", False),
         ("", False),
     ],
 )

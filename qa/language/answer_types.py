@@ -70,9 +70,10 @@ def has_date(text: str) -> bool:
 
 
 def asks(text: str) -> bool:
-    """Whether a sentence is a question: it ends with a question mark, before any closing quote or bracket
-    ("Где вход на сцену?", "How will the project be promoted?"). It asks; it holds no answer."""
-    return text.rstrip().rstrip("\"'»”’)]").endswith(("?", "？", "؟"))
+    """Whether a sentence is a question: it ends with a question mark, before any closing quote or bracket and
+    any exclamation mark or dots after it ("Где вход на сцену?", "How will the project be promoted?", «Бас, қаён
+    бурилиб кетмоқдасиз?!», "Why?.."). It asks; it holds no answer."""
+    return text.rstrip().rstrip("\"'»”’)]").rstrip("!.…").endswith(("?", "？", "؟"))
 
 
 def dateline(text: str) -> bool:

@@ -176,6 +176,23 @@ def test_a_count_must_be_of_what_the_question_counts(home, tmp_path, question, a
     assert counted_noun("IIJda nechta xodim ishlaydi?", "uz") is None  # staff: an attribute already
 
 
+@pytest.mark.parametrize(
+    "question, written",
+    [
+        ("who is the president of kazakhstan", "Who is the president of Kazakhstan?"),
+        ("кто президент казахстана", "Кто президент Казахстана?"),
+        ("qozog'iston prezidenti kim", "Qozog'iston prezidenti kim?"),
+    ],
+)
+def test_a_place_in_a_question_typed_without_capitals_is_still_a_name(home, tmp_path, question, written):
+    docs = {"malta.txt": "Malta's President George Vella spoke in Valletta. Мальта. Prezident Valletta shahrida."}
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    assert engine.answer(question).reason == "missing_focus"  # Kazakhstan is named in no document
+    assert engine.answer(written).reason == "missing_focus"  # as it is when written with capitals
+    engine.ablate = frozenset({"lowercase_places"})  # without the rule a lowercase place is no name
+    assert engine.answer(question).reason != "missing_focus"
+
+
 SPANS = {  # how long something lasted, as a span of days and no number of days
     "span_en.txt": "The consultations took place on October 1-2, 2025, in Valletta.",
     "span_ru.txt": "Семинар проходил 23–25 сентября 2025 года в Ташкенте.",

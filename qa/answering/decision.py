@@ -156,12 +156,22 @@ def novelty(snapshot: Snapshot, query: Query) -> float:
 class _Focus:
     """The attribute a question asks for and the names it asks it of, checked against candidate evidence."""
 
-    def __init__(self, snapshot: Snapshot, query: Query, with_places: bool = True, with_bodies: bool = True):
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        query: Query,
+        with_places: bool = True,
+        with_bodies: bool = True,
+        with_lowercase: bool = True,
+    ):
         self.snapshot = snapshot
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
         # and so is a body's short name (UN / ООН / BMT).
-        spelt = places.equivalents(query.analysis.written, query.language) if with_places else {}
+        written = query.analysis.written
+        # Typed without capitals ("whats the name of uzbekistans president"): a place's name is still a name.
+        lowercase = with_lowercase and len(written) > 1 and not any(w[:1].isupper() for w in written)
+        spelt = places.equivalents(written, query.language, lowercase=lowercase) if with_places else {}
         if with_bodies:
             for word, terms in bodies.equivalents(query.analysis.written, query.language).items():
                 spelt[word] = spelt.get(word, frozenset()) | terms
@@ -169,6 +179,8 @@ class _Focus:
         first = query.analysis.written[:1]
         if first and spelt.get(first[0]) and first[0] not in asked and fold(first[0]) not in ALL_STOPWORDS:
             asked.insert(0, first[0])  # a place is a name at the start of a question too ("Qozog'iston ... ?")
+        if lowercase:
+            asked += [w for w in written if spelt.get(w) and w not in asked and fold(w) not in ALL_STOPWORDS]
         self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in asked}
         words_ = self._question_words = list(query.analysis.written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
@@ -413,6 +425,7 @@ RULES = {
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
+    "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "asked_for": '6: an attribute sets the kind of answer only when asked for (not "Which ministry dealing with employment")',
@@ -446,7 +459,13 @@ def decide(
     share_unknown = novelty(snapshot, query)
     if share_unknown >= tuning.max_novelty and "unknown_words" not in off:
         return Decision(False, UNKNOWN_WORDS, candidates[0].score, share_unknown)
-    focus = _Focus(snapshot, query, with_places="places" not in off, with_bodies="bodies" not in off)
+    focus = _Focus(
+        snapshot,
+        query,
+        with_places="places" not in off,
+        with_bodies="bodies" not in off,
+        with_lowercase="lowercase_places" not in off,
+    )
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
     apart = focus.names_apart(query.language)

@@ -96,16 +96,17 @@ def _same_word(word: str, name: tuple[str, tuple[str, ...]], language: str) -> b
     return word == folded or any(word.startswith(base) and word[len(base) :] in _endings(language) for base in bases)
 
 
-def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
+def equivalents(written: Sequence[str], language: str, lowercase: bool = False) -> dict[str, frozenset[str]]:
     """For each word of ``written`` (a question's words as written, in ``language``) that is part of a place's
-    name in that language, the terms by which the other languages' documents show the place."""
+    name in that language, the terms by which the other languages' documents show the place. A place's name is
+    capitalised, unless ``lowercase`` (a question typed without capitals: "where is uzbekistans capital")."""
     if language not in LANGUAGES:
         return {}
     named, shown = _index()
     folded = [_folded(w) for w in written]
     out: dict[str, frozenset[str]] = {}
     for i, word in enumerate(written):
-        if not word[:1].isupper():
+        if not word[:1].isupper() and not (lowercase and word[:1].isalpha()):
             continue
         for place, ws in named[language].get(folded[i][:1], ()):
             span = folded[i : i + len(ws)]

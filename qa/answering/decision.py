@@ -173,16 +173,16 @@ class _Focus:
         lowercase = with_lowercase and len(written) > 1 and not any(w[:1].isupper() for w in written)
         spelt = places.equivalents(written, query.language, lowercase=lowercase) if with_places else {}
         if with_bodies:
-            for word, terms in bodies.equivalents(query.analysis.written, query.language).items():
+            for word, terms in bodies.equivalents(written, query.language).items():
                 spelt[word] = spelt.get(word, frozenset()) | terms
         asked = list(query.names)
-        first = query.analysis.written[:1]
+        first = written[:1]
         if first and spelt.get(first[0]) and first[0] not in asked and fold(first[0]) not in ALL_STOPWORDS:
             asked.insert(0, first[0])  # a place is a name at the start of a question too ("Qozog'iston ... ?")
         if lowercase:
             asked += [w for w in written if spelt.get(w) and w not in asked and fold(w) not in ALL_STOPWORDS]
         self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in asked}
-        words_ = self._question_words = list(query.analysis.written)
+        words_ = self._question_words = list(written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
         # begins like one of the language files' institution words is not part of a person's name.

@@ -94,12 +94,15 @@ def dateline(text: str) -> bool:
 def day_span(text: str) -> bool:
     """A span of days within a month ("1-2 октября", "23–25 сентября", "3-4 mart", "October 1-2"): it says how
     many days something lasted, though no number counts them."""
+    return bool(_day_span().search(text))
+
+
+@lru_cache(maxsize=1)
+def _day_span() -> re.Pattern:
     months_ = f"(?:{_alternation('months')})"
     dash = r"\s*[-–—]\s*"
-    return bool(
-        re.search(
-            rf"\b\d{{1,2}}{dash}\d{{1,2}}(?:-\w+)?\s*{months_}|\b{months_}\s+\d{{1,2}}{dash}\d{{1,2}}\b", text, re.I
-        )
+    return re.compile(
+        rf"\b\d{{1,2}}{dash}\d{{1,2}}(?:-\w+)?\s*{months_}|\b{months_}\s+\d{{1,2}}{dash}\d{{1,2}}\b", re.I
     )
 
 

@@ -193,6 +193,37 @@ def test_a_place_in_a_question_typed_without_capitals_is_still_a_name(home, tmp_
     assert engine.answer(question).reason != "missing_focus"
 
 
+MEETING = {  # the meeting is dated "13-may"; another Uzbek document has a word of stem "may" ("mayning")
+    "meeting_uz.txt": "13-may kuni Toshkentda Voronkov Aripov bilan uchrashdi.",
+    "holiday_uz.txt": "Bayram har yili mayning oxirida o‘tkaziladi.",
+}
+
+
+def test_a_month_is_a_date_not_a_name_the_document_must_hold(home, tmp_path):
+    engine = _engine_over(home, tmp_path / "docs", MEETING)
+    question = "Who did Voronkov meet in Tashkent on 13 May?"
+    answer = engine.answer(question)
+    assert answer.found and "Aripov" in answer.text, (answer.reason, answer.text)
+    engine.ablate = frozenset({"month_names"})  # "May" a name: the meeting's document holds no word "may"
+    assert engine.answer(question).reason == "missing_focus"
+
+
+PEOPLE = {  # the Uzbek side is Uzbekistan's; an Uzbek document writes "Uzbek" in an airline's name
+    "side_uz.txt": "Oʻzbekiston tomonidan Aripov Voronkov bilan uchrashdi.",
+    "concert_en.txt": "The Uzbek embassy hosted a concert in London.",
+    "airline_uz.txt": "Uzbek Airways reyslari Londonga qatnaydi.",
+}
+
+
+def test_a_peoples_word_names_its_country(home, tmp_path):
+    engine = _engine_over(home, tmp_path / "docs", PEOPLE)
+    question = "Who from the Uzbek side met Voronkov?"
+    decision = engine.explain(question).decision
+    assert decision.answer and "side_uz.txt" in {c.source for c in decision.eligible}, decision.reason
+    engine.ablate = frozenset({"peoples"})  # "Uzbek" only as written: no document names it with Voronkov
+    assert engine.answer(question).reason == "names_apart"
+
+
 SPANS = {  # how long something lasted, as a span of days and no number of days
     "span_en.txt": "The consultations took place on October 1-2, 2025, in Valletta.",
     "span_ru.txt": "Семинар проходил 23–25 сентября 2025 года в Ташкенте.",
@@ -793,6 +824,13 @@ def test_place_names_in_every_language():
     assert "vena" in equivalents(["Вене"], "ru")["Вене"]
     assert "узбекиста" in equivalents(["Ozbekistondagi"], "uz")["Ozbekistondagi"]  # the apostrophe left out
     assert equivalents(["Resolution", "Center", "Malik"], "en") == {}  # not Resolute, Santarém, Mali
+    # A people's word is its country's name less its country_suffixes (Uzbek-istan, Казах-стан, Tojik-iston).
+    assert "o'zbekiston" in equivalents(["the", "Uzbek", "side"], "en")["Uzbek"]
+    assert "узбекиста" in equivalents(["Uzbeks"], "en")["Uzbeks"]
+    assert "kazakhstan" in equivalents(["Казахи"], "ru")["Казахи"]
+    assert "tajikistan" in equivalents(["Tojik"], "uz")["Tojik"]
+    assert equivalents(["the", "Uzbek", "side"], "en", peoples=False) == {}
+    assert equivalents(["Pokiza", "Irani"], "uz") == {}  # no people's word of four letters or more: not Pokiston
 
 
 # -- a body's short name is looked for as each language writes it (qa.language.bodies) -----------------------

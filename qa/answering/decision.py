@@ -11,8 +11,11 @@ The rules, in order (the first that applies declines):
    before it: "... a seminar in Tashkent. The event was organised by ..."). A place's name is looked for as each
    language writes it (``qa.language.places``: Kazakhstan, Казахстан, Qozogʻiston), so a sentence of another
    language is held to it like one of the question's own, and a place is a name even as the question's first
-   word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``), and so is an international body's short name
-   (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``). A role bound to
+   word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``), and so is a people's word ("the Uzbek side":
+   Uzbekistan, Узбекистан, Oʻzbekiston; rule ``peoples``) and an international body's short name
+   (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``). A month's name is a date, not a name a document
+   must hold ("on 13 May"; rule ``month_names``): whether a library holds some word of its stem says nothing
+   of the question's subject. A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
@@ -163,6 +166,8 @@ class _Focus:
         with_places: bool = True,
         with_bodies: bool = True,
         with_lowercase: bool = True,
+        with_months: bool = True,
+        with_peoples: bool = True,
     ):
         self.snapshot = snapshot
         self.attributes = query.focus
@@ -171,11 +176,17 @@ class _Focus:
         written = query.analysis.written
         # Typed without capitals ("whats the name of uzbekistans president"): a place's name is still a name.
         lowercase = with_lowercase and len(written) > 1 and not any(w[:1].isupper() for w in written)
-        spelt = places.equivalents(written, query.language, lowercase=lowercase) if with_places else {}
+        spelt = (
+            places.equivalents(written, query.language, lowercase=lowercase, peoples=with_peoples)
+            if with_places
+            else {}
+        )
         if with_bodies:
             for word, terms in bodies.equivalents(written, query.language).items():
                 spelt[word] = spelt.get(word, frozenset()) | terms
         asked = list(query.names)
+        if with_months:  # "on 13 May": a date, not a name the documents must hold (rule ``month_names``)
+            asked = [n for n in asked if not months(n)]
         first = written[:1]
         if first and spelt.get(first[0]) and first[0] not in asked and fold(first[0]) not in ALL_STOPWORDS:
             asked.insert(0, first[0])  # a place is a name at the start of a question too ("Qozog'iston ... ?")
@@ -426,6 +437,8 @@ RULES = {
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
     "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
+    "peoples": "4, 5, 7: a people's word names its country (the Uzbek side: Uzbekistan, Узбекистан, Oʻzbekiston)",
+    "month_names": "4: a month's name is a date, not a name the sentence's document must hold (\"on 13 May\")",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
     "asked_for": '6: an attribute sets the kind of answer only when asked for (not "Which ministry dealing with employment")',
@@ -465,6 +478,8 @@ def decide(
         with_places="places" not in off,
         with_bodies="bodies" not in off,
         with_lowercase="lowercase_places" not in off,
+        with_months="month_names" not in off,
+        with_peoples="peoples" not in off,
     )
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

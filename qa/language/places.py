@@ -87,19 +87,42 @@ def _endings(language: str) -> frozenset[str]:
     return frozenset(name_endings(language)) | frozenset(languages.get(language).get("demonym_suffixes", ()))
 
 
-def _same_word(word: str, name: tuple[str, tuple[str, ...]], language: str) -> bool:
+@lru_cache(maxsize=None)
+def _country_suffixes(language: str) -> tuple[str, ...]:
+    """What a country's name adds to its people's word (``country_suffixes``: Uzbek-istan, Казах-стан, Oʻzbek-iston)."""
+    return tuple(_folded(s) for s in languages.get(language).get("country_suffixes", ()))
+
+
+PEOPLE = 4  # the shortest people's word read off a country's name (Afghan, Tajik; not "Paki" of Pakistan's "Pokiston")
+
+
+def _same_word(word: str, name: tuple[str, tuple[str, ...]], language: str, peoples: bool = True) -> bool:
     """``word`` (of a question, folded) is ``name`` (a word of a place's name, folded, with its bases), in a case
     form or as its people's word: the name, or one of its bases and an ending (Iraqi, Казахстане, Qozogʻistonda,
-    Вене for Вена, Европейского for Европейский). Not the same stem: Porter's stems make "Resolution" the
-    Canadian town Resolute."""
+    Вене for Вена, Европейского for Европейский), or, with ``peoples``, a country's name less its
+    ``country_suffixes`` (Uzbek, Uzbeks for Uzbekistan: "the Uzbek delegation" is Uzbekistan's). Not the same
+    stem: Porter's stems make "Resolution" the Canadian town Resolute."""
     folded, bases = name
-    return word == folded or any(word.startswith(base) and word[len(base) :] in _endings(language) for base in bases)
+    if word == folded or any(word.startswith(base) and word[len(base) :] in _endings(language) for base in bases):
+        return True
+    if not peoples:
+        return False
+    for suffix in _country_suffixes(language):
+        people = folded[: -len(suffix)]
+        if folded.endswith(suffix) and len(people) >= PEOPLE and word.startswith(people):
+            rest = word[len(people) :]
+            if not rest or rest in _endings(language):
+                return True
+    return False
 
 
-def equivalents(written: Sequence[str], language: str, lowercase: bool = False) -> dict[str, frozenset[str]]:
+def equivalents(
+    written: Sequence[str], language: str, lowercase: bool = False, peoples: bool = True
+) -> dict[str, frozenset[str]]:
     """For each word of ``written`` (a question's words as written, in ``language``) that is part of a place's
     name in that language, the terms by which the other languages' documents show the place. A place's name is
-    capitalised, unless ``lowercase`` (a question typed without capitals: "where is uzbekistans capital")."""
+    capitalised, unless ``lowercase`` (a question typed without capitals: "where is uzbekistans capital"); with
+    ``peoples``, a people's word names its country ("the Uzbek side")."""
     if language not in LANGUAGES:
         return {}
     named, shown = _index()
@@ -110,7 +133,7 @@ def equivalents(written: Sequence[str], language: str, lowercase: bool = False) 
             continue
         for place, ws in named[language].get(folded[i][:1], ()):
             span = folded[i : i + len(ws)]
-            if len(span) < len(ws) or not all(_same_word(a, b, language) for a, b in zip(span, ws)):
+            if len(span) < len(ws) or not all(_same_word(a, b, language, peoples) for a, b in zip(span, ws)):
                 continue
             terms = frozenset().union(*(shown[place][lang] for lang in LANGUAGES if lang != language))
             for w in written[i : i + len(ws)]:

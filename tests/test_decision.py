@@ -224,6 +224,20 @@ def test_a_peoples_word_names_its_country(home, tmp_path):
     assert engine.answer(question).reason == "names_apart"
 
 
+COVERAGE = {  # a president is named, but nothing else the question asks
+    "visit_ru.txt": "Президент Узбекистана посетил выставку. Президент Франции Эммануэль Макрон выступил с речью.",
+}
+
+
+def test_a_sentence_in_the_questions_language_must_hold_enough_of_what_it_asks(home, tmp_path):
+    engine = _engine_over(home, tmp_path / "docs", COVERAGE)
+    assert engine.answer("Как зовут президента Франции?").found  # "президент", "Франции": most of what it asks
+    question = "Что сказал президент на открытии нового стадиона?"
+    assert engine.answer(question).reason == "low_coverage"  # only "президент" of its five content words
+    engine.ablate = frozenset({"coverage"})
+    assert engine.answer(question).reason != "low_coverage"
+
+
 SPANS = {  # how long something lasted, as a span of days and no number of days
     "span_en.txt": "The consultations took place on October 1-2, 2025, in Valletta.",
     "span_ru.txt": "Семинар проходил 23–25 сентября 2025 года в Ташкенте.",

@@ -224,6 +224,24 @@ def test_a_peoples_word_names_its_country(home, tmp_path):
     assert engine.answer(question).reason == "names_apart"
 
 
+SEMINAR = {
+    "seminar_ru.txt": "На семинаре в Ташкенте Казахстан представлял эксперт Асхат Нуров.",
+    "seminar_uz.txt": "Toshkentdagi seminarda Qozogʻistonni ekspert Asxat Nurov vakil qildi.",
+}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who represented Saudi Arabia at the seminar in Tashkent?", "Кто представлял Китай на семинаре в Ташкенте?"],
+)
+def test_a_place_no_document_names_is_something_the_documents_do_not_know(home, tmp_path, question):
+    engine = _engine_over(home, tmp_path / "docs", SEMINAR)
+    assert engine.answer("Who represented Kazakhstan at the seminar in Tashkent?").found
+    assert engine.answer(question).reason == "missing_focus"
+    engine.ablate = frozenset({"unknown_places"})
+    assert engine.answer(question).reason != "missing_focus"
+
+
 COVERAGE = {  # a president is named, but nothing else the question asks
     "visit_ru.txt": "Президент Узбекистана посетил выставку. Президент Франции Эммануэль Макрон выступил с речью.",
 }
@@ -844,6 +862,8 @@ def test_place_names_in_every_language():
     assert "kazakhstan" in equivalents(["Казахи"], "ru")["Казахи"]
     assert "tajikistan" in equivalents(["Tojik"], "uz")["Tojik"]
     assert equivalents(["the", "Uzbek", "side"], "en", peoples=False) == {}
+    assert equivalents(["iij", "ning", "toliq", "nomi", "nima"], "uz", lowercase=True) == {}  # not Nome (Nom)
+    assert "samarkand" in equivalents(["toshkentdan", "samarqandga"], "uz", lowercase=True)["samarqandga"]
     assert equivalents(["Pokiza", "Irani"], "uz") == {}  # no people's word of four letters or more: not Pokiston
 
 

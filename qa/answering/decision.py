@@ -192,6 +192,7 @@ class _Focus:
             if with_places
             else {}
         )
+        self._places = frozenset(spelt)  # the question's words that are part of a place's name
         if with_bodies:
             for word, terms in bodies.equivalents(written, query.language).items():
                 spelt[word] = spelt.get(word, frozenset()) | terms
@@ -278,6 +279,13 @@ class _Focus:
             if w in self.paired and any(words_[j] == name for j in (i - 1, i, i + 1) if 0 <= j < len(words_))
         ]
         return any(self.snapshot.written_lowercase(set(word_stems(n, language))) for n in beside)
+
+    @property
+    def unknown_places(self) -> list[str]:
+        """The places the question names that no document names, as any language writes it ("Saudi Arabia",
+        «Китай», *Afgʻoniston* where no document speaks of them): the question is about something the documents
+        do not know (rule ``unknown_places``)."""
+        return [n for n in self.names if n in self._places and n not in self.known_names]
 
     @property
     def subject_absent(self) -> bool:
@@ -470,6 +478,7 @@ RULES = {
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
     "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
+    "unknown_places": "4: decline when the question names a place no document names, in any language",
     "peoples": "4, 5, 7: a people's word names its country (the Uzbek side: Uzbekistan, Узбекистан, Oʻzbekiston)",
     "month_names": "4: a month's name is a date, not a name the sentence's document must hold (\"on 13 May\")",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
@@ -516,6 +525,8 @@ def decide(
         with_peoples="peoples" not in off,
     )
     if focus.subject_absent and "missing_focus" not in off:
+        return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
+    if "unknown_places" not in off and focus.unknown_places:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)
     apart = focus.names_apart(query.language)
     if apart and "names_apart" not in off:

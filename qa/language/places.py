@@ -93,6 +93,7 @@ def _country_suffixes(language: str) -> tuple[str, ...]:
     return tuple(_folded(s) for s in languages.get(language).get("country_suffixes", ()))
 
 
+LOWERCASE_PLACE = 4  # the shortest place name read as one in lower case (Oslo, Iraq; not Nom: *nomi*, "its name")
 PEOPLE = 4  # the shortest people's word read off a country's name (Afghan, Tajik; not "Paki" of Pakistan's "Pokiston")
 
 
@@ -132,6 +133,8 @@ def equivalents(
         if not word[:1].isupper() and not (lowercase and word[:1].isalpha()):
             continue
         for place, ws in named[language].get(folded[i][:1], ()):
+            if not word[:1].isupper() and sum(len(f) for f, _ in ws) < LOWERCASE_PLACE:
+                continue  # "nomi" (name, in Uzbek) is not Nome, Alaska, in a question typed without capitals
             span = folded[i : i + len(ws)]
             if len(span) < len(ws) or not all(_same_word(a, b, language, peoples) for a, b in zip(span, ws)):
                 continue

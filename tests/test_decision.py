@@ -7,6 +7,7 @@ import pytest
 from qa import language as languages
 from qa.language.answer_types import asked_for, attributes, names, question_type
 from qa.answering.tuning import Tuning
+from qa.errors import ConfigError
 from tests.conftest import make_engine
 
 DOCS = {
@@ -254,6 +255,11 @@ def test_a_sentence_in_the_questions_language_must_hold_enough_of_what_it_asks(h
     assert engine.answer(question).reason == "low_coverage"  # only "президент" of its five content words
     engine.ablate = frozenset({"coverage"})
     assert engine.answer(question).reason != "low_coverage"
+    engine.ablate = frozenset()
+    engine.tuning = dataclasses.replace(engine.tuning, min_coverage=0.0)  # the share is tuning data
+    assert engine.answer(question).reason != "low_coverage"
+    with pytest.raises(ConfigError, match="min_coverage"):
+        dataclasses.replace(engine.tuning, min_coverage=1.5)
 
 
 SPANS = {  # how long something lasted, as a span of days and no number of days

@@ -15,7 +15,9 @@ The rules, in order (the first that applies declines):
    Uzbekistan, Узбекистан, Oʻzbekiston; rule ``peoples``) and an international body's short name
    (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``). A month's name is a date, not a name a document
    must hold ("on 13 May"; rule ``month_names``): whether a library holds some word of its stem says nothing
-   of the question's subject. A role bound to
+   of the question's subject. A place the question names that no document names, as any language writes it,
+   is something the documents do not know ("Who represented Saudi Arabia at the seminar?"; rule
+   ``unknown_places``). A role bound to
    another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
    holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
    language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
@@ -51,9 +53,9 @@ The rules, in order (the first that applies declines):
    (RES / РЭС). Similarity alone quotes "Va yetimlarga o‘z mollarini bering." for "Как приготовить плов?" once a
    library holds enough text.
 8. ``low_coverage``: no candidate left in the question's language says enough of what the question asks: its
-   sentence (with the one before) holds less than ``MIN_COVERAGE`` of the question's content words, each weighed by
-   its rarity (idf; a word no document holds weighs most), by stem, cross-script key or borrowed form (rule 7's
-   four consonants). "Как зовут президента Франции?" is not answered by a sentence that names a president and
+   sentence (with the one before) holds less than ``Tuning.min_coverage`` (0.2) of the question's content words,
+   each weighed by its rarity (idf; a word no document holds weighs most), by stem, cross-script key or borrowed
+   form (rule 7's four consonants). "Как зовут президента Франции?" is not answered by a sentence that names a president and
    nothing else the question asks. A candidate in another language is not held to it: its words are another
    language's.
 9. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
@@ -132,9 +134,6 @@ class Decision:
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
 ACRONYM = 5  # the longest word read as an acronym that a key may miss
-# The least share of a question's content (idf-weighed) a sentence in its language must hold (rule 8): the largest
-# share that declines no right answer on the tune and test parts, bundled or with 500 real-text documents.
-MIN_COVERAGE = 0.2
 COGNATE = 4  # leading consonants of a cross-script key that tell a word borrowed across languages
 _CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
 _HARD_C = re.compile(r"c(?![eiyh])")  # c before a, o, u or a consonant: k
@@ -569,7 +568,8 @@ def decide(
         eligible = [
             c
             for c in eligible
-            if c.language != query.language or covered(c, analysis_at.get((c.doc_hash, c.position - 1))) >= MIN_COVERAGE
+            if c.language != query.language
+            or covered(c, analysis_at.get((c.doc_hash, c.position - 1))) >= tuning.min_coverage
         ]
         if not eligible:
             return Decision(False, LOW_COVERAGE, candidates[0].score, share_unknown)

@@ -55,9 +55,9 @@ The rules, in order (the first that applies declines):
 8. ``low_coverage``: no candidate left in the question's language says enough of what the question asks: its
    sentence (with the one before) holds less than ``Tuning.min_coverage`` (0.2) of the question's content words,
    each weighed by its rarity (idf; a word no document holds weighs most), by stem, cross-script key or borrowed
-   form (rule 7's four consonants). "Как зовут президента Франции?" is not answered by a sentence that names a president and
-   nothing else the question asks. A candidate in another language is not held to it: its words are another
-   language's.
+   form (rule 7's four consonants). "Как зовут президента Франции?" is not answered by a sentence that names a
+   president and nothing else the question asks. A candidate in another language is not held to it: its words are
+   another language's.
 9. ``low_evidence``: the best remaining candidate scores below the calibrated threshold.
 
 Only candidates that pass 4, 6, 7 and 8 may be quoted. The decision is taken on the first-stage candidate

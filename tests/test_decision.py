@@ -986,3 +986,53 @@ def test_an_acronym_too_short_for_a_key_is_shared_across_scripts(home, tmp_path)
     engine.ablate = frozenset({"unknown_words"})
     assert engine.answer("What is RES?").reason == "answered"
     assert engine.answer("What is REF?").reason == "nothing_shared"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Who won the 2022 World Cup?", {2022}),
+        ("Что было 14 мая 2024 года?", {14, 2024}),
+        ("2024–2025-yillarga mo‘ljallangan yo‘l xaritasi", {2024, 2025}),
+        ("14-may kuni nima bo‘ldi?", {14}),
+        ("What was announced at the 79th session?", set()),  # an ordinal: rule ``ordinals``
+        ("Какая инициатива была озвучена на 81-й сессии?", set()),
+        ("BMT Bosh Assambleyasining 80-sessiyasida nima e'lon qilindi?", set()),
+        ("What is the capital of Australia?", set()),
+    ],
+)
+def test_the_numbers_a_question_gives_are_read_in_every_language(text, expected):
+    from qa.language.answer_types import given_numbers
+
+    assert given_numbers(text) == expected
+
+
+CUPS = {  # two finals, one year each, in three languages
+    "cup_en.txt": "Argentina won the 2022 World Cup final in Qatar. The match ended on penalties.",
+    "cup_ru.txt": "Сборная Франции выиграла чемпионат мира по футболу 2018 года в России. Финал прошёл в Москве.",
+    "cup_uz.txt": "Argentina terma jamoasi 2022-yilgi jahon chempionatida g‘olib bo‘ldi. Final Qatarda o‘tdi.",
+}
+
+
+@pytest.mark.parametrize(
+    "question, answerable, holding",
+    [
+        ("Who won the 2022 World Cup?", True, "2022"),
+        ("Кто выиграл чемпионат мира по футболу 2018 года?", True, "2018"),
+        ("2022-yilgi jahon chempionatida kim g‘olib bo‘ldi?", True, "2022"),
+        ("Who won the 2014 World Cup?", False, ""),
+        ("Кто выиграл чемпионат мира по футболу 2010 года?", False, ""),
+        ("2006-yilgi jahon chempionatida kim g‘olib bo‘ldi?", False, ""),
+    ],
+)
+def test_a_number_the_question_gives_must_be_in_the_document(home, tmp_path, question, answerable, holding):
+    _answered_or_declined(
+        _engine_over(home, tmp_path / "cups", CUPS), question, answerable, holding=holding, reason="missing_focus"
+    )
+
+
+def test_the_numbers_rule_can_be_turned_off(home, tmp_path):
+    engine = _engine_over(home, tmp_path / "cups", CUPS)
+    assert not engine.answer("Who won the 2014 World Cup?").found
+    engine.ablate = frozenset({"numbers"})
+    assert engine.answer("Who won the 2014 World Cup?").found

@@ -29,7 +29,9 @@ The rules, in order (the first that applies declines):
    needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
    ordinal above one, in words or digits: "the second meeting", «81-й сессии») must be numbered so in the
-   sentence's document, in any language: a document on the first meeting does not speak of the second.
+   sentence's document, in any language: a document on the first meeting does not speak of the second. So
+   must a number the question gives in digits ("Who won the 2022 World Cup?", "... 14-may kuni ...?"): digits
+   read alike in every language (rule ``numbers``).
 5. ``names_apart``: the question puts together names that no document mentions together ("When did Timur
    Akhmedov meet Vladimir Voronkov?" where one document names Akhmedov and others Voronkov). Names are
    compared across scripts and case forms by ``qa.language.lexical.name_key``. A name the documents of the question's
@@ -81,9 +83,11 @@ from qa.language.answer_types import (
     dateline,
     day_span,
     fold,
+    given_numbers,
     months,
     names_attribute,
     names_counted,
+    numbers_in,
     ordinals,
     role_attributes,
 )
@@ -392,6 +396,21 @@ def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candida
             strength[c.id] = 0
 
 
+def _hold_to_numbers(snapshot: Snapshot, query: Query, candidates: list[Candidate], strength: dict) -> None:
+    """A candidate whose document never writes a number the question gives ("Who won the 2022 World Cup?",
+    "... on 14 May?") does not speak of the thing asked (rule ``numbers``). Digits read alike in every language;
+    ordinals ("the 80th session") are rule ``ordinals``'s."""
+    asked = given_numbers(query.text)
+    if not asked:
+        return
+    written: dict[str, bool] = {}
+    for c in candidates:
+        if c.source not in written:
+            written[c.source] = asked <= numbers_in(snapshot.text(c.source))
+        if not written[c.source]:
+            strength[c.id] = 0
+
+
 def _counts(query: Query, c: Candidate) -> bool:
     """A count question's candidate in the question's language must name what is counted ("800 check-ups" does
     not say how many players). One in another language must name it in its own words when the language files
@@ -475,6 +494,7 @@ RULES = {
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
+    "numbers": "4: a number the question gives (the 2022 World Cup, 14 May) must be in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
     "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
     "unknown_places": "4: decline when the question names a place no document names, in any language",
@@ -550,6 +570,8 @@ def decide(
         strength = {c.id: focus.strength(c, analysis_at.get((c.doc_hash, c.position - 1))) for c in candidates}
     if "ordinals" not in off:
         _hold_to_ordinals(snapshot, query, candidates, strength)
+    if "numbers" not in off:
+        _hold_to_numbers(snapshot, query, candidates, strength)
     if not typed or not any(strength[c.id] for c in typed):
         if not any(strength.values()):
             return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

@@ -399,15 +399,35 @@ def ordinals(text: str) -> set[int]:
     ("80th", "81-й", "80-sessiyasida"). A number joined to a month is a date, and one of four digits a year."""
     found: set[int] = set()
     for m in _numbered().finditer(text):
-        digits = m.group(1) or m.group(2)
-        if len(digits) < 4 and not (m.group(3) and months(m.group(3))):
-            found.add(int(digits))
+        if _ordinal_number(m):
+            found.add(int(m.group(1) or m.group(2)))
     for w in UNHYPHENATED_WORD.findall(text):
         folded = fold(w)
         for stem, number, endings in _ordinal_words():
             if folded.startswith(stem) and ("*" in endings or folded[len(stem) :] in endings):
                 found.add(number)
     return found
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _ordinal_number(m: re.Match) -> bool:
+    """A ``_numbered`` match that ``ordinals`` reads as an ordinal (not a year, not a date)."""
+    digits = m.group(1) or m.group(2)
+    return len(digits) < 4 and not (m.group(3) and months(m.group(3)))
+
+
+def given_numbers(text: str) -> set[int]:
+    """The numbers ``text`` gives as numbers, not as ordinals: years, days, amounts ("the 2022 World Cup",
+    "14-may", "на 10 человек"; not "the 80th session", "81-й", which ``ordinals`` reads)."""
+    ordinal = {m.start(1) if m.group(1) else m.start(2) for m in _numbered().finditer(text) if _ordinal_number(m)}
+    return {int(m.group()) for m in _DIGITS.finditer(text) if m.start() not in ordinal}
+
+
+def numbers_in(text: str) -> set[int]:
+    """Every number written in digits in ``text`` ("2024-yil", "14th", "13.05.2024": 2024, 14, 13, 5)."""
+    return {int(d) for d in _DIGITS.findall(text)}
 
 
 def can_hold(kind: str | None, text: str, question_keys: set[str]) -> bool:

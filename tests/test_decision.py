@@ -395,6 +395,8 @@ def test_attributes_and_names_in_every_language():
     assert names("Who is the mayor of Valletta?") == ["Valletta"]
     assert names("IIJni kim tashkil etgan?") == ["IIJni"]  # capitals at the start: a name even first
     assert names("Anjuman qaysi tashkilotlar hamkorligida o'tdi?") == []  # capitalised only as the first word
+    assert names("I'm looking for the IIJ's partners") == ["IIJ's"]  # "I'm" is no acronym
+    assert names("O'zbekiston delegatsiyasi IIJ bilan uchrashdi") == ["IIJ"]  # a first word, not an acronym
 
 
 def test_every_language_file_has_the_same_shape():

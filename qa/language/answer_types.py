@@ -320,7 +320,8 @@ def names(text: str, skip_first: bool = True) -> list[str]:
             continue
         before = text[: m.start()].rstrip(" \t\"'«“‘`(")
         starts_sentence = not before or before[-1] in ".!?…\n"
-        if w[:2].isupper() or not skip_first or not starts_sentence:
+        # An acronym's first two characters are capital letters: "IIJ", "ООН", not "I'm", "O'zbekiston".
+        if (w[:2].isalpha() and w[:2].isupper()) or not skip_first or not starts_sentence:
             out.append(w)
     return out
 

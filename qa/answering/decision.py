@@ -381,19 +381,28 @@ class _Focus:
         return bool(capitalised) and not (all(found) if need_all else any(found))
 
 
+def _hold_to_documents(
+    snapshot: Snapshot, candidates: list[Candidate], strength: dict, holds: Callable[[str, str], bool]
+) -> None:
+    """Set to 0 the strength of each candidate whose document fails ``holds(text, language)``, asked once per
+    document."""
+    verdict: dict[str, bool] = {}
+    for c in candidates:
+        if c.source not in verdict:
+            verdict[c.source] = holds(snapshot.text(c.source), c.language)
+        if not verdict[c.source]:
+            strength[c.id] = 0
+
+
 def _hold_to_ordinals(snapshot: Snapshot, query: Query, candidates: list[Candidate], strength: dict) -> None:
     """A candidate whose document never names the question's ordinal ("the second meeting": 2, as "second",
     «второе», "ikkinchi", "2nd" ...) does not speak of the thing asked. The first needs no number: a document
     may speak of a first meeting without calling it so."""
     asked = {n for n in query.ordinals if n > 1}
-    if not asked:
-        return
-    numbered: dict[str, bool] = {}
-    for c in candidates:
-        if c.source not in numbered:
-            numbered[c.source] = bool(ordinals(reading_form(snapshot.text(c.source), c.language)) & asked)
-        if not numbered[c.source]:
-            strength[c.id] = 0
+    if asked:
+        _hold_to_documents(
+            snapshot, candidates, strength, lambda text, language: bool(ordinals(reading_form(text, language)) & asked)
+        )
 
 
 def _hold_to_numbers(snapshot: Snapshot, query: Query, candidates: list[Candidate], strength: dict) -> None:
@@ -401,14 +410,8 @@ def _hold_to_numbers(snapshot: Snapshot, query: Query, candidates: list[Candidat
     "... on 14 May?") does not speak of the thing asked (rule ``numbers``). Digits read alike in every language;
     ordinals ("the 80th session") are rule ``ordinals``'s."""
     asked = given_numbers(query.text)
-    if not asked:
-        return
-    written: dict[str, bool] = {}
-    for c in candidates:
-        if c.source not in written:
-            written[c.source] = asked <= numbers_in(snapshot.text(c.source))
-        if not written[c.source]:
-            strength[c.id] = 0
+    if asked:
+        _hold_to_documents(snapshot, candidates, strength, lambda text, _language: asked <= numbers_in(text))
 
 
 def _counts(query: Query, c: Candidate) -> bool:

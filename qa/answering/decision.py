@@ -13,7 +13,8 @@ The rules, in order (the first that applies declines):
    language is held to it like one of the question's own, and a place is a name even as the question's first
    word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``), and so is a people's word ("the Uzbek side":
    Uzbekistan, Узбекистан, Oʻzbekiston; rule ``peoples``) and an international body's short name
-   (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``). A month's name is a date, not a name a document
+   (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``), also where a document spells it out ("EU" in
+   "the European Union project", «Европейского союза»; rule ``spelt_out``). A month's name is a date, not a name a document
    must hold ("on 13 May"; rule ``month_names``): whether a library holds some word of its stem says nothing
    of the question's subject. A place the question names that no document names, as any language writes it,
    is something the documents do not know ("Who represented Saudi Arabia at the seminar?"; rule
@@ -40,6 +41,11 @@ The rules, in order (the first that applies declines):
    translated in the others (Council / Совет), so their documents are not held to it, unless it is a person's
    name: one of two names side by side, neither a title nor a word of a body's name ("Supreme Court"), neither
    ever written in lower case ("Kaxa Imnadze" is spelt, not translated, in any language). Month names are dates.
+   Written alike means spelt alike: by the name's stem, its transliteration, or a cross-script key of four
+   consonants or more; not by a three-consonant key ("SMTI" and "summit" are both *smt*) nor by a word of the
+   name's own script that only shares its lossy name key (*Bahtiyor* and "better"; rule ``spelt_alike``). And a
+   capitalised word the documents also write in lower case ("Central", "Regional") is a word of the language,
+   which another may translate (*Markaziy*) whatever cognate a third writes (центральный; rule ``common_names``).
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
    "who" / "where"). A count must be of what is asked: a candidate in the question's language must name
@@ -70,7 +76,7 @@ language-model reader only changes what is said, never whether.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 
 from qa import language as languages
@@ -182,8 +188,13 @@ class _Focus:
         with_lowercase: bool = True,
         with_months: bool = True,
         with_peoples: bool = True,
+        with_spelling: bool = True,
+        with_common: bool = True,
+        with_spelt_out: bool = True,
     ):
         self.snapshot = snapshot
+        self.with_spelling = with_spelling
+        self.with_common = with_common
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
         # and so is a body's short name (UN / ООН / BMT).
@@ -196,8 +207,9 @@ class _Focus:
             else {}
         )
         self._places = frozenset(spelt)  # the question's words that are part of a place's name
+        self._spelt_places = frozenset(w for w, terms in spelt.items() if terms)  # ... that the table spells
         if with_bodies:
-            for word, terms in bodies.equivalents(written, query.language).items():
+            for word, terms in bodies.equivalents(written, query.language, spelt=with_spelt_out).items():
                 spelt[word] = spelt.get(word, frozenset()) | terms
         asked = list(query.names)
         if with_months:  # "on 13 May": a date, not a name the documents must hold (rule ``month_names``)
@@ -259,16 +271,40 @@ class _Focus:
             if not holding:
                 continue  # a name the documents do not know: not this rule's business
             known.append(name)
-            alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
+            if self.with_spelling:  # rule ``spelt_alike``
+                alike_elsewhere = any(language_of.get(d, language) != language for d in self._spelt_alike(name, terms))
+            else:
+                alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
             in_own_language = any(language_of[d] == language for d in holding)
             # Perhaps translated in the other languages ("Council" / «Совет»), unless it is a person's name: one of
             # two names side by side, neither ever written in lower case ("Kaxa Imnadze" is spelt, not translated).
+            # A place the table spells in the other languages is looked for so, whatever lower-case words its
+            # stem begins (*toshkentlik*, a person from Tashkent): rule ``common_names`` is for other words
+            # ("Central" of Central Asia, which the table spells as a whole).
+            if alike_elsewhere and in_own_language and self.with_common and name not in self._spelt_places:
+                alike_elsewhere = not self._common_word(name, language)
             if in_own_language and not alike_elsewhere and self._translatable(name, language):
                 for other in self.snapshot.languages:
                     if other != language:
                         holding |= self.snapshot.active_set(other)
             together = holding if together is None else together & holding
         return known if together is not None and not together else []
+
+    def _spelt_alike(self, name: str, terms: AbstractSet[str]) -> set[str]:
+        """The documents that write a name as it is, or transliterated: by a stem or a cross-script key of
+        ``COGNATE`` consonants or more, not a shorter key ("SMTI" and *smeta* are both *smt*) nor a word of the
+        name's own script that only shares its lossy ``name_key`` (*Bahtiyor* and "better") (rule
+        ``spelt_alike``)."""
+        telling = {t for t in terms if len(t) >= COGNATE or not _CONSONANTS.issuperset(t)}
+        return self.snapshot.documents_spelling(telling, name)
+
+    def _common_word(self, name: str, language: str) -> bool:
+        """A capitalised word of a name that the documents also write in lower case ("Central Asia": the central
+        bank; "Regional Expert Council": regional): a word of the language, which another language may translate
+        (*Markaziy*), whatever cognate a third writes (центральный). Not an acronym (UN: *un*, *under*)."""
+        if not name[:1].isupper() or name.isupper():
+            return False
+        return self.snapshot.written_lowercase(set(word_stems(name, language)))
 
     def _translatable(self, name: str, language: str) -> bool:
         """Not a person's name: not paired, or it or a name beside it is written in lower case somewhere (the
@@ -496,12 +532,15 @@ RULES = {
     "missing_focus": "4: decline when the thing an attribute is asked of is named nowhere in the documents",
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
+    "spelt_out": "4, 5, 7: a body's short name is found where a document spells the name out (EU: European Union)",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "numbers": "4: a number the question gives (the 2022 World Cup, 14 May) must be in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
     "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
     "unknown_places": "4: decline when the question names a place no document names, in any language",
     "peoples": "4, 5, 7: a people's word names its country (the Uzbek side: Uzbekistan, Узбекистан, Oʻzbekiston)",
+    "spelt_alike": "5: a name is written alike in another language only where spelt so, not by a short or lossy key (SMTI / smeta, Bahtiyor / better)",
+    "common_names": "5: a capitalised word the documents also write in lower case (Central, Regional) may be translated elsewhere",
     "month_names": "4: a month's name is a date, not a name the sentence's document must hold (\"on 13 May\")",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
     "answer_type": "6: quote only sentences that can hold the kind of answer asked for",
@@ -545,6 +584,9 @@ def decide(
         with_lowercase="lowercase_places" not in off,
         with_months="month_names" not in off,
         with_peoples="peoples" not in off,
+        with_spelling="spelt_alike" not in off,
+        with_common="common_names" not in off,
+        with_spelt_out="spelt_out" not in off,
     )
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

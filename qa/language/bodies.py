@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 from qa.language.analysis import word_terms
@@ -29,8 +30,9 @@ LANGUAGES = ("en", "ru", "uz")
 
 
 @lru_cache(maxsize=1)
-def bodies() -> list[dict[str, list[str]]]:
-    """Every body: language code -> its short names there."""
+def bodies() -> list[dict[str, Any]]:
+    """Every body: language code -> its short names there; ``spelt``: language code -> the telling word of its full
+    name there."""
     return json.loads(BODIES_FILE.read_text(encoding="utf-8"))["bodies"]
 
 
@@ -76,16 +78,25 @@ def body(word: str, language: str) -> int | None:
     return found[0] if found else None
 
 
-def equivalents(written: Sequence[str], language: str) -> dict[str, frozenset[str]]:
+def equivalents(written: Sequence[str], language: str, spelt: bool = True) -> dict[str, frozenset[str]]:
     """For each word of ``written`` (a question's words as written, in ``language``) that names a body, the terms
-    by which the other languages' documents show it."""
+    by which the other languages' documents show it, and with ``spelt`` those by which a document of any language
+    that spells the name out shows it (rule ``spelt_out``: "EU" in a document writing "European Union")."""
     out: dict[str, frozenset[str]] = {}
     for word in written:
         i = body(word, language)
         if i is not None:
             shown = _index()[1][i]
-            out[word] = frozenset().union(*(shown[lang] for lang in LANGUAGES if lang != language))
+            terms = frozenset().union(*(shown[lang] for lang in LANGUAGES if lang != language))
+            out[word] = terms | _spelt(i) if spelt else terms
     return out
+
+
+@lru_cache(maxsize=None)
+def _spelt(i: int) -> frozenset[str]:
+    """The terms of the telling word of body ``i``'s full name, in every language (``spelt`` in the table)."""
+    spelt: dict[str, list[str]] = bodies()[i].get("spelt", {})
+    return frozenset().union(*(word_terms(f, lang) for lang in LANGUAGES for f in spelt.get(lang, ())))
 
 
 def count(folder: Path) -> dict[tuple[str, str], int]:

@@ -434,16 +434,6 @@ class Snapshot:
         found.update({h: True for h in self.row_hashes(sorted(exact))})
         return found
 
-    def documents_spelling(self, terms: AbstractSet[str], name: str) -> set[str]:
-        """The document versions (content hashes) that write a name as it is: one of its ``terms`` (the caller
-        leaves out keys too short to tell a name), or its transliteration (a word of the other script with its
-        ``qa.language.lexical.name_key``). Not a word of its own script that only shares the lossy key ("better"
-        for *Bahtiyor*): ``documents_naming`` counts those too."""
-        same, shorter = self.lexical.terms_with_name_key(name_key(name))
-        transliterated = {t for t in (*same, *shorter) if script(t) != script(name)}  # ``валлетт``: cut short
-        rows = self.lexical.rows_with(set(terms) | transliterated) | self.skeleton.rows_with(terms)
-        return set(self.row_hashes(sorted(rows)))
-
     def written_lowercase(self, stems: set, limit: int = 200) -> bool:
         """Whether a word with one of ``stems`` is written in lower case somewhere in the documents (a common
         word, "council", "kengash"), not only capitalised (a personal name: "Imnadze"). Looks at the first

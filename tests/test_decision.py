@@ -1041,23 +1041,7 @@ def test_the_numbers_rule_can_be_turned_off(home, tmp_path):
     assert engine.answer("Who won the 2014 World Cup?").found
 
 
-# -- a name is written alike in another language only where it is spelt so (rule spelt_alike) ------------------
-
-SPELT = {  # SMTI is the Uzbek documents' name for ИСМИ; "summit" and "SMTI" share the short key *smt*
-    "smti_uz.txt": "SMTI vakillari Samarqandda uchrashdi.",
-    "isrs_ru.txt": "ИСМИ провёл семинар в Ташкенте 23 сентября.",
-    "summit_en.txt": "The summit ended with a dinner in Geneva.",
-}
-
-
-def test_a_short_key_shared_with_a_common_word_is_no_spelling_of_a_name(home, tmp_path):
-    engine = _engine_over(home, tmp_path / "docs", SPELT)
-    question = "SMTI seminarni Toshkentda qachon o‘tkazdi?"
-    answer = engine.answer(question)
-    assert answer.reason != "names_apart", answer.text
-    engine.ablate = frozenset({"spelt_alike"})  # "summit" counted as SMTI written in English: held to everywhere
-    assert engine.answer(question).reason == "names_apart"
-
+# -- a capitalised common word may be translated in the other languages (rule common_names) -----------------------
 
 COMMON = {  # "Central" is a word English writes in lower case too; Uzbek translates it (Markaziy), Russian's is a cognate
     "bank_en.txt": "The central bank raised its rate. The Central Asian forum met in Geneva last year.",

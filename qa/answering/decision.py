@@ -14,14 +14,13 @@ The rules, in order (the first that applies declines):
    word ("Qozog'iston ... qachon qo'shilgan?"; rule ``places``), and so is a people's word ("the Uzbek side":
    Uzbekistan, Узбекистан, Oʻzbekiston; rule ``peoples``) and an international body's short name
    (``qa.language.bodies``: UN / ООН / BMT; rule ``bodies``), also where a document spells it out ("EU" in
-   "the European Union project", «Европейского союза»; rule ``spelt_out``). A month's name is a date, not a name a document
-   must hold ("on 13 May"; rule ``month_names``): whether a library holds some word of its stem says nothing
-   of the question's subject. A place the question names that no document names, as any language writes it,
-   is something the documents do not know ("Who represented Saudi Arabia at the seminar?"; rule
-   ``unknown_places``). A role bound to
-   another name does not count ("the President of Uzbekistan" for "Who is the president of Malta?"; the
-   holder stands after the role in English and Russian, before it in Uzbek). Names that a sentence's
-   language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
+   "the European Union project", «Европейского союза»; rule ``spelt_out``). A month's name is a date, not a
+   name a document must hold ("on 13 May"; rule ``month_names``): whether a library holds some word of its stem
+   says nothing of the question's subject. A place the question names that no document names, as any language
+   writes it, is something the documents do not know ("Who represented Saudi Arabia at the seminar?"; rule
+   ``unknown_places``). A role bound to another name does not count ("the President of Uzbekistan" for "Who is
+   the president of Malta?"; the holder stands after the role in English and Russian, before it in Uzbek).
+   Names that a sentence's language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
    translation's verdict was removed on 2026-12-07: on no held-out part or library did it earn an answer or a
    decline, and it cost three); they are, when the attribute stands beside a Latin name that documents of two
    languages write alike and the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
@@ -41,10 +40,7 @@ The rules, in order (the first that applies declines):
    translated in the others (Council / Совет), so their documents are not held to it, unless it is a person's
    name: one of two names side by side, neither a title nor a word of a body's name ("Supreme Court"), neither
    ever written in lower case ("Kaxa Imnadze" is spelt, not translated, in any language). Month names are dates.
-   Written alike means spelt alike: by the name's stem, its transliteration, or a cross-script key of four
-   consonants or more; not by a three-consonant key ("SMTI" and "summit" are both *smt*) nor by a word of the
-   name's own script that only shares its lossy name key (*Bahtiyor* and "better"; rule ``spelt_alike``). And a
-   capitalised word the documents also write in lower case ("Central", "Regional") is a word of the language,
+   A capitalised word the documents also write in lower case ("Central", "Regional") is a word of the language,
    which another may translate (*Markaziy*) whatever cognate a third writes (центральный; rule ``common_names``).
 6. ``count_missing`` / ``wrong_answer_type``: no candidate that speaks of the attribute can hold the kind
    of answer asked for (a count for "how many", a date for "when", a name the question does not give for
@@ -76,7 +72,7 @@ language-model reader only changes what is said, never whether.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence, Set as AbstractSet
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qa import language as languages
@@ -188,12 +184,10 @@ class _Focus:
         with_lowercase: bool = True,
         with_months: bool = True,
         with_peoples: bool = True,
-        with_spelling: bool = True,
         with_common: bool = True,
         with_spelt_out: bool = True,
     ):
         self.snapshot = snapshot
-        self.with_spelling = with_spelling
         self.with_common = with_common
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
@@ -271,10 +265,7 @@ class _Focus:
             if not holding:
                 continue  # a name the documents do not know: not this rule's business
             known.append(name)
-            if self.with_spelling:  # rule ``spelt_alike``
-                alike_elsewhere = any(language_of.get(d, language) != language for d in self._spelt_alike(name, terms))
-            else:
-                alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
+            alike_elsewhere = any(naming[d] and language_of[d] != language for d in holding)
             in_own_language = any(language_of[d] == language for d in holding)
             # Perhaps translated in the other languages ("Council" / «Совет»), unless it is a person's name: one of
             # two names side by side, neither ever written in lower case ("Kaxa Imnadze" is spelt, not translated).
@@ -289,14 +280,6 @@ class _Focus:
                         holding |= self.snapshot.active_set(other)
             together = holding if together is None else together & holding
         return known if together is not None and not together else []
-
-    def _spelt_alike(self, name: str, terms: AbstractSet[str]) -> set[str]:
-        """The documents that write a name as it is, or transliterated: by a stem or a cross-script key of
-        ``COGNATE`` consonants or more, not a shorter key ("SMTI" and *smeta* are both *smt*) nor a word of the
-        name's own script that only shares its lossy ``name_key`` (*Bahtiyor* and "better") (rule
-        ``spelt_alike``)."""
-        telling = {t for t in terms if len(t) >= COGNATE or not _CONSONANTS.issuperset(t)}
-        return self.snapshot.documents_spelling(telling, name)
 
     def _common_word(self, name: str, language: str) -> bool:
         """A capitalised word of a name that the documents also write in lower case ("Central Asia": the central
@@ -539,7 +522,6 @@ RULES = {
     "lowercase_places": "4, 5, 7: in a question typed without capitals, a place's name is still a name",
     "unknown_places": "4: decline when the question names a place no document names, in any language",
     "peoples": "4, 5, 7: a people's word names its country (the Uzbek side: Uzbekistan, Узбекистан, Oʻzbekiston)",
-    "spelt_alike": "5: a name is written alike in another language only where spelt so, not by a short or lossy key (SMTI / smeta, Bahtiyor / better)",
     "common_names": "5: a capitalised word the documents also write in lower case (Central, Regional) may be translated elsewhere",
     "month_names": "4: a month's name is a date, not a name the sentence's document must hold (\"on 13 May\")",
     "bodies": "4, 5, 7: a body's short name is looked for as each language writes it (UN / ООН / BMT; qa.language.bodies)",
@@ -584,7 +566,6 @@ def decide(
         with_lowercase="lowercase_places" not in off,
         with_months="month_names" not in off,
         with_peoples="peoples" not in off,
-        with_spelling="spelt_alike" not in off,
         with_common="common_names" not in off,
         with_spelt_out="spelt_out" not in off,
     )

@@ -18,8 +18,8 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from qa.language.analysis import word_terms
 from qa.language.lexical import name_endings

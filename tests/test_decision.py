@@ -1093,3 +1093,14 @@ def test_a_place_is_no_common_word_for_the_lower_case_words_its_name_begins(home
     engine = _engine_over(home, tmp_path / "docs", docs)
     answer = engine.answer("IIJ Toshkentda qanday seminar o‘tkazdi?")
     assert answer.reason == "names_apart", answer.text
+
+
+def test_an_acronym_with_an_ending_is_no_common_word(home, tmp_path):
+    docs = {  # "RES's" begins like "results", written in lower case; an acronym is spelt alike, held to everywhere
+        "res_en.txt": "The RES met in Geneva. Its results were published.",
+        "res_ru.txt": "RES провёл встречу в Женеве.",
+        "council_uz.txt": "Kengash Toshkentda 14-may kuni yig‘ildi.",
+    }
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    answer = engine.answer("When did the RES's council meet in Tashkent?")
+    assert answer.reason == "names_apart", answer.text

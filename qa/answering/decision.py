@@ -20,13 +20,13 @@ The rules, in order (the first that applies declines):
    writes it, is something the documents do not know ("Who represented Saudi Arabia at the seminar?"; rule
    ``unknown_places``). A role bound to another name does not count ("the President of Uzbekistan" for "Who is
    the president of Malta?"; the holder stands after the role in English and Russian, before it in Uzbek).
-   Names that a sentence's language cannot show (translated ones) are not held against it (a rule that had such a sentence take its
-   translation's verdict was removed on 2026-12-07: on no held-out part or library did it earn an answer or a
-   decline, and it cost three); they are, when the attribute stands beside a Latin name that documents of two
-   languages write alike and the question does not give ("IIJ был основан ..." is the IIJ's founding, not YEXHT's); a follow-up's
-   earlier names need only be in the sentence's document. Where some sentences show the attribute and the
-   names together, only those may be quoted. A question that asks no attribute still
-   needs every name it gives that the document's language can show in the sentence's document ("... in
+   Names that a sentence's language cannot show (translated ones) are not held against it (a rule that had such
+   a sentence take its translation's verdict was removed on 2026-12-07: on no held-out part or library did it
+   earn an answer or a decline, and it cost three); they are, when the attribute stands beside a Latin name that
+   documents of two languages write alike and the question does not give ("IIJ был основан ..." is the IIJ's
+   founding, not YEXHT's); a follow-up's earlier names need only be in the sentence's document. Where some
+   sentences show the attribute and the names together, only those may be quoted. A question that asks no
+   attribute still needs every name it gives that the document's language can show in the sentence's document ("... in
    Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
    ordinal above one, in words or digits: "the second meeting", «81-й сессии») must be numbered so in the
    sentence's document, in any language: a document on the first meeting does not speak of the second. So
@@ -284,8 +284,9 @@ class _Focus:
     def _common_word(self, name: str, language: str) -> bool:
         """A capitalised word of a name that the documents also write in lower case ("Central Asia": the central
         bank; "Regional Expert Council": regional): a word of the language, which another language may translate
-        (*Markaziy*), whatever cognate a third writes (центральный). Not an acronym (UN: *un*, *under*)."""
-        if not name[:1].isupper() or name.isupper():
+        (*Markaziy*), whatever cognate a third writes (центральный). Not an acronym, with or without an ending
+        (UN: *un*, *under*; "RES's": *result*): its first two characters are capital letters."""
+        if not name[:1].isupper() or (name[:2].isalpha() and name[:2].isupper()):
             return False
         return self.snapshot.written_lowercase(set(word_stems(name, language)))
 

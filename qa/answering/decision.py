@@ -26,8 +26,8 @@ The rules, in order (the first that applies declines):
    documents of two languages write alike and the question does not give ("IIJ был основан ..." is the IIJ's
    founding, not YEXHT's); a follow-up's earlier names need only be in the sentence's document. Where some
    sentences show the attribute and the names together, only those may be quoted. A question that asks no
-   attribute still needs every name it gives that the document's language can show in the sentence's document ("... in
-   Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
+   attribute still needs every name it gives that the document's language can show in the sentence's document
+   ("... in Valletta?" is not answered from a document about Tashkent). A numbered thing the question asks of (an
    ordinal above one, in words or digits: "the second meeting", «81-й сессии») must be numbered so in the
    sentence's document, in any language: a document on the first meeting does not speak of the second. So
    must a number the question gives in digits ("Who won the 2022 World Cup?", "... 14-may kuni ...?"): digits
@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 from qa import language as languages
 from qa.language.analysis import Analysis, word_stems
 from qa.language.answer_types import (
+    acronym,
     asks,
     attributes,
     can_hold,
@@ -286,7 +287,7 @@ class _Focus:
         bank; "Regional Expert Council": regional): a word of the language, which another language may translate
         (*Markaziy*), whatever cognate a third writes (центральный). Not an acronym, with or without an ending
         (UN: *un*, *under*; "RES's": *result*): its first two characters are capital letters."""
-        if not name[:1].isupper() or (name[:2].isalpha() and name[:2].isupper()):
+        if not name[:1].isupper() or acronym(name):
             return False
         return self.snapshot.written_lowercase(set(word_stems(name, language)))
 

@@ -310,6 +310,12 @@ def question_type(question: str, asked: bool = True) -> str | None:
     return None
 
 
+def acronym(word: str) -> bool:
+    """Written as an acronym, with or without an ending: its first two characters are capital letters ("IIJ",
+    "ООН", "RES's", "BMTning"; not "I'm", "O'zbekiston")."""
+    return word[:2].isalpha() and word[:2].isupper()
+
+
 def names(text: str, skip_first: bool = True) -> list[str]:
     """Name-like words: capitalised, or beginning in capitals (IIJ, IIJni, ООН). With ``skip_first``, a word
     capitalised only because it begins a sentence does not count."""
@@ -320,8 +326,7 @@ def names(text: str, skip_first: bool = True) -> list[str]:
             continue
         before = text[: m.start()].rstrip(" \t\"'«“‘`(")
         starts_sentence = not before or before[-1] in ".!?…\n"
-        # An acronym's first two characters are capital letters: "IIJ", "ООН", not "I'm", "O'zbekiston".
-        if (w[:2].isalpha() and w[:2].isupper()) or not skip_first or not starts_sentence:
+        if acronym(w) or not skip_first or not starts_sentence:
             out.append(w)
     return out
 

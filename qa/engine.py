@@ -253,7 +253,7 @@ class Engine:
         verdict = decision.decide(snapshot, query, found, self.tuning, self.ablate)
         if not verdict.answer:
             return Trace(query, retrieval, found, verdict, compose.declined(query, verdict, shown), snapshot=snapshot)
-        chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible)
+        chosen = ExtractiveReader(self.tuning, self.reranker).read(query, verdict.eligible, verdict.lift)
         other = None
         if "disagreement" not in self.ablate:
             other = disagreement.disagreeing(query, verdict.eligible, chosen, self.tuning, verdict.novelty)

@@ -1104,3 +1104,62 @@ def test_an_acronym_with_an_ending_is_no_common_word(home, tmp_path):
     engine = _engine_over(home, tmp_path / "docs", docs)
     answer = engine.answer("When did the RES's council meet in Tashkent?")
     assert answer.reason == "names_apart", answer.text
+
+
+# -- of the best language's eligible sentences, the one holding more of what is asked ranks first (coverage_rank) --
+
+
+def _candidate(id_: str, language: str, score: float, axis: int):
+    import numpy as np
+
+    from qa.answering.candidates import Candidate, Features
+    from qa.language.analysis import analyse
+
+    embedding = np.zeros(4, dtype=np.float32)
+    embedding[axis] = 1.0  # sentences on different axes are no translations of each other
+    text = f"Sentence {id_}."
+    return Candidate(
+        id_, text, f"{id_}.txt", language, id_, 0, 0, len(text), id_, id_, embedding,
+        Features(0, 0, 0, 0, 0, 0, 0, 0, 0), score, text, analyse(text, language),
+    )  # fmt: skip
+
+
+def test_coverage_ranks_the_sentences_in_the_questions_language():
+    from qa.answering.decision import _rank_by_coverage
+
+    best, fuller, other = _candidate("a", "en", 4.0, 0), _candidate("b", "en", 3.9, 1), _candidate("c", "ru", 3.95, 2)
+    shares = {"a": 0.1, "b": 0.8, "c": 0.9}
+    english = type("Q", (), {"language": "en"})()
+    ranked, lift = _rank_by_coverage([best, other, fuller], english, lambda c: shares[c.id], 0.4)
+    assert [c.id for c in ranked] == ["b", "a", "c"]  # 3.9 + 0.32 > 4.0 + 0.04 > 3.95: a Russian share is not lifted
+    assert set(lift) == {"a", "b"}
+    ranked, _ = _rank_by_coverage([best, other, fuller], english, lambda c: shares[c.id], 0.0)
+    assert [c.id for c in ranked] == ["a", "c", "b"]
+    russian = type("Q", (), {"language": "ru"})()  # the best is a translation: the shares do not compare
+    ranked, lift = _rank_by_coverage([best, other, fuller], russian, lambda c: shares[c.id], 0.4)
+    assert [c.id for c in ranked] == ["a", "c", "b"] and not lift
+
+
+def test_nearly_tied_is_measured_on_the_rank_the_decision_gave():
+    from qa.answering.extractive import ExtractiveReader
+
+    best, fuller = _candidate("a", "en", 4.0, 0), _candidate("b", "en", 3.9, 1)
+    query = type("Q", (), {"language": "en", "retrieval_text": ""})()
+    reader = ExtractiveReader(Tuning.load())
+    # Ranked first on coverage, "b" is quoted alone: "a" scores higher but ranks 0.28 lower, no near tie.
+    assert [c.id for c in reader.read(query, [fuller, best], {"a": 0.04, "b": 0.32})] == ["b"]
+    assert [c.id for c in reader.read(query, [best, fuller])] == ["a", "b"]  # 0.1 apart: nearly tied
+
+
+def test_the_coverage_ranking_can_be_turned_off(engine):
+    question = "Where are the IIJ headquarters?"
+    verdict = engine.explain(question).decision
+    assert verdict.answer and verdict.lift and verdict.eligible[0].language == "en"
+    assert set(verdict.lift) == {c.id for c in verdict.eligible if c.language == "en"}
+    ranks = [c.score + verdict.lift.get(c.id, 0.0) for c in verdict.eligible]
+    assert ranks == sorted(ranks, reverse=True)
+    engine.ablate = frozenset({"coverage_rank"})
+    verdict = engine.explain(question).decision
+    assert not verdict.lift and [c.score for c in verdict.eligible] == sorted(
+        (c.score for c in verdict.eligible), reverse=True
+    )

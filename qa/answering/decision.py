@@ -137,6 +137,7 @@ class Decision:
     novelty: float = 0.0
     eligible: list[Candidate] = field(default_factory=list)  # the candidates that may be quoted, best first
     names: list[str] = field(default_factory=list)  # names_apart: the question's names the documents hold, as asked
+    lift: dict[str, float] = field(default_factory=dict)  # coverage_rank: what each eligible sentence's rank adds
 
 
 HOLDER_REACH = 12  # content words within which a long name's short form (an acronym) may still follow
@@ -535,6 +536,7 @@ RULES = {
     "question": "6: a question holds no answer",
     "shared": "7: quote only sentences whose document shares a word, name or number with the question",
     "coverage": "8: quote a sentence in the question's language only if it holds a fifth of what the question asks",
+    "coverage_rank": "8: of eligible sentences in the question's language, one holding more of what is asked ranks higher",
     "low_evidence": "9: decline below the calibrated threshold",
     "disagreement": "show a disagreeing sentence of another document beside the answer (qa.answering.disagreement)",
 }
@@ -613,17 +615,35 @@ def decide(
         eligible = [c for c in eligible if shared(c)]
         if not eligible:
             return Decision(False, NOTHING_SHARED, candidates[0].score, share_unknown)
+    covered = _coverage(snapshot, query, focus)
+
+    def share(c: Candidate) -> float:
+        return covered(c, analysis_at.get((c.doc_hash, c.position - 1)))
+
     if "coverage" not in off:
-        covered = _coverage(snapshot, query, focus)
-        eligible = [
-            c
-            for c in eligible
-            if c.language != query.language
-            or covered(c, analysis_at.get((c.doc_hash, c.position - 1))) >= tuning.min_coverage
-        ]
+        eligible = [c for c in eligible if c.language != query.language or share(c) >= tuning.min_coverage]
         if not eligible:
             return Decision(False, LOW_COVERAGE, candidates[0].score, share_unknown)
     confidence = eligible[0].score - tuning.novelty_weight * share_unknown
     if confidence < tuning.found_threshold and "low_evidence" not in off:
         return Decision(False, LOW_EVIDENCE, confidence, share_unknown)
-    return Decision(True, ANSWERED, confidence, share_unknown, eligible)
+    lift: dict[str, float] = {}
+    if "coverage_rank" not in off and tuning.coverage_rank:
+        eligible, lift = _rank_by_coverage(eligible, query, share, tuning.coverage_rank)
+    return Decision(True, ANSWERED, confidence, share_unknown, eligible, lift=lift)
+
+
+def _rank_by_coverage(
+    eligible: list[Candidate], query: Query, share: Callable[[Candidate], float], weight: float
+) -> tuple[list[Candidate], dict[str, float]]:
+    """Rule ``coverage_rank``: when the best eligible sentence is in the question's language, the one of that
+    language that holds more of what the question asks (rule 8's share) ranks higher: its rank is its score plus
+    ``weight`` times that share. A sentence that scores high on what it shares with the question's wording, but
+    misses the asked-about words, is the kind a large library brings in. As rule 8, the share judges sentences in
+    the question's language only (a translation holds the names, not the words), so no other is lifted. The
+    decision's confidence stays the best score: this orders the sentences that may be quoted; it does not make any
+    of them more likely to be quoted."""
+    if eligible[0].language != query.language:
+        return eligible, {}
+    lift = {c.id: weight * share(c) for c in eligible if c.language == query.language}
+    return sorted(eligible, key=lambda c: c.score + lift.get(c.id, 0.0), reverse=True), lift

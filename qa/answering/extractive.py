@@ -18,8 +18,15 @@ class ExtractiveReader:
         self.tuning = tuning
         self.reranker = reranker
 
-    def read(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
+    def read(self, query: Query, candidates: list[Candidate], lift: dict[str, float] | None = None) -> list[Candidate]:
+        """``candidates`` best first; ``lift``: what the decision adds to a sentence's score to rank it
+        (rule ``coverage_rank``), so that "nearly tied" is measured on the same rank."""
         t = self.tuning
+        lift = lift or {}
+
+        def rank(c: Candidate) -> float:
+            return c.score + lift.get(c.id, 0.0)
+
         candidates = rerank(self.reranker, query.retrieval_text, candidates, lambda c: c.text, t.rerank_candidates)
         best = candidates[0]
         chosen = [best]
@@ -39,7 +46,7 @@ class ExtractiveReader:
         for c in [] if self.reranker is not None else candidates[:4]:
             if c.id == top.id or float(c.embedding @ top.embedding) >= t.equivalent_similarity:
                 continue  # the same sentence, or a translation of it, adds nothing
-            if c.score >= top.score - t.second_sentence_margin:
+            if rank(c) >= rank(top) - t.second_sentence_margin:
                 chosen.append(c)
             break
         chosen.sort(key=lambda c: (c.source != top.source, c.position))

@@ -1106,6 +1106,25 @@ def test_an_acronym_with_an_ending_is_no_common_word(home, tmp_path):
     assert answer.reason == "names_apart", answer.text
 
 
+def test_a_short_key_shows_a_name_only_in_the_questions_language(home, tmp_path):
+    docs = {  # SMTI's key is *smt*; so are "summit" and «смета», which say nothing of the institute
+        "iij_ru.txt": "Представители ИСМИ и IIJ провели консультации в Валлетте. В них участвовал Тимур Ахмедов.",
+        "smti_uz.txt": "SMTI direktori Eldor Aripov Toshkentda so‘zladi.",
+        "summit_en.txt": "The summit adopted a budget.",
+        "smeta_ru.txt": "Смета расходов утверждена.",
+    }
+    engine = _engine_over(home, tmp_path / "docs", docs)
+    question = "IIJ bilan maslahatlashuvlarda SMTIdan kim qatnashdi?"
+    answer = engine.answer(question)
+    assert answer.found and answer.citations[0].source == "iij_ru.txt", answer.text
+    engine.ablate = frozenset({"short_keys"})  # "summit" and «смета» hold SMTI, never with the IIJ
+    assert engine.answer(question).reason == "names_apart"
+    engine.ablate = frozenset({"names_apart"})  # a Russian sentence is not held to SMTI: Russian writes ИСМИ
+    assert "iij_ru.txt" in {c.source for c in engine.explain(question).decision.eligible}
+    engine.ablate = frozenset({"names_apart", "short_keys"})  # «смета»: Russian documents "write" SMTI
+    assert "iij_ru.txt" not in {c.source for c in engine.explain(question).decision.eligible}
+
+
 # -- of the best language's eligible sentences, the one holding more of what is asked ranks first (coverage_rank) --
 
 

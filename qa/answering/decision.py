@@ -188,8 +188,11 @@ class _Focus:
         with_peoples: bool = True,
         with_common: bool = True,
         with_spelt_out: bool = True,
+        with_short_keys: bool = True,
     ):
         self.snapshot = snapshot
+        self.language = query.language
+        self.with_short_keys = with_short_keys
         self.with_common = with_common
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
@@ -216,6 +219,15 @@ class _Focus:
         if lowercase:
             asked += [w for w in written if spelt.get(w) and w not in asked and fold(w) not in ALL_STOPWORDS]
         self.names = {name: query.analysis.terms_of(name) | spelt.get(name, frozenset()) for name in asked}
+        # Rule ``short_keys``: the terms that show a name in documents of another language than the question's;
+        # not its own cross-script key of three consonants or fewer, which common words share (SMTI, «смета» and
+        # "summit" are all *smt*), but a form the tables spell (BMT for the UN) still does.
+        self._elsewhere = {
+            name: frozenset(t for t in terms if not _short_key(t)) | spelt.get(name, frozenset())
+            if with_short_keys
+            else terms
+            for name, terms in self.names.items()
+        }
         words_ = self._question_words = list(written)
         # Two names side by side ("Kaxa Imnadze", «Бахтиёр Мустафаев»): perhaps a person's first and last name.
         # Not a title ("President Mirziyoyev") nor a body ("Supreme Court"): a word that names an attribute or
@@ -263,6 +275,13 @@ class _Focus:
             if months(name):  # "in September": a date, not a name
                 continue
             naming = self.snapshot.documents_naming(terms, name)
+            if self._elsewhere[name] != terms:  # rule ``short_keys``
+                elsewhere = self.snapshot.documents_naming(self._elsewhere[name], name)
+                naming = {
+                    d: elsewhere.get(d, v)
+                    for d, v in naming.items()
+                    if language_of.get(d) == language or d in elsewhere
+                }
             holding = {d for d in naming if d in language_of}
             if not holding:
                 continue  # a name the documents do not know: not this rule's business
@@ -351,10 +370,16 @@ class _Focus:
         # The names may stand in the sentence before ("... a seminar in Tashkent. The event was organised by ...").
         if any(t & name_terms for t in term_sets) or (before and any(t & name_terms for t in before.terms)):
             return 2 if in_context else 1
-        checkable = any(self.names[n] & self.snapshot.language_terms(c.language) for n in self.known_names)
+        checkable = any(self._shown(n, c.language) for n in self.known_names)
         if checkable or self._held_by_another(words_, term_sets, at, c.language):
             return 0
         return 1
+
+    def _shown(self, name: str, language: str) -> bool:
+        """Whether documents of ``language`` write the name, so that a sentence in it can be held to it; in another
+        language than the question's, by the terms of rule ``short_keys``."""
+        terms = self.names[name] if language == self.language else self._elsewhere[name]
+        return bool(terms & self.snapshot.language_terms(language))
 
     def _held_by_another(
         self, words_: tuple[str, ...], term_sets: tuple[frozenset[str], ...], at: list[int], language: str
@@ -386,7 +411,7 @@ class _Focus:
         in the sentence's document ("... in Valletta?" is not answered from a document about Tashkent)."""
         if not self.known_names:
             return 2
-        checkable = [n for n in self.known_names if self.names[n] & self.snapshot.language_terms(c.language)]
+        checkable = [n for n in self.known_names if self._shown(n, c.language)]
         terms = self.snapshot.document_terms(c.doc_hash)
         if not checkable:
             return 2 if any(self.names[n] & terms for n in self.known_names) else 1
@@ -401,6 +426,11 @@ class _Focus:
         near = content[:HOLDER_REACH]
         found = [any(holder_of[j][h] for j in near) for h in range(len(holder_of[i]))]
         return bool(capitalised) and not (all(found) if need_all else any(found))
+
+
+def _short_key(term: str) -> bool:
+    """A cross-script key of three consonants or fewer (SMTI: *smt*), which common words of any language share."""
+    return len(term) <= 3 and _CONSONANTS.issuperset(term)
 
 
 def _hold_to_documents(
@@ -519,6 +549,7 @@ RULES = {
     "names_apart": "5: decline when the question's names are in no document together",
     "focus": "4: quote only sentences that speak of the asked-for attribute of the asked-about names",
     "spelt_out": "4, 5, 7: a body's short name is found where a document spells the name out (EU: European Union)",
+    "short_keys": "4: a key of three consonants shows a name only in the question's language (SMTI: summit, смета)",
     "ordinals": "4: the second meeting must be numbered so in the sentence's document",
     "numbers": "4: a number the question gives (the 2022 World Cup, 14 May) must be in the sentence's document",
     "places": "4, 5, 7: a place's name is looked for as each language writes it (qa.language.places)",
@@ -572,6 +603,7 @@ def decide(
         with_peoples="peoples" not in off,
         with_common="common_names" not in off,
         with_spelt_out="spelt_out" not in off,
+        with_short_keys="short_keys" not in off,
     )
     if focus.subject_absent and "missing_focus" not in off:
         return Decision(False, MISSING_FOCUS, candidates[0].score, share_unknown)

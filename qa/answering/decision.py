@@ -673,8 +673,8 @@ def _rank_by_coverage(
     ``weight`` times that share. A sentence that scores high on what it shares with the question's wording, but
     misses the asked-about words, is the kind a large library brings in. As rule 8, the share judges sentences in
     the question's language only (a translation holds the names, not the words), so no other is lifted. The
-    decision's confidence stays the best score: this orders the sentences that may be quoted; it does not make any
-    of them more likely to be quoted."""
+    decision's confidence stays the best score: this changes which eligible sentence is quoted, never whether the
+    question is answered."""
     if eligible[0].language != query.language:
         return eligible, {}
     lift = {c.id: weight * share(c) for c in eligible if c.language == query.language}

@@ -759,7 +759,13 @@ def uploader(soak: Soak) -> None:
 
     rec, args = soak.record, soak.args
     languages = ["en", "ru", "uz"]
-    hx = httpx.Client(auth=(soak.user, soak.password), timeout=soak.http_timeout)
+    # A new connection per check: this client is idle about as long as the server keeps a connection alive (5 s),
+    # and a request sent on one the server is closing meets "Connection reset by peer" (seen once, in a fresh-clone test run).
+    hx = httpx.Client(
+        auth=(soak.user, soak.password),
+        timeout=soak.http_timeout,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
     folder = soak.work / "uploads"
     folder.mkdir(exist_ok=True)
     mine: list[str] = []

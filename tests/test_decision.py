@@ -1083,26 +1083,32 @@ def test_a_bodys_short_name_is_found_where_a_document_spells_it_out(home, tmp_pa
     assert engine.answer(question).reason == "names_apart"
 
 
-def test_a_place_is_no_common_word_for_the_lower_case_words_its_name_begins(home, tmp_path):
-    docs = {  # *toshkentlik* (a person from Tashkent) is lower case; Toshkent is still a place, held to everywhere
-        "iij_en.txt": "The IIJ held a seminar in Valletta.",
-        "iij_ru.txt": "IIJ провёл семинар в Валлетте.",
-        "city_en.txt": "Tashkent is a large city.",
-        "seminar_uz.txt": "Bu yil toshkentlik olimlar Toshkentda seminar o‘tkazdi.",
-    }
+@pytest.mark.parametrize(
+    "docs, question",
+    [
+        (  # *toshkentlik* (a person from Tashkent) is lower case; Toshkent is still a place, held to everywhere
+            {
+                "iij_en.txt": "The IIJ held a seminar in Valletta.",
+                "iij_ru.txt": "IIJ провёл семинар в Валлетте.",
+                "city_en.txt": "Tashkent is a large city.",
+                "seminar_uz.txt": "Bu yil toshkentlik olimlar Toshkentda seminar o‘tkazdi.",
+            },
+            "IIJ Toshkentda qanday seminar o‘tkazdi?",
+        ),
+        (  # "RES's" begins like "results", written in lower case; an acronym is spelt alike, held to everywhere
+            {
+                "res_en.txt": "The RES met in Geneva. Its results were published.",
+                "res_ru.txt": "RES провёл встречу в Женеве.",
+                "council_uz.txt": "Kengash Toshkentda 14-may kuni yig‘ildi.",
+            },
+            "When did the RES's council meet in Tashkent?",
+        ),
+    ],
+    ids=["a place", "an acronym with an ending"],
+)
+def test_a_place_or_an_acronym_is_no_common_word_for_lower_case_words_it_begins(home, tmp_path, docs, question):
     engine = _engine_over(home, tmp_path / "docs", docs)
-    answer = engine.answer("IIJ Toshkentda qanday seminar o‘tkazdi?")
-    assert answer.reason == "names_apart", answer.text
-
-
-def test_an_acronym_with_an_ending_is_no_common_word(home, tmp_path):
-    docs = {  # "RES's" begins like "results", written in lower case; an acronym is spelt alike, held to everywhere
-        "res_en.txt": "The RES met in Geneva. Its results were published.",
-        "res_ru.txt": "RES провёл встречу в Женеве.",
-        "council_uz.txt": "Kengash Toshkentda 14-may kuni yig‘ildi.",
-    }
-    engine = _engine_over(home, tmp_path / "docs", docs)
-    answer = engine.answer("When did the RES's council meet in Tashkent?")
+    answer = engine.answer(question)
     assert answer.reason == "names_apart", answer.text
 
 

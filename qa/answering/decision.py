@@ -192,7 +192,6 @@ class _Focus:
     ):
         self.snapshot = snapshot
         self.language = query.language
-        self.with_short_keys = with_short_keys
         self.with_common = with_common
         self.attributes = query.focus
         # A place's name is also looked for as the other languages write it (Qozogʻiston / Казахстан / Kazakhstan),
